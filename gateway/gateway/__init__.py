@@ -1,0 +1,1 @@
+"""GovStack Information Mediator gateway."""

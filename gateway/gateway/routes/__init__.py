@@ -1,0 +1,4 @@
+"""All routers of the gateway API."""
+from fastapi import APIRouter
+
+api_router = APIRouter()

@@ -1,0 +1,1 @@
+"""Wire shapes of the gateway API, mirroring its GovStack OpenAPI document."""

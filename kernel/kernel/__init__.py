@@ -1,0 +1,1 @@
+"""Shared plumbing for every building block: settings, database and outbox, event bus, auth, telemetry, errors, health."""

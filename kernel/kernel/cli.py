@@ -1,0 +1,68 @@
+"""`python -m <service> api|relay|consumer|migrate|reset`: the processes every service runs, started the same way."""
+import argparse
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Callable
+
+import uvicorn
+from sqlalchemy import MetaData
+
+from kernel import consumer, relay
+from kernel.db import make_engine, migrate
+from kernel.settings import ServiceSettings
+from kernel.telemetry import setup_logging, setup_tracing
+
+log = logging.getLogger(__name__)
+
+
+def _stop_on_signals() -> threading.Event:
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    return stop
+
+
+def main(*, settings_cls: type[ServiceSettings], app_factory: str, migrations_package: str,
+         handlers: dict[str, Callable] | None = None, argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("command", choices=["api", "relay", "consumer", "migrate", "reset"])
+    args = parser.parse_args(argv)
+    settings = settings_cls()
+    setup_logging(settings.service_name, settings.log_level, settings.log_format)
+    setup_tracing(settings.service_name, settings.otel_exporter_otlp_endpoint)
+
+    if args.command == "api":
+        uvicorn.run(app_factory, factory=True, host=settings.host, port=settings.port, log_config=None, access_log=False)
+        return
+    engine = make_engine(settings)
+    if args.command == "migrate":
+        migrate(engine, migrations_package)
+    elif args.command == "reset":
+        _reset(engine)
+        migrate(engine, migrations_package)
+    elif args.command == "relay":
+        migrate(engine, migrations_package)
+        relay.run(engine, amqp_url=settings.amqp_url, exchange=settings.events_exchange,
+                  poll_seconds=settings.relay_poll_seconds, batch_size=settings.relay_batch_size, stop=_stop_on_signals())
+    elif args.command == "consumer":
+        migrate(engine, migrations_package)
+        stop = _stop_on_signals()
+        if not handlers:
+            log.info("%s consumes no events; idle", settings.service_name)
+            stop.wait()
+            return
+        consumer.Consumer(
+            engine, amqp_url=settings.amqp_url, exchange=settings.events_exchange, queue=settings.service_name,
+            source=settings.service_name, handlers=handlers, max_retries=settings.consumer_max_retries,
+            retry_delay_ms=settings.consumer_retry_delay_ms, prefetch=settings.consumer_prefetch,
+        ).run(stop)
+    sys.exit(0)
+
+
+def _reset(engine) -> None:
+    """Drop every table of the service's database (fresh state for fixtures)."""
+    metadata = MetaData()
+    metadata.reflect(engine)
+    metadata.drop_all(engine)

@@ -1,0 +1,95 @@
+"""Engine per service, migrations on start, and the unit of work that joins state changes and outbox rows."""
+import importlib.resources
+from typing import Annotated
+
+from alembic import command
+from alembic.config import Config
+from fastapi import Depends, Request
+from sqlalchemy import event, text
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, create_engine
+
+from kernel.events import Envelope, Event
+from kernel.outbox import OutboxMessage
+from kernel.settings import ServiceSettings
+from kernel.telemetry import current_trace_headers
+
+
+def make_engine(settings: ServiceSettings) -> Engine:
+    url = settings.sqlalchemy_url
+    if url.startswith("sqlite"):
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection, _record):
+            # WAL lets the API, relay and consumer processes share one file without blocking readers.
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.close()
+
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+def migrate(engine: Engine, migrations_package: str) -> None:
+    """Apply the service's alembic migrations up to head (serialised across processes on PostgreSQL)."""
+    script_location = str(importlib.resources.files(migrations_package))
+    config = Config()
+    config.set_main_option("script_location", script_location)
+    with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # API, relay and consumer start together; one migrates, the others wait for it.
+            connection.execute(text("SELECT pg_advisory_xact_lock(727274)"))
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+
+
+class UnitOfWork:
+    """A session plus the outbox: nothing is stored or emitted unless commit() is called."""
+
+    def __init__(self, engine: Engine, *, source: str):
+        self.session = Session(engine, expire_on_commit=False)
+        self.source = source
+        self._committed = False
+
+    def emit(self, event: Event) -> Envelope:
+        envelope = Envelope.new(source=self.source, type=event.type, subject=event.subject(), data=event.model_dump(mode="json"))
+        self.session.add(
+            OutboxMessage(
+                id=envelope.id, type=envelope.type, source=envelope.source, subject=envelope.subject,
+                time=envelope.time, data=envelope.data, headers=current_trace_headers(),
+            )
+        )
+        return envelope
+
+    def commit(self) -> None:
+        self.session.commit()
+        self._committed = True
+
+    def rollback(self) -> None:
+        self.session.rollback()
+
+    def close(self) -> None:
+        if not self._committed:
+            self.session.rollback()
+        self.session.close()
+
+    def __enter__(self) -> "UnitOfWork":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def get_uow(request: Request):
+    uow = UnitOfWork(request.app.state.engine, source=request.app.state.settings.service_name)
+    try:
+        yield uow
+    finally:
+        uow.close()
+
+
+UowDep = Annotated[UnitOfWork, Depends(get_uow)]

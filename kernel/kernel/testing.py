@@ -1,0 +1,206 @@
+"""pytest plugin shared by every test: a fresh PostgreSQL database and RabbitMQ vhost per run, real servers, a test issuer.
+
+Infrastructure comes from testcontainers when a Docker engine answers, otherwise from the local PostgreSQL and
+RabbitMQ (never a skip). The OIDC issuer here is a real HTTP server with real keys: it stands in for the
+Identity BB / Keycloak only in tests of other services' auth.
+"""
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from urllib.parse import quote, urlsplit, urlunsplit
+
+import httpx
+import psycopg
+import pytest
+import uvicorn
+from joserfc import jwt
+from joserfc.jwk import KeySet, RSAKey
+
+RUN_ID = uuid.uuid4().hex[:8]
+
+
+def wait_until(predicate: Callable[[], object], *, timeout: float = 15.0, interval: float = 0.05, message: str = "condition"):
+    """Poll until predicate() is truthy; returns its value. A deadline, never a fixed sleep."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {message}")
+        time.sleep(interval)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class ServerThread:
+    def __init__(self, app, port: int):
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="on"))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def start(self) -> "ServerThread":
+        self.thread.start()
+        wait_until(lambda: self.server.started or not self.thread.is_alive(), timeout=60, message=f"server on {self.url}")
+        if not self.server.started:
+            raise RuntimeError(f"server on {self.url} failed to start")
+        return self
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+@contextlib.contextmanager
+def serve(app, port: int | None = None):
+    """Run an ASGI app in a real uvicorn server on a free port; yields its base URL."""
+    server = ServerThread(app, port or free_port()).start()
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+@contextlib.contextmanager
+def running(target: Callable[[threading.Event], None]):
+    """Run a relay or consumer loop (a function of a stop event) in a thread for the duration of a block."""
+    stop = threading.Event()
+    thread = threading.Thread(target=target, args=(stop,), daemon=True)
+    thread.start()
+    try:
+        yield thread
+    finally:
+        stop.set()
+        thread.join(timeout=15)
+
+
+# --- infrastructure -------------------------------------------------------------------------------------------
+
+def _docker_engine_available() -> bool:
+    if os.environ.get("TESTS_USE_LOCAL_SERVICES") == "1" or shutil.which("docker") is None:
+        return False
+    try:
+        return subprocess.run(["docker", "info"], capture_output=True, timeout=10).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+class Infrastructure:
+    def __init__(self):
+        self._containers = []
+        if _docker_engine_available():
+            from testcontainers.postgres import PostgresContainer
+            from testcontainers.rabbitmq import RabbitMqContainer
+
+            postgres = PostgresContainer("postgres:16-alpine", driver=None).start()
+            rabbit = RabbitMqContainer("rabbitmq:3.13-management-alpine").start()
+            self._containers = [postgres, rabbit]
+            self.postgres_admin_url = postgres.get_connection_url()
+            self.amqp_root = f"amqp://guest:guest@{rabbit.get_container_host_ip()}:{rabbit.get_exposed_port(5672)}"
+            self.local_rabbit = False
+        else:
+            self.postgres_admin_url = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+            self.amqp_root = os.environ.get("TEST_AMQP_ROOT", "amqp://guest:guest@127.0.0.1:5672")
+            self.local_rabbit = True
+        self._databases: list[str] = []
+        self._vhosts: list[str] = []
+
+    def new_database(self, name: str) -> str:
+        database = f"t_{RUN_ID}_{name}"
+        with psycopg.connect(self.postgres_admin_url, autocommit=True) as connection:
+            connection.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+            connection.execute(f'CREATE DATABASE "{database}"')
+        self._databases.append(database)
+        parts = urlsplit(self.postgres_admin_url)
+        return urlunsplit((parts.scheme, parts.netloc, "/" + database, parts.query, ""))
+
+    def new_vhost(self, name: str) -> str:
+        vhost = f"t_{RUN_ID}_{name}"
+        if self.local_rabbit:
+            _rabbitmqctl("add_vhost", vhost)
+            _rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
+        else:
+            self._containers[1].exec(["rabbitmqctl", "add_vhost", vhost])
+            self._containers[1].exec(["rabbitmqctl", "set_permissions", "-p", vhost, "guest", ".*", ".*", ".*"])
+        self._vhosts.append(vhost)
+        return f"{self.amqp_root}/{quote(vhost, safe='')}"
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception), psycopg.connect(self.postgres_admin_url, autocommit=True) as connection:
+            for database in self._databases:
+                connection.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        if self.local_rabbit:
+            for vhost in self._vhosts:
+                with contextlib.suppress(Exception):
+                    _rabbitmqctl("delete_vhost", vhost)
+        for container in self._containers:
+            container.stop()
+
+
+def _rabbitmqctl(*args: str) -> None:
+    subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=60)
+
+
+@pytest.fixture(scope="session")
+def infrastructure():
+    infra = Infrastructure()
+    yield infra
+    infra.close()
+
+
+# --- a real OIDC issuer for tests -------------------------------------------------------------------------------
+
+class TestIssuer:
+    """Discovery + JWKS over HTTP, and tokens signed with its keys; `rotate()` publishes a new key."""
+
+    __test__ = False
+
+    def __init__(self):
+        self.keys = [RSAKey.generate_key(2048, parameters={"kid": uuid.uuid4().hex, "use": "sig", "alg": "RS256"})]
+        self.url = ""
+
+    def rotate(self) -> None:
+        self.keys.append(RSAKey.generate_key(2048, parameters={"kid": uuid.uuid4().hex, "use": "sig", "alg": "RS256"}))
+
+    def app(self):
+        from starlette.applications import Starlette
+        from starlette.responses import JSONResponse
+        from starlette.routing import Route
+
+        async def discovery(request):
+            return JSONResponse({"issuer": self.url, "jwks_uri": self.url + "/jwks", "token_endpoint": self.url + "/token",
+                                 "authorization_endpoint": self.url + "/authorize", "id_token_signing_alg_values_supported": ["RS256"]})
+
+        async def jwks(request):
+            return JSONResponse(KeySet(self.keys).as_dict(private=False))
+
+        return Starlette(routes=[Route("/.well-known/openid-configuration", discovery), Route("/jwks", jwks)])
+
+    def token(self, *, sub: str = "user-1", audience: str | list[str] = "service", roles: list[str] = (), scopes: list[str] = (),
+              expires_in: int = 300, issuer: str | None = None, key: RSAKey | None = None, **claims) -> str:
+        now = int(time.time())
+        key = key or self.keys[-1]
+        payload = {"iss": issuer or self.url, "sub": sub, "aud": audience, "iat": now, "exp": now + expires_in,
+                   "jti": uuid.uuid4().hex, "roles": list(roles), "scope": " ".join(scopes), "client_id": claims.pop("client_id", "test-client"), **claims}
+        return jwt.encode({"alg": "RS256", "kid": key.kid}, payload, key)
+
+
+@pytest.fixture(scope="session")
+def oidc_issuer():
+    issuer = TestIssuer()
+    server = ServerThread(issuer.app(), free_port())
+    issuer.url = server.url
+    server.start()
+    yield issuer
+    server.stop()

@@ -1,0 +1,1 @@
+"""Wire shapes of the consent API, mirroring its GovStack OpenAPI document."""

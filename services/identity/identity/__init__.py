@@ -1,0 +1,1 @@
+"""GovStack Identity BB."""

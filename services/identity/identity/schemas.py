@@ -1,0 +1,1 @@
+"""Wire shapes of the identity API, mirroring its GovStack OpenAPI document."""

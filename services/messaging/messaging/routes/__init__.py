@@ -1,0 +1,4 @@
+"""All routers of the messaging API."""
+from fastapi import APIRouter
+
+api_router = APIRouter()

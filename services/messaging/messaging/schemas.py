@@ -1,0 +1,1 @@
+"""Wire shapes of the messaging API, mirroring its GovStack OpenAPI document."""

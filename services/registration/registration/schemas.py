@@ -1,0 +1,1 @@
+"""Wire shapes of the registration API, mirroring its GovStack OpenAPI document."""
