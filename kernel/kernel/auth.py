@@ -41,8 +41,8 @@ def _unauthorized(message: str) -> ApiError:
 
 
 class _IssuerKeys:
-    def __init__(self, issuer: str, ttl: float):
-        self.issuer, self.ttl = issuer, ttl
+    def __init__(self, issuer: str, ttl: float, min_refresh: float):
+        self.issuer, self.ttl, self.min_refresh = issuer, ttl, min_refresh
         self.keys: KeySet | None = None
         self.fetched_at = 0.0
         self.lock = threading.Lock()
@@ -53,7 +53,7 @@ class _IssuerKeys:
             stale = self.keys is None or age > self.ttl
             # Key rotation: a kid we have not seen yet means the issuer published a new key.
             unknown = kid is not None and self.keys is not None and not any(k.kid == kid for k in self.keys.keys)
-            if stale or (unknown and age > _MIN_REFRESH_SECONDS):
+            if stale or (unknown and age > self.min_refresh):
                 self.keys = self._fetch(http)
                 self.fetched_at = time.monotonic()
             return self.keys
@@ -79,8 +79,9 @@ _JWK_FIELDS = {"kty", "kid", "use", "alg", "n", "e", "crv", "x", "y"}
 
 
 class TokenVerifier:
-    def __init__(self, *, issuers: list[str], audiences: list[str], jwks_cache_seconds: int = 300, leeway: int = 30):
-        self.issuers = {issuer.rstrip("/"): _IssuerKeys(issuer, jwks_cache_seconds) for issuer in issuers}
+    def __init__(self, *, issuers: list[str], audiences: list[str], jwks_cache_seconds: int = 300, leeway: int = 30,
+                 min_refresh_seconds: float = _MIN_REFRESH_SECONDS):
+        self.issuers = {issuer.rstrip("/"): _IssuerKeys(issuer, jwks_cache_seconds, min_refresh_seconds) for issuer in issuers}
         self.audiences = audiences
         self.leeway = leeway
         self.http = httpx.Client(timeout=5.0)

@@ -23,6 +23,33 @@ from joserfc import jwt
 from joserfc.jwk import KeySet, RSAKey
 
 RUN_ID = uuid.uuid4().hex[:8]
+SPANS = None  # every span finished in the test process, for trace assertions
+
+
+def pytest_configure(config):
+    """Install the process's tracer provider before any service does, with an in-memory exporter."""
+    global SPANS
+    from opentelemetry import trace
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    SPANS = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(SPANS))
+    trace.set_tracer_provider(provider)
+
+
+@pytest.fixture(autouse=True)
+def _forget_spans():
+    """Each test sees only its own spans, and a long run does not hoard them."""
+    SPANS.clear()
+    yield
+
+
+@pytest.fixture
+def spans():
+    return SPANS
 
 
 def wait_until(predicate: Callable[[], object], *, timeout: float = 15.0, interval: float = 0.05, message: str = "condition"):
