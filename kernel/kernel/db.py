@@ -1,4 +1,6 @@
 """Engine per service, migrations on start, and the unit of work that joins state changes and outbox rows."""
+import contextlib
+import fcntl
 import importlib.resources
 from typing import Annotated
 
@@ -39,12 +41,27 @@ def migrate(engine: Engine, migrations_package: str) -> None:
     script_location = str(importlib.resources.files(migrations_package))
     config = Config()
     config.set_main_option("script_location", script_location)
-    with engine.begin() as connection:
+    with _sqlite_file_lock(engine), engine.begin() as connection:
         if connection.dialect.name == "postgresql":
             # API, relay and consumer start together; one migrates, the others wait for it.
             connection.execute(text("SELECT pg_advisory_xact_lock(727274)"))
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+
+
+@contextlib.contextmanager
+def _sqlite_file_lock(engine: Engine):
+    """API, relay and consumer start together; on SQLite a lock file lets one migrate while the others wait."""
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not database or database == ":memory:":
+        yield
+        return
+    with open(f"{database}.migrate-lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 class UnitOfWork:

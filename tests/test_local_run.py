@@ -1,0 +1,69 @@
+"""`make run` brings every service to ready and stops cleanly on Ctrl-C."""
+import os
+import random
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+
+from kernel.testing import wait_until
+
+ROOT = Path(__file__).resolve().parents[1]
+SERVICES = ["gateway", "identity", "registration", "consent", "messaging"]
+
+
+def free_port_range(size: int) -> int:
+    for _ in range(100):
+        base = random.randrange(20000, 60000, 10)
+        if all(_is_free(base + offset) for offset in range(size)):
+            return base
+    raise RuntimeError("no free port range")
+
+
+def _is_free(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) != 0
+
+
+def test_make_run_starts_everything_and_stops_cleanly(infrastructure, tmp_path):
+    base = free_port_range(len(SERVICES))
+    env = {**os.environ, "PORT_BASE": str(base), "DATA_DIR": str(tmp_path / "data"),
+           "AMQP_URL": infrastructure.new_vhost("make_run"), "LOG_FORMAT": "text"}
+    env.pop("DATABASE_URL", None)
+    log = (tmp_path / "run.log").open("w+b")
+    run = subprocess.Popen(["make", "run"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        wait_until(lambda: b"All services are ready" in (tmp_path / "run.log").read_bytes() or run.poll() is not None,
+                   timeout=240, interval=0.5, message="make run to report ready")
+        assert run.poll() is None, (tmp_path / "run.log").read_text()
+        for offset, name in enumerate(SERVICES):
+            response = httpx.get(f"http://127.0.0.1:{base + offset}/health/ready", timeout=5)
+            assert response.status_code == 200, name
+        assert len(list((tmp_path / "data").glob("*.db"))) == len(SERVICES)  # one SQLite database per service
+
+        os.killpg(run.pid, signal.SIGINT)  # what Ctrl-C in the terminal does
+        run.wait(timeout=60)
+    finally:
+        if run.poll() is None:
+            os.killpg(run.pid, signal.SIGKILL)
+    output = (tmp_path / "run.log").read_text()
+    assert "all services stopped" in output
+    assert "did not stop in time" not in output
+    assert "Traceback" not in output
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not all(_is_free(base + offset) for offset in range(len(SERVICES))):
+        time.sleep(0.2)
+    assert all(_is_free(base + offset) for offset in range(len(SERVICES)))
+
+
+def test_make_run_explains_an_unreachable_broker(tmp_path):
+    env = {**os.environ, "AMQP_URL": f"amqp://guest:guest@127.0.0.1:{free_port_range(1)}/", "DATA_DIR": str(tmp_path)}
+
+    result = subprocess.run(["make", "run"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+
+    assert result.returncode != 0
+    assert "RabbitMQ is not reachable" in result.stderr
+    assert "rabbitmq-server" in result.stderr
