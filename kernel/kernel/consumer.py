@@ -119,7 +119,7 @@ class Consumer:
                 while not stop.is_set():
                     connection.process_data_events(time_limit=0.2)
             except (pika.exceptions.AMQPError, OSError) as exc:
-                log.warning("broker unavailable, reconnecting in %.1fs: %s", backoff, type(exc).__name__)
+                log.warning("broker connection lost, reconnecting in %.1fs: %s %s", backoff, type(exc).__name__, exc)
                 stop.wait(backoff)
                 backoff = min(backoff * 2, 10)
             finally:

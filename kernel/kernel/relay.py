@@ -88,7 +88,7 @@ def run(engine, *, amqp_url: str, exchange: str, poll_seconds: float = 0.1, batc
             if sent == 0:
                 stop.wait(poll_seconds)
         except (pika.exceptions.AMQPError, OSError) as exc:
-            log.warning("broker unavailable, retrying in %.1fs: %s", backoff, type(exc).__name__)
+            log.warning("broker connection lost, retrying in %.1fs: %s %s", backoff, type(exc).__name__, exc)
             publisher.close()
             stop.wait(backoff)
             backoff = min(backoff * 2, 10)

@@ -1,0 +1,40 @@
+"""`make bench`: run every benchmark in this folder in one process and print one table of ratios measured in this run.
+
+Each bench_*.py module has run(infrastructure) -> list[Row]. BENCH_SCALE (default 1.0) scales the workload.
+"""
+import importlib
+import pkgutil
+import platform
+import sys
+from datetime import date
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import Row  # noqa: E402
+from kernel.testing import Infrastructure  # noqa: E402
+
+
+def main(names: list[str]) -> int:
+    modules = sorted(m.name for m in pkgutil.iter_modules([str(Path(__file__).parent)]) if m.name.startswith("bench_"))
+    if names:
+        modules = [m for m in modules if any(n in m for n in names)]
+    infrastructure = Infrastructure()
+    rows: list[Row] = []
+    try:
+        for name in modules:
+            print(f"running {name} ...", file=sys.stderr, flush=True)
+            rows.extend(importlib.import_module(name).run(infrastructure))
+    finally:
+        infrastructure.close()
+    print(f"\nBenchmarks, {date.today().isoformat()}, {platform.machine()} {platform.processor() or ''} "
+          f"({__import__('os').cpu_count()} cores), Python {platform.python_version()}\n")
+    print("| benchmark | measured | baseline | ratio | target | met |")
+    print("|---|---|---|---|---|---|")
+    for row in rows:
+        print(row.markdown())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
