@@ -4,7 +4,7 @@ import logging
 import signal
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import uvicorn
 from sqlalchemy import MetaData
@@ -25,7 +25,9 @@ def _stop_on_signals() -> threading.Event:
 
 
 def main(*, settings_cls: type[ServiceSettings], app_factory: str, migrations_package: str,
-         handlers: dict[str, Callable] | None = None, argv: list[str] | None = None) -> None:
+         handlers: dict[str, Callable] | None = None, argv: list[str] | None = None,
+         background: Sequence[Callable] = ()) -> None:
+    """`background`: loops `fn(settings, engine, stop)` run in threads of the consumer process (e.g. a delivery worker)."""
     parser = argparse.ArgumentParser()
     parser.add_argument("command", choices=["api", "relay", "consumer", "migrate", "reset"])
     args = parser.parse_args(argv)
@@ -49,15 +51,22 @@ def main(*, settings_cls: type[ServiceSettings], app_factory: str, migrations_pa
     elif args.command == "consumer":
         migrate(engine, migrations_package)
         stop = _stop_on_signals()
+        threads = [threading.Thread(target=fn, args=(settings, engine, stop), daemon=True) for fn in background]
+        for thread in threads:
+            thread.start()
         if not handlers:
             log.info("%s consumes no events; idle", settings.service_name)
             stop.wait()
+            for thread in threads:
+                thread.join(timeout=30)
             return
         consumer.Consumer(
             engine, amqp_url=settings.amqp_url, exchange=settings.events_exchange, queue=settings.service_name,
             source=settings.service_name, handlers=handlers, max_retries=settings.consumer_max_retries,
             retry_delay_ms=settings.consumer_retry_delay_ms, prefetch=settings.consumer_prefetch,
         ).run(stop)
+        for thread in threads:
+            thread.join(timeout=30)
     sys.exit(0)
 
 

@@ -1,11 +1,14 @@
 """The consumer: trace context in, dedupe by message id, handler and commit, then ack; retries, then the DLQ."""
 import logging
 import threading
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import pika
 from opentelemetry import trace
 from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlmodel import select
 
 from kernel import bus
 from kernel.db import UnitOfWork
@@ -18,6 +21,7 @@ tracer = trace.get_tracer(__name__)
 
 Handler = Callable[[Envelope, UnitOfWork], None]
 ATTEMPTS_HEADER = "x-attempts"
+BATCH_WAIT_SECONDS = 0.02
 
 
 def handler_for(handlers: dict[str, Handler], routing_key: str) -> Handler | None:
@@ -28,23 +32,30 @@ def handler_for(handlers: dict[str, Handler], routing_key: str) -> Handler | Non
 
 
 def process(engine, *, consumer: str, source: str, handlers: dict[str, Handler], envelope: Envelope) -> bool:
-    """Apply the handler once per (consumer, message id); returns False for a duplicate."""
-    handler = handler_for(handlers, envelope.type)
+    """Apply the handler once per (consumer, message id); returns False for a duplicate. Raises if the handler fails."""
     with UnitOfWork(engine, source=source) as uow:
         if uow.session.get(ProcessedMessage, (consumer, envelope.id)) is not None:
             return False
-        uow.session.add(ProcessedMessage(consumer=consumer, message_id=envelope.id))
-        if handler is not None:
-            handler(envelope, uow)
-        try:
-            uow.commit()
-        except IntegrityError:
-            # Another replica processed the same message concurrently; the primary key kept it to one.
-            uow.rollback()
-            if uow.session.get(ProcessedMessage, (consumer, envelope.id)) is not None:
-                return False
-            raise
+        _apply(uow, consumer, handlers, envelope)
+        uow.commit()
     return True
+
+
+def _apply(uow: UnitOfWork, consumer: str, handlers: dict[str, Handler], envelope: Envelope) -> None:
+    uow.session.add(ProcessedMessage(consumer=consumer, message_id=envelope.id))
+    handler = handler_for(handlers, envelope.type)
+    if handler is not None:
+        handler(envelope, uow)
+    uow.session.flush()
+
+
+@dataclass
+class Delivery:
+    tag: int
+    properties: pika.BasicProperties
+    body: bytes
+    envelope: Envelope | None = None
+    error: Exception | None = None
 
 
 class Consumer:
@@ -53,33 +64,77 @@ class Consumer:
         self.engine, self.amqp_url, self.exchange, self.queue, self.source = engine, amqp_url, exchange, queue, source
         self.handlers, self.max_retries, self.retry_delay_ms, self.prefetch = handlers, max_retries, retry_delay_ms, prefetch
 
-    def _on_message(self, channel, method, properties, body) -> None:
-        headers = properties.headers or {}
+    def _handle_batch(self, channel, deliveries: list[Delivery]) -> None:
+        """Apply a batch of deliveries in as few transactions as possible; ack only after the commit."""
+        for delivery in deliveries:
+            try:
+                delivery.envelope = Envelope.from_bytes(delivery.body)
+            except Exception as exc:
+                delivery.error = exc
         try:
-            envelope = Envelope.from_bytes(body)
-        except Exception:
-            log.error("unreadable message %s sent to the dead-letter queue", properties.message_id)
-            self._forward(channel, bus.dead_letter_queue(self.queue), properties, body, headers, "unreadable")
-            channel.basic_ack(method.delivery_tag)
+            if not self._apply_batch(deliveries, isolated=False):
+                self._apply_batch(deliveries, isolated=True)
+        except DBAPIError as exc:
+            # The database is down: not the messages' fault, so don't spend their retries; redeliver later.
+            log.warning("database unavailable while handling a batch (%s); requeued", type(exc).__name__)
+            channel.basic_nack(deliveries[-1].tag, multiple=True, requeue=True)
+            threading.Event().wait(1.0)
             return
+        for delivery in deliveries:
+            headers = delivery.properties.headers or {}
+            if delivery.envelope is None:
+                log.error("unreadable message %s sent to the dead-letter queue", delivery.properties.message_id)
+                self._forward(channel, bus.dead_letter_queue(self.queue), delivery.properties, delivery.body, headers, "unreadable")
+            elif delivery.error is not None:
+                self._retry_or_dead_letter(channel, delivery.properties, delivery.body, headers, delivery.error)
+        channel.basic_ack(deliveries[-1].tag, multiple=True)
+
+    def _apply_batch(self, deliveries: list[Delivery], *, isolated: bool) -> bool:
+        """Apply every new message and commit once. Not isolated, the first failure abandons the whole attempt
+        (returns False) so the caller can retry isolated, where a savepoint per message confines each failure."""
+        with UnitOfWork(self.engine, source=self.source) as uow:
+            ids = [d.envelope.id for d in deliveries if d.envelope]
+            done = set(uow.session.exec(select(ProcessedMessage.message_id).where(
+                ProcessedMessage.consumer == self.queue, ProcessedMessage.message_id.in_(ids))).all()) if ids else set()
+            for delivery in deliveries:
+                delivery.error = None
+                if delivery.envelope is None or delivery.envelope.id in done:
+                    continue  # unreadable, or a duplicate: nothing to apply
+                done.add(delivery.envelope.id)
+                self._apply_one(uow, delivery, isolated)
+                if delivery.error is not None and not isolated:
+                    return False
+            try:
+                uow.commit()
+            except IntegrityError:
+                if isolated:
+                    raise
+                return False
+        return True
+
+    def _apply_one(self, uow: UnitOfWork, delivery: Delivery, isolated: bool) -> None:
+        headers = delivery.properties.headers or {}
+        envelope = delivery.envelope
         with tracer.start_as_current_span(f"consume {envelope.type}", context=context_from_headers(headers), kind=trace.SpanKind.CONSUMER) as span:
             span.set_attribute("messaging.message.id", envelope.id)
             span.set_attribute("messaging.destination.name", self.queue)
+            savepoint = uow.session.begin_nested() if isolated else None
             try:
-                process(self.engine, consumer=self.queue, source=self.source, handlers=self.handlers, envelope=envelope)
-            except DBAPIError as exc:
-                if isinstance(exc, IntegrityError):
-                    self._retry_or_dead_letter(channel, properties, body, headers, exc)
+                if isolated:
+                    _apply(uow, self.queue, self.handlers, envelope)
+                    savepoint.commit()
                 else:
-                    # The database is down: not the message's fault, so don't spend its retries; redeliver later.
-                    log.warning("database unavailable while handling %s; requeued", envelope.id)
-                    channel.basic_nack(method.delivery_tag, requeue=True)
-                    threading.Event().wait(1.0)
-                    return
+                    uow.session.add(ProcessedMessage(consumer=self.queue, message_id=envelope.id))
+                    handler = handler_for(self.handlers, envelope.type)
+                    if handler is not None:
+                        handler(envelope, uow)
             except Exception as exc:
+                if savepoint is not None:
+                    savepoint.rollback()
+                if isinstance(exc, DBAPIError) and not isinstance(exc, IntegrityError) and exc.connection_invalidated:
+                    raise
                 span.record_exception(exc)
-                self._retry_or_dead_letter(channel, properties, body, headers, exc)
-        channel.basic_ack(method.delivery_tag)
+                delivery.error = exc
 
     def _retry_or_dead_letter(self, channel, properties, body, headers, exc) -> None:
         attempts = int(headers.get(ATTEMPTS_HEADER, 0)) + 1
@@ -114,10 +169,8 @@ class Consumer:
                 bus.declare_consumer_queues(channel, exchange=self.exchange, queue=self.queue, bindings=list(self.handlers), retry_delay_ms=self.retry_delay_ms)
                 channel.confirm_delivery()
                 channel.basic_qos(prefetch_count=self.prefetch)
-                channel.basic_consume(self.queue, self._on_message)
                 backoff = 0.5
-                while not stop.is_set():
-                    connection.process_data_events(time_limit=0.2)
+                self._consume(channel, stop)
             except (pika.exceptions.AMQPError, OSError) as exc:
                 log.warning("broker connection lost, reconnecting in %.1fs: %s %s", backoff, type(exc).__name__, exc)
                 stop.wait(backoff)
@@ -128,3 +181,19 @@ class Consumer:
                         connection.close()
                     except Exception:
                         pass
+
+    def _consume(self, channel, stop: threading.Event) -> None:
+        batch: list[Delivery] = []
+        started = 0.0
+        for method, properties, body in channel.consume(self.queue, inactivity_timeout=BATCH_WAIT_SECONDS):
+            if method is not None:
+                if not batch:
+                    started = time.monotonic()
+                batch.append(Delivery(method.delivery_tag, properties, body))
+            # A batch closes when full, when the queue goes quiet, or when its first message has waited long enough.
+            if batch and (len(batch) >= self.prefetch or method is None or time.monotonic() - started > BATCH_WAIT_SECONDS):
+                self._handle_batch(channel, batch)
+                batch = []
+            if stop.is_set() and not batch:
+                channel.cancel()  # unacked messages (none) would return to the queue
+                return

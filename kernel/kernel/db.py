@@ -31,6 +31,12 @@ def make_engine(settings: ServiceSettings) -> Engine:
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA busy_timeout=30000")
             cursor.close()
+            # pysqlite's own transaction handling breaks SAVEPOINT; let SQLAlchemy emit BEGIN (SQLAlchemy's recipe).
+            dbapi_connection.isolation_level = None
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(connection):
+            connection.exec_driver_sql("BEGIN")
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)

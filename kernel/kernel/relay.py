@@ -1,10 +1,12 @@
 """The outbox relay: publishes unsent rows with publisher confirms, then marks them sent. Runs as its own process."""
+import asyncio
 import logging
 import threading
 import time
 from datetime import datetime, timezone
 
 import pika
+from pika.adapters.asyncio_connection import AsyncioConnection
 from opentelemetry import trace
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, select
@@ -18,24 +20,46 @@ log = logging.getLogger(__name__)
 tracer = trace.get_tracer(__name__)
 
 
+class PublishFailed(pika.exceptions.AMQPError):
+    """The broker refused (nacked) a message, or the channel closed before confirming it."""
+
+
 class Publisher:
-    """One confirmed channel on one connection; pika connections belong to the thread that made them."""
+    """Publishes a batch and waits once for all its confirms (a wait per message would cap throughput).
+
+    pika's asyncio adapter on a private event loop keeps confirms asynchronous behind a blocking call, so the relay
+    stays a plain loop. Like every pika connection it belongs to the thread that uses it.
+    """
+
+    CONFIRM_TIMEOUT_SECONDS = 30
 
     def __init__(self, amqp_url: str, exchange: str):
         self.amqp_url, self.exchange = amqp_url, exchange
+        self.loop = asyncio.new_event_loop()
         self.connection = None
         self.channel = None
+        self.next_tag = 1
+        self.pending: dict[int, asyncio.Future] = {}
 
-    def open(self) -> None:
-        self.connection = bus.connect(self.amqp_url)
-        self.channel = self.connection.channel()
-        bus.declare_exchange(self.channel, self.exchange)
-        self.channel.confirm_delivery()
+    def publish_batch(self, messages: list[OutboxMessage]) -> None:
+        """Returns once the broker has confirmed every message (raises otherwise)."""
+        self.loop.run_until_complete(self._publish_batch(messages))
 
-    def publish(self, message: OutboxMessage) -> None:
-        """Returns once the broker has confirmed the message (raises otherwise)."""
-        if self.channel is None or self.channel.is_closed:
-            self.open()
+    async def _publish_batch(self, messages: list[OutboxMessage]) -> None:
+        if self.channel is None or not self.channel.is_open:
+            await self._open()
+        confirms = []
+        for message in messages:
+            confirm = self.loop.create_future()
+            self.pending[self.next_tag] = confirm
+            self.next_tag += 1
+            confirms.append(confirm)
+            self._publish(message)
+        results = await asyncio.wait_for(asyncio.gather(*confirms), self.CONFIRM_TIMEOUT_SECONDS)
+        if not all(results):
+            raise PublishFailed("the broker nacked a message")
+
+    def _publish(self, message: OutboxMessage) -> None:
         envelope = Envelope(id=message.id, source=message.source, type=message.type, time=message.time, subject=message.subject, data=message.data)
         with tracer.start_as_current_span(f"publish {message.type}", context=context_from_headers(message.headers), kind=trace.SpanKind.PRODUCER):
             self.channel.basic_publish(
@@ -49,12 +73,52 @@ class Publisher:
                 ),
             )
 
+    async def _open(self) -> None:
+        self.close()
+        opened = self.loop.create_future()
+        params = pika.URLParameters(self.amqp_url)
+        params.connection_attempts = 1
+        self.connection = AsyncioConnection(
+            params, custom_ioloop=self.loop,
+            on_open_callback=lambda c: opened.done() or opened.set_result(c),
+            on_open_error_callback=lambda c, e: opened.done() or opened.set_exception(PublishFailed(str(e))),
+            on_close_callback=lambda c, e: self._fail_pending(e),
+        )
+        await asyncio.wait_for(opened, 10)
+        self.channel = await self._call(lambda cb: self.connection.channel(on_open_callback=cb))
+        self.channel.add_on_close_callback(lambda ch, e: self._fail_pending(e))
+        await self._call(lambda cb: self.channel.exchange_declare(self.exchange, "topic", durable=True, callback=cb))
+        self.next_tag = 1
+        await self._call(lambda cb: self.channel.confirm_delivery(ack_nack_callback=self._on_confirm, callback=cb))
+
+    async def _call(self, start):
+        done = self.loop.create_future()
+        start(lambda result: done.done() or done.set_result(result))
+        return await asyncio.wait_for(done, 10)
+
+    def _on_confirm(self, frame) -> None:
+        method = frame.method
+        acked = isinstance(method, pika.spec.Basic.Ack)
+        tags = [tag for tag in self.pending if tag <= method.delivery_tag] if method.multiple else [method.delivery_tag]
+        for tag in tags:
+            confirm = self.pending.pop(tag, None)
+            if confirm is not None and not confirm.done():
+                confirm.set_result(acked)
+
+    def _fail_pending(self, reason) -> None:
+        for confirm in self.pending.values():
+            if not confirm.done():
+                confirm.set_exception(PublishFailed(f"channel closed before confirming: {reason}"))
+        self.pending.clear()
+
     def close(self) -> None:
-        try:
-            if self.connection is not None and self.connection.is_open:
+        if self.connection is not None and not self.connection.is_closed:
+            try:
                 self.connection.close()
-        except Exception:
-            pass
+                self.loop.run_until_complete(asyncio.sleep(0.05))  # let the close handshake go out
+            except Exception:
+                pass
+        self._fail_pending("closed")
         self.connection = self.channel = None
 
 
@@ -67,8 +131,7 @@ def relay_batch(engine, publisher: Publisher, *, batch_size: int = 500) -> int:
         rows = session.exec(query).all()
         if not rows:
             return 0
-        for row in rows:
-            publisher.publish(row)
+        publisher.publish_batch(rows)
         now = datetime.now(timezone.utc)
         for row in rows:
             row.sent_at = now
@@ -87,7 +150,7 @@ def run(engine, *, amqp_url: str, exchange: str, poll_seconds: float = 0.1, batc
             backoff = 0.5
             if sent == 0:
                 stop.wait(poll_seconds)
-        except (pika.exceptions.AMQPError, OSError) as exc:
+        except (pika.exceptions.AMQPError, OSError, asyncio.TimeoutError) as exc:
             log.warning("broker connection lost, retrying in %.1fs: %s %s", backoff, type(exc).__name__, exc)
             publisher.close()
             stop.wait(backoff)

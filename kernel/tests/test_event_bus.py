@@ -20,8 +20,8 @@ class RelayDied(Exception):
 class PublisherThatDiesAfterPublishing(Publisher):
     """Publishes for real, then dies before the relay can mark the row sent."""
 
-    def publish(self, message):
-        super().publish(message)
+    def publish_batch(self, messages):
+        super().publish_batch(messages)
         raise RelayDied
 
 
