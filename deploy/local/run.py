@@ -106,10 +106,9 @@ def per_service_database(url: str, name: str) -> str:
 def reset(name: str, env: dict[str, str], data_dir: Path) -> None:
     if "DATABASE_URL" in env:
         subprocess.run([sys.executable, "-m", name, "reset"], cwd=ROOT, env=env, check=True)
-    else:
-        for path in data_dir.glob(f"{name}.db*"):
-            path.unlink()
-        shutil.rmtree(data_dir / name, ignore_errors=True)  # files a service keeps, e.g. uploaded documents
+    # SQLite files and whatever else the service keeps there, e.g. uploaded documents.
+    for path in data_dir.glob(f"{name}*"):
+        shutil.rmtree(path) if path.is_dir() else path.unlink()
 
 
 def broker_reachable(amqp_url: str) -> bool:
