@@ -1,0 +1,90 @@
+"""Error answers in the service's shape without internals; logs as JSON with trace ids and no personal data."""
+import io
+import json
+import logging
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from opentelemetry import trace
+from pydantic import BaseModel
+
+from kernel.errors import ApiError, install_error_handlers
+from kernel.telemetry import JsonFormatter
+from kernel.testing import serve
+
+
+class Person(BaseModel):
+    age: int
+
+
+@pytest.fixture(scope="module")
+def url():
+    app = FastAPI()
+
+    def shape(status, code, message, details, trace_id):
+        return {"error": {"code": code, "message": message, "fields": details, "traceId": trace_id}}
+
+    install_error_handlers(app, shape)
+
+    @app.post("/people")
+    def create(person: Person) -> dict:
+        return {}
+
+    @app.get("/boom")
+    def boom() -> dict:
+        raise RuntimeError("secret connection string postgresql://admin:hunter2@db")
+
+    @app.get("/conflict")
+    def conflict() -> dict:
+        raise ApiError(409, "duplicate", "Already there.")
+
+    with serve(app) as base:
+        yield base
+
+
+def test_validation_error_is_400_in_service_shape_naming_the_field(url):
+    response = httpx.post(f"{url}/people", json={"age": "old"})
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_request"
+    assert response.json()["error"]["fields"][0]["field"] == "age"
+
+
+def test_malformed_json_is_400_not_500(url):
+    response = httpx.post(f"{url}/people", content=b"{not json", headers={"content-type": "application/json"})
+
+    assert response.status_code == 400
+
+
+def test_unexpected_error_is_500_without_internals(url):
+    response = httpx.get(f"{url}/boom")
+
+    assert response.status_code == 500
+    assert "hunter2" not in response.text
+    assert response.json()["error"]["code"] == "internal_error"
+
+
+def test_api_error_keeps_its_status_and_code(url):
+    response = httpx.get(f"{url}/conflict")
+
+    assert (response.status_code, response.json()["error"]["code"]) == (409, "duplicate")
+
+
+def test_json_log_has_trace_id_and_no_personal_data():
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter("test"))
+    logger = logging.getLogger("kernel.test.redaction")
+    logger.addHandler(handler)
+    logger.propagate = False
+
+    with trace.get_tracer("test").start_as_current_span("request") as span:
+        logger.warning("sending OTP to +856 20 5555 1234 and somchai@example.la",
+                       extra={"fields": {"phone_number": "+8562055551234", "application_id": "a-1"}})
+
+    entry = json.loads(stream.getvalue())
+    assert entry["trace_id"] == format(span.get_span_context().trace_id, "032x")
+    assert "5555" not in stream.getvalue() and "somchai" not in stream.getvalue()
+    assert entry["phone_number"] == "[redacted]"
+    assert entry["application_id"] == "a-1"
