@@ -1,4 +1,4 @@
-"""Writes docs/configuration.md from the settings classes, so the documented variables are exactly the ones read."""
+"""Writes the README's service-specific settings from the settings classes, so the documented variables are the ones read."""
 import importlib
 import sys
 from pathlib import Path
@@ -8,25 +8,29 @@ from kernel.settings import ServiceSettings
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = {"gateway": "GatewaySettings", "identity": "IdentitySettings", "registration": "RegistrationSettings",
             "consent": "ConsentSettings", "messaging": "MessagingSettings"}
+START, END = "<!-- service settings: start -->", "<!-- service settings: end -->"
 
 
 def render() -> str:
-    lines = ["# Service-specific settings", "",
-             "Generated from the settings classes by `python deploy/local/configuration_doc.py`; a test keeps it current.",
-             "The variables every service reads are in the README's configuration table.", ""]
+    lines = [START, "", "Service-specific settings (generated from the settings classes by",
+             "`.venv/bin/python deploy/local/configuration_doc.py`; a test keeps them current):", "",
+             "| service | variable | default |", "|---|---|---|"]
     for package, class_name in SERVICES.items():
         settings_cls = getattr(importlib.import_module(f"{package}.settings"), class_name)
-        lines += [f"## {package}", "", "| variable | default |", "|---|---|"]
         for name, field in settings_cls.model_fields.items():
             if name in ServiceSettings.model_fields:
                 continue
             default = field.default if field.default_factory is None else field.default_factory()
             shown = "(secret: set in production)" if "secret" in name or "password" in name else f"`{default}`"
-            lines.append(f"| `{name.upper()}` | {shown} |")
-        lines.append("")
-    return "\n".join(lines)
+            lines.append(f"| {package} | `{name.upper()}` | {shown} |")
+    return "\n".join(lines + ["", END])
+
+
+def current(readme: str) -> str:
+    return readme[readme.index(START):readme.index(END) + len(END)]
 
 
 if __name__ == "__main__":
-    (ROOT / "docs" / "configuration.md").write_text(render())
+    readme = (ROOT / "README.md").read_text()
+    (ROOT / "README.md").write_text(readme.replace(current(readme), render()))
     sys.exit(0)
