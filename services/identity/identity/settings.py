@@ -1,7 +1,46 @@
 """Settings of the identity service (environment variables; see the README's table)."""
-from kernel.settings import ServiceSettings
+from typing import Annotated
+
+from pydantic import field_validator, model_validator
+from pydantic_settings import NoDecode
+
+from kernel.settings import ServiceSettings, _split_csv
+
+DEV_SECRET = "dev-only-change-me"
 
 
 class IdentitySettings(ServiceSettings):
     service_name: str = "identity"
     port: int = 8001
+    keycloak_url: str = ""  # empty: no Keycloak; staff sign in with identity's own accounts
+    keycloak_realm: str = "govstack"
+    keycloak_admin_username: str = ""
+    keycloak_admin_password: str = ""
+    key_encryption_secret: str = DEV_SECRET  # wraps signing keys at rest and keys pairwise subjects; set a real secret in production
+
+    signing_key_rotation_days: int = 90  # a new key signs after this; the previous one stays published
+    signing_key_overlap_days: int = 30  # how long a retired key stays in the JWKS
+    authorize_transaction_seconds: int = 600  # the user has this long to log in and consent
+    authorization_code_seconds: int = 60
+    access_token_seconds: int = 900
+    id_token_seconds: int = 900
+    client_assertion_max_seconds: int = 600  # a client assertion valid for longer than this is refused
+    max_failed_attempts: int = 5
+    lockout_seconds: int = 900
+    staff_token_audiences: Annotated[list[str], NoDecode] = ["identity", "registration", "consent", "messaging", "gateway"]
+
+    _split_audiences = field_validator("staff_token_audiences", mode="before")(_split_csv)
+
+    @model_validator(mode="after")
+    def _refuse_dev_secret_in_production(self):
+        if self.environment == "production" and self.key_encryption_secret == DEV_SECRET:
+            raise ValueError("KEY_ENCRYPTION_SECRET must be set to a real secret in production")
+        return self
+
+    @property
+    def issuer(self) -> str:
+        return self.public_url.rstrip("/")
+
+    @property
+    def token_endpoint(self) -> str:
+        return self.issuer + "/oauth/token"

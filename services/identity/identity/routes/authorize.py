@@ -1,0 +1,222 @@
+"""GET /authorize and the pages behind it: PIN/password login, consent, then the redirect with a single-use code."""
+import hashlib
+import secrets
+from datetime import timedelta
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from jinja2 import Environment, PackageLoader, select_autoescape
+from sqlalchemy import update
+
+from kernel.db import UowDep
+from identity import claims as claim_rules
+from identity import persons
+from identity.models import AuthTransaction, OidcClient, PersonCredential, as_utc, utcnow
+from identity.secrets_check import check
+from identity.ui_text import CLAIM_LABELS, ERRORS, TEXT, pick_locale
+
+router = APIRouter(tags=["OIDC"])
+templates = Environment(loader=PackageLoader("identity", "templates"), autoescape=select_autoescape(["html"]))
+PIN_ACR = "idbb:acr:static-code"  # the factor this page implements
+COOKIE_PREFIX = "idbb_txn_"
+_HEADERS = {"Cache-Control": "no-store", "X-Frame-Options": "DENY", "Content-Security-Policy": "frame-ancestors 'none'"}
+
+
+def _sha256(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def _with_params(uri: str, params: dict) -> str:
+    parts = urlsplit(uri)
+    query = parse_qsl(parts.query, keep_blank_values=True) + [(k, v) for k, v in params.items() if v is not None]
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), ""))
+
+
+def _page(name: str, locale: str, *, status: int = 200, switch_url: str | None = None, **context) -> HTMLResponse:
+    other = "en" if locale == "lo" else "lo"
+    html = templates.get_template(name).render(locale=locale, other_locale=other, t=TEXT[locale], switch_url=switch_url, **context)
+    return HTMLResponse(html, status_code=status, headers=_HEADERS)
+
+
+def _error_page(locale: str, code: str) -> HTMLResponse:
+    # Always a page, never a redirect to an address we have not verified (and the harness expects 200).
+    return _page("error.html", locale, code=code, message=ERRORS[locale].get(code, code))
+
+
+def _switch_url(request: Request, locale: str) -> str:
+    params = dict(request.query_params)
+    params["ui_locales"] = "en" if locale == "lo" else "lo"
+    return f"{request.url.path}?{urlencode(params)}"
+
+
+@router.get("/authorize", response_class=HTMLResponse)
+def get_authorize(request: Request, uow: UowDep):
+    settings = request.app.state.settings
+    q = request.query_params  # the last value wins when a parameter repeats
+    locale = pick_locale(q.get("ui_locales"))
+    client_id, redirect_uri = q.get("client_id") or "", q.get("redirect_uri") or ""
+    client = uow.session.get(OidcClient, client_id) if 0 < len(client_id) <= 50 else None
+    if client is None or client.status != "active":
+        return _error_page(locale, "invalid_client")
+    if redirect_uri not in client.redirect_uris:
+        return _error_page(locale, "invalid_redirect_uri")
+    if q.get("response_type") != "code":
+        return _error_page(locale, "unsupported_response_type")
+    try:
+        scopes = claim_rules.parse_scope(q.get("scope"))
+    except claim_rules.InvalidClaimsRequest:
+        return _error_page(locale, "invalid_scope")
+    try:
+        requested = claim_rules.requested(scopes, q.get("claims"), client.user_claims)
+    except claim_rules.InvalidClaimsRequest:
+        return _error_page(locale, "invalid_request")
+    wanted_acrs = (q.get("acr_values") or "").split() or client.auth_context_refs
+    if PIN_ACR not in client.auth_context_refs or PIN_ACR not in wanted_acrs:
+        return _error_page(locale, "invalid_acr")
+    if "none" in (q.get("prompt") or "").split():
+        return _error_page(locale, "login_required")  # there is no single sign-on session to reuse
+    challenge, method = q.get("code_challenge"), q.get("code_challenge_method")
+    if (challenge or method) and (method != "S256" or not challenge or not 43 <= len(challenge) <= 128):
+        return _error_page(locale, "invalid_request")
+    state, nonce = q.get("state"), q.get("nonce")
+    if (state and len(state) > 256) or (nonce and len(nonce) > 256) or len(q.get("claims_locales") or "") > 128:
+        return _error_page(locale, "invalid_request")
+
+    browser_secret = secrets.token_urlsafe(32)
+    transaction = AuthTransaction(
+        id=secrets.token_urlsafe(24), browser_binding=_sha256(browser_secret), client_id=client.client_id, redirect_uri=redirect_uri,
+        scope=" ".join(scopes), requested_claims=requested, claims_locales=q.get("claims_locales"), ui_locale=locale,
+        state=state, nonce=nonce, acr=PIN_ACR, code_challenge=challenge,
+        expires_at=utcnow() + timedelta(seconds=settings.authorize_transaction_seconds),
+    )
+    uow.session.add(transaction)
+    uow.commit()
+    response = _login_page(transaction, client, locale, switch_url=_switch_url(request, locale))
+    response.set_cookie(COOKIE_PREFIX + transaction.id, browser_secret, max_age=settings.authorize_transaction_seconds,
+                        path="/authorize", httponly=True, samesite="lax", secure=settings.issuer.startswith("https"))
+    return response
+
+
+def _login_page(transaction: AuthTransaction, client: OidcClient, locale: str, *, error: str | None = None, status: int = 200,
+                switch_url: str | None = None) -> HTMLResponse:
+    return _page("login.html", locale, status=status, switch_url=switch_url, client_name=client.client_name,
+                 transaction_id=transaction.id, action="/authorize/login", error=error)
+
+
+class _Refused(Exception):
+    pass
+
+
+def _transaction(request: Request, uow, transaction_id: str) -> AuthTransaction:
+    """The transaction, only for the browser that started it, while it is open."""
+    transaction = uow.session.get(AuthTransaction, transaction_id) if 0 < len(transaction_id) <= 64 else None
+    cookie = request.cookies.get(COOKIE_PREFIX + transaction_id, "")
+    if (transaction is None or transaction.revoked or transaction.code_hash is not None
+            or as_utc(transaction.expires_at) <= utcnow() or not secrets.compare_digest(_sha256(cookie), transaction.browser_binding)):
+        raise _Refused()
+    return transaction
+
+
+@router.post("/authorize/login", response_class=HTMLResponse)
+def post_login(request: Request, uow: UowDep, transaction_id: str = Form(""), individual_id: str = Form(""), pin: str = Form("")):
+    settings = request.app.state.settings
+    try:
+        transaction = _transaction(request, uow, transaction_id)
+    except _Refused:
+        return _error_page(pick_locale(None), "invalid_transaction")
+    locale = transaction.ui_locale
+    client = uow.session.get(OidcClient, transaction.client_id)
+    if transaction.person_id is not None:
+        return RedirectResponse(f"/authorize/consent?transaction_id={transaction.id}", status_code=303)
+    person = persons.by_individual_id(uow.session, individual_id[:32])
+    credential = uow.session.get(PersonCredential, person.id) if person else None
+    outcome = check(credential, pin[:128], hash_attr="pin_hash", max_failures=settings.max_failed_attempts,
+                    lockout_seconds=settings.lockout_seconds)
+    if not outcome.ok:
+        transaction.failed_attempts += 1
+        if transaction.failed_attempts >= settings.max_failed_attempts:
+            transaction.revoked = True  # guessing across many ids inside one transaction ends it
+        uow.session.add(transaction)
+        if credential is not None:
+            uow.session.add(credential)
+        uow.commit()
+        if outcome.locked or transaction.revoked:
+            return _login_page(transaction, client, locale, error=TEXT[locale]["locked"], status=429)
+        return _login_page(transaction, client, locale, error=TEXT[locale]["bad_credentials"], status=401)
+    uow.session.add(credential)
+    transaction.person_id, transaction.auth_time = person.id, utcnow()
+    uow.session.add(transaction)
+    if not transaction.requested_claims:  # scope openid alone: nothing to consent to
+        redirect = _issue_code(uow, transaction, settings)
+        uow.commit()
+        return RedirectResponse(redirect, status_code=303)
+    uow.commit()
+    return RedirectResponse(f"/authorize/consent?transaction_id={transaction.id}", status_code=303)
+
+
+@router.get("/authorize/consent", response_class=HTMLResponse)
+def get_consent(request: Request, uow: UowDep, transaction_id: str = "", ui_locales: str | None = None):
+    try:
+        transaction = _transaction(request, uow, transaction_id)
+    except _Refused:
+        return _error_page(pick_locale(ui_locales), "invalid_transaction")
+    if transaction.person_id is None:
+        return _error_page(transaction.ui_locale, "login_required")
+    locale = pick_locale(ui_locales, default=transaction.ui_locale)
+    client = uow.session.get(OidcClient, transaction.client_id)
+    labels = CLAIM_LABELS[locale]
+    claims = [{"name": c["name"], "essential": c["essential"], "label": labels.get(c["name"], c["name"])} for c in transaction.requested_claims]
+    return _page("consent.html", locale, switch_url=_switch_url(request, locale), client_name=client.client_name, claims=claims,
+                 transaction_id=transaction.id, action="/authorize/consent")
+
+
+@router.post("/authorize/consent", response_class=HTMLResponse)
+def post_consent(request: Request, uow: UowDep, transaction_id: str = Form(""), decision: str = Form(""),
+                 claims: list[str] = Form([])):
+    return _consent(request, uow, transaction_id, decision, set(claims))
+
+
+def _consent(request: Request, uow, transaction_id: str, decision, accepted: set[str]):
+    settings = request.app.state.settings
+    try:
+        transaction = _transaction(request, uow, transaction_id)
+    except _Refused:
+        return _error_page(pick_locale(None), "invalid_transaction")
+    if transaction.person_id is None:
+        return _error_page(transaction.ui_locale, "login_required")
+    if decision != "allow":
+        transaction.revoked = True
+        uow.session.add(transaction)
+        uow.commit()
+        return RedirectResponse(_with_params(transaction.redirect_uri, {"error": "access_denied", "state": transaction.state}), status_code=303)
+    transaction.consented_claims = [c["name"] for c in transaction.requested_claims if c["name"] in accepted]
+    redirect = _issue_code(uow, transaction, settings)
+    uow.commit()
+    return RedirectResponse(redirect, status_code=303)
+
+
+def _issue_code(uow, transaction: AuthTransaction, settings) -> str:
+    code = secrets.token_urlsafe(32)
+    transaction.code_hash = _sha256(code)  # only the hash is stored: a database read does not yield usable codes
+    transaction.code_expires_at = utcnow() + timedelta(seconds=settings.authorization_code_seconds)
+    uow.session.add(transaction)
+    return _with_params(transaction.redirect_uri, {"code": code, "state": transaction.state})
+
+
+def redeem_code(uow, code: str) -> AuthTransaction | None:
+    """Mark the code used, once; a second redemption gets None and revokes what the first one issued."""
+    transaction = uow.session.query(AuthTransaction).filter(AuthTransaction.code_hash == _sha256(code)).one_or_none()
+    if transaction is None:
+        return None
+    marked = uow.session.execute(
+        update(AuthTransaction).where(AuthTransaction.id == transaction.id, AuthTransaction.code_used_at.is_(None)).values(code_used_at=utcnow())
+    ).rowcount
+    if marked != 1:
+        # RFC 6749 4.1.2: a replayed code is refused and the tokens issued from it are revoked.
+        uow.session.execute(update(AuthTransaction).where(AuthTransaction.id == transaction.id).values(revoked=True))
+        uow.commit()
+        return None
+    uow.commit()  # spent now, whatever the later checks decide
+    uow.session.refresh(transaction)
+    return transaction
