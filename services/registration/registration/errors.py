@@ -1,4 +1,9 @@
-"""The registration spec's error body."""
-from kernel.errors import default_shape as error_shape
+"""The registration spec's error body: systemError {traceId, code (string), message, localizedMessage}."""
 
-__all__ = ["error_shape"]
+
+def error_shape(status: int, code: str, message: str, details: list[dict], trace_id: str) -> dict:
+    body = {"traceId": trace_id, "code": code, "message": message, "localizedMessage": message}
+    if details:
+        # Each invalid field by name and reason; an extension the spec's shape leaves room for.
+        body["details"] = details
+    return body

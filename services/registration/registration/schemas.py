@@ -1,1 +1,64 @@
-"""Wire shapes of the registration API, mirroring its GovStack OpenAPI document."""
+"""Wire shapes of the registration API, mirroring its GovStack OpenAPI document (camelCase, string ids)."""
+from datetime import datetime, timezone
+
+from sqlmodel import select
+
+from kernel.db import UnitOfWork
+from registration import design
+from registration.access import FileView
+from registration.models import FileHistory, Task
+from registration.processing import STATUS_TITLES
+
+
+def iso(moment: datetime | None) -> str:
+    if moment is None:
+        return ""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)  # SQLite hands back naive datetimes; all are stored in UTC
+    return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def status(code: str) -> dict:
+    return {"code": code, "title": STATUS_TITLES.get(code, code.title())}
+
+
+def file_out(view: FileView, uow: UnitOfWork, *, lang: str, with_history: bool = False) -> dict:
+    file = view.file
+    body = {
+        "fileId": file.id, "registered": iso(file.registered), "serviceId": file.service_id,
+        "serviceName": design.text(view.document.get("name"), lang), "status": status(file.status), "ended": file.ended,
+        "applicationData": {
+            "applicationName": file.application_name, "applicantId": file.applicant_id, "created": iso(file.created),
+            "formData": {"data": view.form_data(), "eFormId": file.eform_id}, "documentUrls": list(file.document_urls),
+        },
+    }
+    if file.registration_number:
+        body["registrationNumber"] = file.registration_number
+    if not view.is_applicant:
+        body["processingData"] = dict(file.processing_data)
+    if with_history:
+        rows = uow.session.exec(select(FileHistory).where(FileHistory.file_id == file.id).order_by(FileHistory.at))
+        body["history"] = [{"at": iso(h.at), "action": h.action, "status": h.status, "roleId": h.role_id or "", "reason": h.reason} for h in rows]
+    return body
+
+
+def file_list_item(view: FileView, task: Task | None, lang: str) -> dict:
+    file = view.file
+    return {
+        "fileId": file.id, "mainTaskId": file.main_task_id, "taskTitle": task.name if task else "",
+        "roleId": task.role_id if task else "", "roleName": task.role_name if task else "",
+        "assigneeId": (task.assignee_id or "") if task else "", "operatorName": task.assignee_name if task else "",
+        "status": status(file.status), "applicantId": file.applicant_id, "created": iso(file.created),
+        "registered": iso(file.registered), "description": file.description,
+        "serviceName": design.text(view.document.get("name"), lang), "serviceId": file.service_id, "eformId": file.eform_id,
+        "documentUrls": list(file.document_urls), "additionalMeta": {"data": {}},
+    }
+
+
+def task_out(task: Task, document: dict, lang: str) -> dict:
+    return {
+        "taskId": task.id, "mainTaskId": task.main_task_id, "name": task.name, "assigneeId": task.assignee_id or "",
+        "roleId": task.role_id, "created": iso(task.created), "description": task.description, "serviceId": task.service_id,
+        "serviceName": design.text(document.get("name"), lang), "fileId": task.file_id, "eFormId": task.eform_id,
+        "status": status(task.status),
+    }

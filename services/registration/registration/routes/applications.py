@@ -1,0 +1,182 @@
+"""GovStack application files (submit, list, get, update) and our applicant drafts."""
+from datetime import datetime
+
+from fastapi import APIRouter, Request, Response
+from sqlmodel import select
+
+from kernel.auth import CallerDep
+from kernel.db import UowDep
+from kernel.errors import ApiError
+from registration import access, designer, processing, schemas
+from registration.models import ApplicationFile, FileHistory
+from registration.routes.deps import CurrentService, IMClient, SettingsDep, Utf8JSONResponse, json_field, language, read_body
+
+router = APIRouter(tags=["applications"], default_response_class=Utf8JSONResponse)
+
+_SORT_COLUMNS = {"created": ApplicationFile.created, "registered": ApplicationFile.registered, "status": ApplicationFile.status,
+                 "applicationName": ApplicationFile.application_name, "serviceId": ApplicationFile.service_id}
+
+
+def _published(uow, service) -> dict:
+    document = designer.published_document(uow, service=service)
+    if document is None:
+        raise ApiError(404, "service_not_found", "No published service has this id.")
+    return document
+
+
+def _apply_submission(file: ApplicationFile, body: dict, request: Request) -> None:
+    """Copy an applicationFileSubmit body onto a file; the applicant is always the token's subject, never the body's."""
+    form_data = json_field(body, "formData", {}, dict)
+    if "data" in form_data:
+        file.form_data = json_field(form_data, "data", {}, dict)
+    if "eFormId" in form_data or "eFormId" in body:
+        file.eform_id = str(form_data.get("eFormId") or body.get("eFormId") or "")
+    if "documentUrls" in body:
+        file.document_urls = [str(url) for url in json_field(body, "documentUrls", [], list)]
+    if "applicationName" in body:
+        file.application_name = str(body["applicationName"])[:300]
+    if "created" in body and body["created"]:
+        try:
+            file.created = datetime.fromisoformat(str(body["created"]).replace("Z", "+00:00"))
+        except ValueError:
+            raise ApiError(400, "malformed_body", "created is not a date-time.", details=[{"field": "created", "reason": "must be an ISO 8601 date-time"}])
+    file.language = str(body.get("language") or language(request))[:10]
+
+
+def _new_file(service, caller) -> ApplicationFile:
+    return ApplicationFile(service_id=service.id, applicant_id=caller.subject, status="DRAFT")
+
+
+@router.post("/services/{service_id}/applications", dependencies=[IMClient])
+async def submit_application(request: Request, service: CurrentService, uow: UowDep, caller: CallerDep, settings: SettingsDep) -> dict:
+    document = _published(uow, service)
+    body = await read_body(request)
+    file = _new_file(service, caller)
+    _apply_submission(file, body, request)
+    uow.session.add(file)
+    processing.submit(uow, service=service, service_version=service.published_version, document=document, file=file, caller=caller)
+    uow.commit()
+    view = access.file_view(uow, file_id=file.id, caller=caller, admin_roles=settings.admin_roles)
+    return schemas.file_out(view, uow, lang=language(request))
+
+
+@router.get("/applications", dependencies=[IMClient])
+def list_applications(request: Request, uow: UowDep, caller: CallerDep, settings: SettingsDep, serviceId: str | None = None,
+                      applicantId: str | None = None, firstResult: int = 0, maxResult: int = 100, sortBy: str = "registered",
+                      sortOrder: str = "desc") -> list[dict]:
+    operated = access.operated_services(uow, caller=caller, admin_roles=settings.admin_roles)
+    visible = ApplicationFile.applicant_id == caller.subject
+    if operated:
+        visible = visible | ApplicationFile.service_id.in_(list(operated))
+    query = select(ApplicationFile).where(visible, ApplicationFile.status != "DRAFT")
+    if serviceId is not None:
+        query = query.where(ApplicationFile.service_id == serviceId)
+    if applicantId is not None:
+        query = query.where(ApplicationFile.applicant_id == applicantId)
+    column = _SORT_COLUMNS.get(sortBy, ApplicationFile.registered)
+    query = query.order_by(column.asc() if sortOrder.lower() == "asc" else column.desc(), ApplicationFile.id)
+    query = query.offset(max(firstResult, 0)).limit(min(max(maxResult, 0), 500))
+    lang = language(request)
+    items = []
+    for file in uow.session.exec(query):
+        view = access.file_view(uow, file_id=file.id, caller=caller, admin_roles=settings.admin_roles)
+        items.append(schemas.file_list_item(view, access.current_task(uow, file=file), lang))
+    return items
+
+
+@router.get("/applications/{file_id}", dependencies=[IMClient])
+def get_application(file_id: str, request: Request, uow: UowDep, caller: CallerDep, settings: SettingsDep) -> dict:
+    view = access.file_view(uow, file_id=file_id, caller=caller, admin_roles=settings.admin_roles)
+    return schemas.file_out(view, uow, lang=language(request), with_history=True)
+
+
+@router.put("/applications/{file_id}", dependencies=[IMClient])
+async def update_application(file_id: str, request: Request, uow: UowDep, caller: CallerDep, settings: SettingsDep) -> dict:
+    """An operator adds processing data; the applicant corrects a file that was sent back, which resubmits it."""
+    view = access.file_view(uow, file_id=file_id, caller=caller, admin_roles=settings.admin_roles)
+    body = await read_body(request)
+    file = view.file
+    if view.is_applicant:
+        _apply_submission(file, body, request)
+        processing.resubmit(uow, document=view.document, file=file, caller=caller)
+    else:
+        if file.ended:
+            raise ApiError(409, "file_ended", "Processing of this file has ended.")
+        form_data = json_field(body, "formData", {}, dict)
+        file.processing_data = {**file.processing_data, **json_field(form_data, "data", {}, dict)}
+        uow.session.add(file)
+        processing.history(uow, file=file, action="updated", actor=caller.subject, role_id=view.roles[0]["id"])
+    uow.commit()
+    return schemas.file_out(view, uow, lang=language(request))
+
+
+# --- drafts: ours, for the applicant's wizard (save, resume, delete, then submit with explicit confirmation) ---
+
+@router.post("/services/{service_id}/drafts", status_code=201)
+async def save_new_draft(request: Request, service: CurrentService, uow: UowDep, caller: CallerDep, settings: SettingsDep) -> dict:
+    _published(uow, service)
+    file = _new_file(service, caller)
+    _apply_submission(file, await read_body(request), request)
+    uow.session.add(file)
+    processing.history(uow, file=file, action="saved", actor=caller.subject)
+    uow.commit()
+    return _draft_out(uow, file.id, caller, settings, request)
+
+
+def _draft(uow, draft_id: str, caller, settings) -> ApplicationFile:
+    view = access.file_view(uow, file_id=draft_id, caller=caller, admin_roles=settings.admin_roles, include_drafts=True)
+    if view.file.status != "DRAFT" or not view.is_applicant:
+        raise ApiError(404, "draft_not_found", "You have no draft with this id.")
+    return view.file
+
+
+def _draft_out(uow, draft_id, caller, settings, request) -> dict:
+    view = access.file_view(uow, file_id=draft_id, caller=caller, admin_roles=settings.admin_roles, include_drafts=True)
+    return schemas.file_out(view, uow, lang=language(request))
+
+
+@router.get("/drafts")
+def list_drafts(request: Request, uow: UowDep, caller: CallerDep, settings: SettingsDep) -> list[dict]:
+    query = select(ApplicationFile).where(ApplicationFile.applicant_id == caller.subject, ApplicationFile.status == "DRAFT")
+    return [_draft_out(uow, f.id, caller, settings, request) for f in uow.session.exec(query.order_by(ApplicationFile.created.desc()))]
+
+
+@router.get("/drafts/{draft_id}")
+def get_draft(draft_id: str, request: Request, uow: UowDep, caller: CallerDep, settings: SettingsDep) -> dict:
+    _draft(uow, draft_id, caller, settings)
+    return _draft_out(uow, draft_id, caller, settings, request)
+
+
+@router.put("/drafts/{draft_id}")
+async def save_draft(draft_id: str, request: Request, uow: UowDep, caller: CallerDep, settings: SettingsDep) -> dict:
+    file = _draft(uow, draft_id, caller, settings)
+    _apply_submission(file, await read_body(request), request)
+    uow.session.add(file)
+    processing.history(uow, file=file, action="saved", actor=caller.subject)
+    uow.commit()
+    return _draft_out(uow, draft_id, caller, settings, request)
+
+
+@router.delete("/drafts/{draft_id}", status_code=204)
+def delete_draft(draft_id: str, uow: UowDep, caller: CallerDep, settings: SettingsDep) -> Response:
+    file = _draft(uow, draft_id, caller, settings)
+    for row in uow.session.exec(select(FileHistory).where(FileHistory.file_id == file.id)):
+        uow.session.delete(row)
+    uow.session.flush()
+    uow.session.delete(file)
+    uow.commit()
+    return Response(status_code=204)
+
+
+@router.post("/drafts/{draft_id}/submit")
+async def submit_draft(draft_id: str, request: Request, uow: UowDep, caller: CallerDep, settings: SettingsDep) -> dict:
+    file = _draft(uow, draft_id, caller, settings)
+    body = await read_body(request)
+    if body.get("confirm") not in (True, "true"):
+        raise ApiError(400, "confirmation_required", "Submitting needs the applicant's explicit confirmation.",
+                       details=[{"field": "confirm", "reason": "must be true"}])
+    service = designer.get_or_raise(uow, service_id=file.service_id)
+    processing.submit(uow, service=service, service_version=service.published_version, document=_published(uow, service), file=file, caller=caller)
+    uow.commit()
+    view = access.file_view(uow, file_id=file.id, caller=caller, admin_roles=settings.admin_roles)
+    return schemas.file_out(view, uow, lang=language(request))

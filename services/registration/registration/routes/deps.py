@@ -1,0 +1,91 @@
+"""Dependencies and helpers the registration routers share: body parsing, the IM header, load-or-404, callers."""
+import json
+import re
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.responses import JSONResponse
+from starlette.datastructures import UploadFile
+
+from kernel.db import UowDep
+from kernel.errors import ApiError
+from registration import designer
+from registration.models import ServiceDefinition
+from registration.settings import RegistrationSettings
+
+IM_HEADER = "Information-Mediator-Client"
+_IM_VALUE = re.compile(r"^[A-Za-z0-9_]+/[A-Za-z0-9_]+/[A-Za-z0-9_]+/[A-Za-z0-9_-]+$")  # INSTANCE/CLASS/MEMBER/SUBSYSTEM
+
+
+class Utf8JSONResponse(JSONResponse):
+    # The GovStack suite compares the content type with this exact value.
+    media_type = "application/json; charset=utf-8"
+
+
+def get_settings(request: Request) -> RegistrationSettings:
+    return request.app.state.settings
+
+
+SettingsDep = Annotated[RegistrationSettings, Depends(get_settings)]
+
+
+def information_mediator_client(request: Request) -> str:
+    """The X-Road style client header the spec requires on some endpoints; missing or malformed is a 400."""
+    value = request.headers.get(IM_HEADER, "").strip()
+    if not _IM_VALUE.match(value):
+        raise ApiError(400, "invalid_information_mediator_client", f"The {IM_HEADER} header must be INSTANCE/CLASS/MEMBER/SUBSYSTEM.",
+                       details=[{"field": IM_HEADER, "reason": "missing or not INSTANCE/CLASS/MEMBER/SUBSYSTEM"}])
+    return value
+
+
+IMClient = Depends(information_mediator_client)
+
+
+async def read_body(request: Request) -> dict:
+    """A JSON, form-encoded or multipart body as a dict; the GovStack suite sends forms where the spec says JSON."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    try:
+        if content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+            form = await request.form()
+            body = {}
+            for key in form.keys():
+                values = [v for v in form.getlist(key) if not isinstance(v, UploadFile)]
+                if values:
+                    body[key] = values if len(values) > 1 else values[0]
+            return body
+        raw = await request.body()
+        if not raw.strip():
+            return {}
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError, AssertionError) as exc:
+        raise ApiError(400, "malformed_body", "The request body cannot be read.", details=[{"field": "body", "reason": type(exc).__name__}])
+    if not isinstance(body, dict):
+        raise ApiError(400, "malformed_body", "The request body must be an object.", details=[{"field": "body", "reason": "must be an object"}])
+    return body
+
+
+def json_field(body: dict, name: str, default, expected: type):
+    """A nested field that a form body carries as a JSON string."""
+    value = body.get(name, default)
+    if isinstance(value, str) and expected is not str:
+        try:
+            value = json.loads(value) if value.strip() else default
+        except ValueError:
+            raise ApiError(400, "malformed_body", f"{name} is not valid JSON.", details=[{"field": name, "reason": "not valid JSON"}])
+    if expected is list and isinstance(value, str):
+        value = [value]
+    if not isinstance(value, expected):
+        raise ApiError(400, "malformed_body", f"{name} has the wrong type.", details=[{"field": name, "reason": f"must be {'an object' if expected is dict else 'a list'}"}])
+    return value
+
+
+def language(request: Request) -> str:
+    return "en" if request.headers.get("accept-language", "lo").lower().startswith("en") else "lo"
+
+
+def current_service(service_id: str, uow: UowDep) -> ServiceDefinition:
+    return designer.get_or_raise(uow, service_id=service_id)
+
+
+CurrentService = Annotated[ServiceDefinition, Depends(current_service)]
+

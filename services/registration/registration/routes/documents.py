@@ -1,0 +1,126 @@
+"""GovStack document upload, stored on the local file system; served only to the file's applicant and operators."""
+import base64
+import binascii
+import os
+import uuid
+
+import filetype
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse
+from starlette.datastructures import UploadFile
+
+from kernel.auth import CallerDep
+from kernel.db import UowDep
+from kernel.errors import ApiError
+from registration import access, design, designer
+from registration.models import Document
+from registration.routes.deps import SettingsDep, Utf8JSONResponse
+
+router = APIRouter(prefix="/documents", tags=["documents"], default_response_class=Utf8JSONResponse)
+_BASE64_OVERHEAD = 4 / 3
+
+
+def _missing_file() -> ApiError:
+    return ApiError(400, "file_required", "A file is required.", details=[{"field": "file", "reason": "required"}])
+
+
+def _decode(value: str) -> bytes:
+    try:
+        return base64.b64decode(value.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        raise ApiError(400, "malformed_file", "file must be base64 encoded.", details=[{"field": "file", "reason": "not base64"}])
+
+
+async def _read_file(request: Request, limit: int) -> bytes:
+    """The one uploaded file: a multipart file part, or base64 text in a form (what the suite sends) or JSON field."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit * _BASE64_OVERHEAD + 64 * 1024:
+        raise _too_large(limit)  # refuse before reading a body that cannot fit
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type in ("multipart/form-data", "application/x-www-form-urlencoded"):
+        try:
+            form = await request.form(max_part_size=int(limit * _BASE64_OVERHEAD) + 1024)
+        except Exception as exc:  # the multipart parser's own errors, e.g. a part over the size above
+            if "size" in str(exc).lower():
+                raise _too_large(limit)
+            raise ApiError(400, "malformed_body", "The upload cannot be read.", details=[{"field": "file", "reason": "malformed"}])
+        parts = form.getlist("file")
+    elif content_type == "application/json":
+        import json
+
+        try:
+            body = json.loads(await request.body() or b"{}")
+        except ValueError:
+            raise ApiError(400, "malformed_body", "The request body is not JSON.", details=[{"field": "body", "reason": "not JSON"}])
+        value = body.get("file") if isinstance(body, dict) else None
+        parts = value if isinstance(value, list) else ([value] if value else [])
+    else:
+        parts = []
+    if not parts:
+        raise _missing_file()
+    if len(parts) > 1:
+        raise ApiError(400, "one_file_per_upload", "Upload one file per request.", details=[{"field": "file", "reason": "more than one file"}])
+    part = parts[0]
+    if isinstance(part, UploadFile):
+        data = await part.read(limit + 1)
+    elif isinstance(part, str) and part.strip():
+        data = _decode(part)
+    else:
+        raise _missing_file()
+    if not data:
+        raise _missing_file()
+    if len(data) > limit:
+        raise _too_large(limit)
+    return data
+
+
+def _too_large(limit: int) -> ApiError:
+    return ApiError(413, "file_too_large", f"The file is larger than {limit} bytes.", details=[{"field": "file", "reason": f"larger than {limit} bytes"}])
+
+
+@router.post("")
+async def upload_document(request: Request, uow: UowDep, caller: CallerDep, settings: SettingsDep, additionalMetadata: str = "",
+                          serviceId: str | None = None, documentType: str | None = None) -> dict:
+    limit, allowed = settings.max_document_bytes, list(settings.default_document_types)
+    if documentType is not None:
+        # Checked against what the service asks for: its types and its (lower) size limit.
+        service = designer.get_or_raise(uow, service_id=serviceId or "")
+        required = design.document_type(designer.published_document(uow, service=service) or {}, documentType)
+        if required is None:
+            raise ApiError(400, "unknown_document_type", "The service asks for no document of this type.",
+                           details=[{"field": "documentType", "reason": "not a document type of this service"}])
+        limit, allowed = min(limit, required["max_bytes"]), required["content_types"]
+    data = await _read_file(request, limit)
+    sniffed = filetype.guess_mime(data) or "application/octet-stream"  # what the bytes are, not what the client claims
+    if sniffed not in allowed:
+        raise ApiError(415, "unsupported_document_type", f"Accepted types: {', '.join(allowed)}.", details=[{"field": "file", "reason": f"content is {sniffed}"}])
+    document = Document(owner_id=caller.subject, document_type=documentType or "", content_type=sniffed, size=len(data),
+                        path="", additional_metadata=additionalMetadata[:2000])
+    document.path = f"{document.id[:2]}/{document.id}"
+    target = settings.documents_dir / document.path
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f".{uuid.uuid4().hex}.part")
+    partial.write_bytes(data)
+    os.replace(partial, target)
+    uow.session.add(document)
+    try:
+        uow.commit()
+    except Exception:
+        target.unlink(missing_ok=True)
+        raise
+    return {"code": 200, "type": sniffed, "message": "Document stored.", "url": f"{settings.public_url.rstrip('/')}/documents/{document.id}"}
+
+
+@router.get("/{document_id}")
+def download_document(document_id: str, uow: UowDep, caller: CallerDep, settings: SettingsDep) -> FileResponse:
+    document = uow.session.get(Document, document_id)
+    if document is None:
+        raise ApiError(404, "document_not_found", "No document has this id.")
+    if document.owner_id != caller.subject:
+        if document.file_id is None:
+            raise ApiError(404, "document_not_found", "No document has this id.")
+        view = access.file_view(uow, file_id=document.file_id, caller=caller, admin_roles=settings.admin_roles)  # 404 unless allowed
+        if not view.roles:
+            raise ApiError(404, "document_not_found", "No document has this id.")
+    return FileResponse(settings.documents_dir / document.path, media_type=document.content_type,
+                        headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"})

@@ -1,0 +1,122 @@
+"""Bad input gets a 4xx in the spec's error shape and changes nothing."""
+import pytest
+
+from .api_client import IM, enterprise_data, enterprise_document, unique
+
+
+@pytest.fixture(scope="module")
+def service(api):
+    document = enterprise_document()
+    return {"id": api.publish(document)["id"], "document": document}
+
+
+def files_of(api, headers) -> list[str]:
+    return [f["fileId"] for f in api.call("GET", "/applications", expect=200, headers={**headers, **IM}).json()]
+
+
+def test_schema_failure_names_each_field_and_stores_nothing(api, service):
+    applicant = api.token(sub=unique("citizen"))
+    data = enterprise_data(registered_capital_lak="lots", activity="smuggling")
+    del data["owner_id_number"]
+
+    refused = api.submit(service["id"], applicant, data, expect=400).json()
+
+    assert set(refused) >= {"traceId", "code", "message", "localizedMessage"}
+    assert {d["field"]: d["reason"] for d in refused["details"]} == {
+        "activity": "must be one of agriculture, manufacturing, construction, retail, tourism, transport, ict, services",
+        "owner_id_number": "required", "registered_capital_lak": "must be of type integer"}
+    assert files_of(api, applicant) == []
+
+
+@pytest.mark.parametrize("path", ["/services/no-such-service", "/services/no-such-service/eForms", "/eForms/no-such-form"])
+def test_unknown_catalogue_ids_are_404_as_json(api, path):
+    response = api.call("GET", path, expect=404, headers=IM)
+
+    assert response.json()["code"].endswith("not_found") and "application/json" in response.headers["content-type"]
+
+
+def test_unknown_ids_are_404(api, service):
+    applicant = api.token(sub=unique("citizen"), roles=["admin"])
+
+    api.submit("no-such-service", applicant, enterprise_data(), expect=404)
+    api.file(applicant, "no-such-file", expect=404)
+    api.call("PUT", "/applications/no-such-file", expect=404, headers={**applicant, **IM}, json={"formData": {"data": {}}})
+    api.call("GET", "/tasks/no-such-task", expect=404, headers=applicant)
+    api.call("POST", "/tasks/no-such-task/complete", expect=404, headers=applicant, json={"data": {}})
+    api.call("GET", "/documents/no-such-document", expect=404, headers=applicant)
+
+
+def test_a_path_cut_short_by_an_unencoded_hash_is_404_not_405(api):
+    # GovStack's suite posts to /tasks/n0t-ex1st1ng-task#-1d/complete; the server only sees the part before '#'.
+    assert api.call("POST", "/tasks/n0t-ex1st1ng-task", expect=404).json()["code"] == "not_found"
+
+
+@pytest.mark.parametrize("body, content_type", [(b"{not json", "application/json"), (b"[1,2]", "application/json"),
+                                                (b'{"formData": "{broken"}', "application/json"),
+                                                (b"formData=%7Bbroken", "application/x-www-form-urlencoded")])
+def test_malformed_submission_is_400(api, service, body, content_type):
+    applicant = api.token(sub=unique("citizen"))
+
+    refused = api.call("POST", f"/services/{service['id']}/applications", expect=400, content=body,
+                       headers={**applicant, **IM, "Content-Type": content_type}).json()
+
+    assert refused["code"] == "malformed_body"
+    assert files_of(api, applicant) == []
+
+
+@pytest.mark.parametrize("value", [None, "", "invalid_header", "eGovStack/GOV/90000009/"])
+def test_missing_or_malformed_information_mediator_header_is_400(api, value):
+    headers = {} if value is None else {"Information-Mediator-Client": value}
+
+    refused = api.call("GET", "/data/statistics/1.0", expect=400, headers=headers).json()
+
+    assert refused["code"] == "invalid_information_mediator_client"
+
+
+def test_applications_require_the_information_mediator_header(api, service):
+    applicant = api.token(sub=unique("citizen"))
+
+    api.call("GET", "/applications", expect=400, headers=applicant)
+    api.call("POST", f"/services/{service['id']}/applications", expect=400, headers=applicant, json={})
+
+
+def test_applications_require_a_token(api, service):
+    api.call("GET", "/applications", expect=401, headers=IM)
+    api.submit(service["id"], {}, enterprise_data(), expect=401)
+
+
+def test_decision_outside_the_roles_choices_changes_nothing(api):
+    document = enterprise_document()
+    document["roles"][0]["decisions"] = {"approve": "registrar", "send_back": "applicant"}
+    service_id = api.publish(document)["id"]
+    applicant = api.token(sub=unique("citizen"))
+    reviewer = api.token(sub=unique("operator"), roles=document["roles"][0]["operator_roles"])
+    file_id = api.submit(service_id, applicant, enterprise_data()).json()["fileId"]
+    task_id = api.open_task(reviewer, file_id)["taskId"]
+
+    not_allowed = api.decide(reviewer, task_id, "reject", "No", expect=400).json()
+    no_reason = api.decide(reviewer, task_id, "approve", "  ", expect=400).json()
+
+    assert not_allowed["details"] == [{"field": "data.decision", "reason": "must be one of approve, send_back"}]
+    assert no_reason["details"] == [{"field": "data.reason", "reason": "required"}]
+    assert api.open_task(reviewer, file_id)["taskId"] == task_id
+    assert api.file(applicant, file_id).json()["status"]["code"] == "PENDING"
+
+
+def test_bad_statistics_parameters_are_400(api):
+    api.call("GET", "/data/statistics", expect=400, headers=IM, params={"startDate": "yesterday"})
+    api.call("GET", "/data/statistics", expect=400, headers=IM, params={"timeframe": "decade"})
+
+
+def test_unknown_service_is_404_even_before_the_token_is_checked(api):
+    # The catalogue is public, so this reveals nothing; GovStack's negative submit scenario relies on it.
+    api.submit("no-such-service", {}, enterprise_data(), expect=404)
+
+
+def test_a_system_token_cannot_apply_where_a_signed_in_citizen_is_required(api, service):
+    system = api.token(sub="batch-client", client_id="batch-client")
+
+    refused = api.submit(service["id"], system, enterprise_data(), expect=403).json()
+
+    assert refused["code"] == "citizen_required"
+    assert files_of(api, system) == []

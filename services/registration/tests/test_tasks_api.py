@@ -1,0 +1,76 @@
+"""Operators' tasks: claim, completion by the claimant only, and repeatable completion."""
+import pytest
+
+from .api_client import IM, enterprise_data, enterprise_document, unique
+
+
+@pytest.fixture(scope="module")
+def service(api):
+    document = enterprise_document()
+    return {"id": api.publish(document)["id"], "document": document}
+
+
+def reviewer(api, service) -> dict:
+    return api.token(sub=unique("operator"), roles=service["document"]["roles"][0]["operator_roles"], name="Ingmar Vali")
+
+
+def test_claimed_task_is_reserved_for_its_claimant(api, service):
+    first, second = reviewer(api, service), reviewer(api, service)
+    file_id = api.submit(service["id"], api.token(sub=unique("citizen")), enterprise_data()).json()["fileId"]
+    task_id = api.open_task(first, file_id)["taskId"]
+
+    claimed = api.call("POST", f"/tasks/{task_id}/claim", expect=200, headers=first).json()
+    api.call("POST", f"/tasks/{task_id}/claim", expect=409, headers=second)
+    api.decide(second, task_id, "approve", "Looks fine", expect=409)
+
+    assert claimed["assigneeId"] != ""
+    assert api.tasks(first, assigneeId=claimed["assigneeId"])[0]["taskId"] == task_id
+
+
+def test_completing_a_completed_task_answers_with_the_same_decision(api, service):
+    operator = reviewer(api, service)
+    file_id = api.submit(service["id"], api.token(sub=unique("citizen")), enterprise_data()).json()["fileId"]
+    task_id = api.open_task(operator, file_id)["taskId"]
+
+    first = api.decide(operator, task_id, "approve", "Documents in order").json()
+    again = api.decide(operator, task_id, "reject", "Changed my mind").json()
+
+    assert first == again and first["status"]["code"] == "APPROVED"
+    assert first["variables"]["decision"]["data"] == {"decision": "approve", "reason": "Documents in order"}
+    assert len([t for t in api.tasks(operator, fileId=file_id)]) == 1  # the next one is the registrar's
+
+
+def test_task_list_filters_and_pages(api, service):
+    operator = reviewer(api, service)
+    file_ids = [api.submit(service["id"], api.token(sub=unique("citizen")), enterprise_data()).json()["fileId"] for _ in range(3)]
+    main_task = api.file(api.token(roles=["admin"]), file_ids[0]).json()
+
+    by_main_task = api.tasks(operator, mainTaskId=api.open_task(operator, file_ids[0])["mainTaskId"])
+    page = api.tasks(operator, firstResult=0, maxResult=2, sortBy="created", sortOrder="desc")
+    unknown = api.tasks(operator, fileId="n0t-ex1st1ng")
+
+    assert main_task["fileId"] == file_ids[0]
+    assert [t["fileId"] for t in by_main_task] == [file_ids[0]]
+    assert [t["fileId"] for t in page] == file_ids[:0:-1]
+    assert unknown == []
+
+
+def test_operator_updates_processing_data(api, service):
+    operator = reviewer(api, service)
+    applicant = api.token(sub=unique("citizen"))
+    file_id = api.submit(service["id"], applicant, enterprise_data()).json()["fileId"]
+
+    updated = api.call("PUT", f"/applications/{file_id}", expect=200, headers={**operator, **IM},
+                       json={"applicantId": "x", "formData": {"data": {"site_visit": "done"}}}).json()
+
+    assert updated["processingData"] == {"site_visit": "done"}
+    assert api.file(applicant, file_id).json()["applicationData"]["formData"]["data"] == enterprise_data()
+
+
+def test_applicant_cannot_correct_a_pending_file(api, service):
+    applicant = api.token(sub=unique("citizen"))
+    file_id = api.submit(service["id"], applicant, enterprise_data()).json()["fileId"]
+
+    api.call("PUT", f"/applications/{file_id}", expect=409, headers={**applicant, **IM}, json={"formData": {"data": enterprise_data(district="Xaythany")}})
+
+    assert api.file(applicant, file_id).json()["applicationData"]["formData"]["data"]["district"] == "Sisattanak"
