@@ -66,7 +66,7 @@ def test_malformed_submission_is_400(api, service, body, content_type):
 
 @pytest.mark.parametrize("value", [None, "", "invalid_header", "eGovStack/GOV/90000009/"])
 def test_missing_or_malformed_information_mediator_header_is_400(api, value):
-    headers = {} if value is None else {"Information-Mediator-Client": value}
+    headers = api.token(roles=["auditor"]) if value is None else {"Information-Mediator-Client": value, **api.token(roles=["auditor"])}
 
     refused = api.call("GET", "/data/statistics/1.0", expect=400, headers=headers).json()
 
@@ -103,9 +103,14 @@ def test_decision_outside_the_roles_choices_changes_nothing(api):
     assert api.file(applicant, file_id).json()["status"]["code"] == "PENDING"
 
 
+def test_statistics_need_a_staff_role_or_scope(api):
+    api.call("GET", "/data/statistics", expect=401, headers=IM)
+    api.call("GET", "/data/statistics", expect=403, headers={**IM, **api.token(roles=["citizen"])})
+
+
 def test_bad_statistics_parameters_are_400(api):
-    api.call("GET", "/data/statistics", expect=400, headers=IM, params={"startDate": "yesterday"})
-    api.call("GET", "/data/statistics", expect=400, headers=IM, params={"timeframe": "decade"})
+    api.call("GET", "/data/statistics", expect=400, headers={**IM, **api.token(roles=["auditor"])}, params={"startDate": "yesterday"})
+    api.call("GET", "/data/statistics", expect=400, headers={**IM, **api.token(roles=["auditor"])}, params={"timeframe": "decade"})
 
 
 def test_unknown_service_is_404_even_before_the_token_is_checked(api):

@@ -38,8 +38,8 @@ def test_conformance_services_are_served_as_the_suite_expects(api, conformance):
 def test_conformance_statistics_know_mcts(api, conformance):
     params = {"startDate": "2021-01-30", "endDate": "2021-01-30", "registrationName": "MCTS", "operator": "Ingmar Vali", "role": "Handler"}
 
-    known = api.call("GET", "/data/statistics/1.0", expect=200, headers=IM, params=params)
-    api.call("GET", "/data/statistics/1.0", expect=404, headers=IM, params={"registrationName": "n0tex1st"})
+    known = api.call("GET", "/data/statistics/1.0", expect=200, headers={**IM, **api.token(scopes=["statistics.read"])}, params=params)
+    api.call("GET", "/data/statistics/1.0", expect=404, headers={**IM, **api.token(scopes=["statistics.read"])}, params={"registrationName": "n0tex1st"})
 
     assert known.headers["content-type"] == "application/json; charset=utf-8"
     assert known.json() == [{"processed": 0, "approved": 0, "sentBack": 0, "rejected": 0, "references": {
@@ -50,7 +50,7 @@ def test_conformance_statistics_know_mcts(api, conformance):
 def test_statistics_read_the_last_of_repeated_parameters(api, conformance):
     # The suite appends its query string twice: ...&timeframe=day?startDate=2021-01-30&...&timeframe=day
     response = api.call("GET", "/data/statistics/1.0?registrationName=MCTS&timeframe=day?startDate=2021-01-30&registrationName=MCTS&timeframe=day",
-                        expect=200, headers=IM)
+                        expect=200, headers={**IM, **api.token(scopes=["statistics.read"])})
 
     assert response.json()[0]["references"]["timeframeDay"] is True
 

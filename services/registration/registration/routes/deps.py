@@ -14,7 +14,7 @@ from registration.models import ServiceDefinition
 from registration.settings import RegistrationSettings
 
 IM_HEADER = "Information-Mediator-Client"
-_IM_VALUE = re.compile(r"^[A-Za-z0-9_]+/[A-Za-z0-9_]+/[A-Za-z0-9_]+/[A-Za-z0-9_-]+$")  # INSTANCE/CLASS/MEMBER/SUBSYSTEM
+_IM_VALUE = re.compile(r"^[A-Za-z0-9_.:-]+/[A-Za-z0-9_.:-]+/[A-Za-z0-9_.:-]+/[A-Za-z0-9_.:-]+$")  # INSTANCE/CLASS/MEMBER/SUBSYSTEM
 
 
 class Utf8JSONResponse(JSONResponse):

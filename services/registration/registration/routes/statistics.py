@@ -4,6 +4,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from fastapi import APIRouter, Request
 from sqlmodel import select
 
+from kernel.auth import require
 from kernel.db import UowDep
 from kernel.errors import ApiError
 from registration import design, designer, processing
@@ -34,8 +35,12 @@ def _services_of_registration(uow: UowDep, name: str) -> list[str]:
     return found
 
 
-@router.get("/data/statistics", dependencies=[IMClient])
-@router.get("/data/statistics/1.0", dependencies=[IMClient], include_in_schema=False)  # the path GovStack's suite calls
+# Counts per operator are staff performance data: readable by staff roles or a statistics.read scope, not by anyone.
+STATISTICS_READERS = require(roles=("admin", "operator", "auditor", "designer"), scopes=("statistics.read",))
+
+
+@router.get("/data/statistics", dependencies=[STATISTICS_READERS, IMClient])
+@router.get("/data/statistics/1.0", dependencies=[STATISTICS_READERS, IMClient], include_in_schema=False)  # the path GovStack's suite calls
 def get_statistics(request: Request, uow: UowDep) -> list[dict]:
     params = request.query_params
     start, end = _date(request, "startDate"), _date(request, "endDate")
