@@ -7,6 +7,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from opentelemetry import trace
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger(__name__)
@@ -64,6 +65,12 @@ def install_error_handlers(app: FastAPI, shape: ErrorShape = default_shape) -> N
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError):
         return respond(400, "invalid_request", "The request is not valid.", validation_details(exc))
+
+    @app.exception_handler(DataError)
+    async def _data_error(request: Request, exc: DataError):
+        # SQLSTATE class 22 (NUL byte, value too long, number out of range): the input was bad, not the service.
+        log.info("database refused a value on %s %s: %s", request.method, request.url.path, type(exc.orig).__name__)
+        return respond(400, "invalid_value", "A value in the request cannot be stored (too long, out of range or with forbidden characters).")
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception):

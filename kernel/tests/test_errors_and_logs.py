@@ -88,3 +88,35 @@ def test_json_log_has_trace_id_and_no_personal_data():
     assert "5555" not in stream.getvalue() and "somchai" not in stream.getvalue()
     assert entry["phone_number"] == "[redacted]"
     assert entry["application_id"] == "a-1"
+
+
+def test_value_the_database_refuses_is_400_and_not_logged(infrastructure, caplog):
+    from sqlmodel import Field, Session, SQLModel, select
+
+    from kernel.db import make_engine
+    from kernel.outbox import service_base
+    from kernel.settings import ServiceSettings
+
+    Base = service_base()
+
+    class Citizen(Base, table=True):
+        name: str = Field(primary_key=True)
+
+    engine = make_engine(ServiceSettings(database_url=infrastructure.new_database("dataerror")))
+    Base.metadata.create_all(engine)
+    app = FastAPI()
+    install_error_handlers(app)
+
+    @app.get("/citizens")
+    def find(name: str) -> list:
+        with Session(engine) as session:
+            return [c.name for c in session.exec(select(Citizen).where(Citizen.name == name))]
+
+    with serve(app) as base, caplog.at_level(logging.DEBUG):
+        response = httpx.get(f"{base}/citizens", params={"name": "Somchai\x00Phommachanh"})
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_value"
+    service_side = [r for r in caplog.records if not r.name.startswith(("httpx", "httpcore"))]  # not the test's client
+    assert service_side
+    assert not [r for r in service_side if "Somchai" in r.getMessage() or "Somchai" in str(r.exc_info)]
