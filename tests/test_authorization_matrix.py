@@ -13,6 +13,7 @@ from kernel.testing import serve
 SERVICES = {
     "identity": "IdentitySettings",
     "registration": "RegistrationSettings",
+    "consent": "ConsentSettings",
 }
 
 # Reviewed: each of these needs no bearer token, and says why.
@@ -26,6 +27,15 @@ PUBLIC = {
         ("POST", "/authorize/consent"),
         ("POST", "/oauth/token"),  # clients authenticate with private_key_jwt, not a bearer token
         ("POST", "/staff/token"),  # staff sign-in
+    },
+    "consent": {
+        ("GET", "/service/policy/{policyId}/"),  # citizens must see what they agree to
+        ("GET", "/service/data-agreement/{dataAgreementId}/"),
+        ("GET", "/service/verification/data-agreements/"),  # published agreements only
+        ("GET", "/config/policy/{policyId}/"),  # anonymous callers see only published versions
+        ("GET", "/config/policies/"),
+        ("GET", "/config/data-agreement/{dataAgreementId}/"),
+        ("GET", "/config/data-agreements/"),
     },
     "registration": {
         ("GET", "/services"),  # the public catalogue of published e-services

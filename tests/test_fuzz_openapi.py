@@ -10,9 +10,9 @@ from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from kernel.testing import serve
 
-SERVICES = {"identity": "IdentitySettings", "registration": "RegistrationSettings"}
+SERVICES = {"identity": "IdentitySettings", "registration": "RegistrationSettings", "consent": "ConsentSettings"}
 EXAMPLES_PER_OPERATION = 15  # enough to find crashes on malformed input, small enough for CI
-ROLES = ["admin", "designer", "operator", "auditor", "verifier"]
+ROLES = ["admin", "designer", "operator", "auditor", "verifier", "application"]
 SCOPES = ["add_oidc_client", "update_oidc_client", "registry.read", "statistics.read"]
 
 

@@ -1,0 +1,72 @@
+"""Verification: may data be used? For data consumers and the gateway (role `verifier`)."""
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from sqlalchemy import and_, bindparam
+from sqlmodel import col, select
+
+from consent import revisions
+from consent.enums import RecordState, SchemaName
+from consent.models import ConsentRecord, DataAgreement
+from consent.routes.deps import PageDep, Verifier, id_path, not_found, query_id
+from consent.schemas import ID_PATTERN, record_wire, revision_wire
+from kernel.db import UowDep
+
+router = APIRouter(tags=["service"])
+RecordId = id_path("consentRecordId")
+
+
+# Built once: the agreement by primary key, joined to the record through the (individual, agreement revision) unique index.
+_VALID_CONSENT = (
+    select(DataAgreement.current_revision_id, ConsentRecord.id)
+    .outerjoin(ConsentRecord, and_(ConsentRecord.individual_id == bindparam("individual_id"),
+                                   ConsentRecord.data_agreement_revision_id == DataAgreement.current_revision_id,
+                                   col(ConsentRecord.opt_in).is_(True), ConsentRecord.state == RecordState.signed.value))
+    .where(DataAgreement.id == bindparam("data_agreement_id"), col(DataAgreement.deleted).is_(False))
+)
+
+
+@router.get("/service/verification/consent-record/")
+def service_verification_consent_check(request: Request,
+                                       individual_id: Annotated[str, Query(alias="individualId", pattern=ID_PATTERN)],
+                                       data_agreement_id: Annotated[str, Query(alias="dataAgreementId", pattern=ID_PATTERN)],
+                                       caller: Verifier) -> dict:
+    """The gateway's fast path: is there an opted-in, signed record of this individual at the agreement's current revision?
+
+    One indexed query on a plain connection: no ORM session or unit of work, since nothing is written.
+    """
+    with request.app.state.engine.connect() as connection:
+        row = connection.execute(_VALID_CONSENT, {"individual_id": individual_id, "data_agreement_id": data_agreement_id}).first()
+    if row is None:
+        raise not_found("data agreement")
+    revision_id, record_id = row
+    return {"valid": record_id is not None, "consentRecordId": record_id, "individualId": individual_id,
+            "dataAgreementId": data_agreement_id, "dataAgreementRevisionId": revision_id}
+
+
+@router.get("/service/verification/consent-records/")
+def service_verification_consent_record_list(uow: UowDep, caller: Verifier, page: PageDep, id: query_id("id") = None,
+                                             individual_id: Annotated[str | None, Query(alias="individualId", pattern=ID_PATTERN)] = None,
+                                             data_agreement_id: Annotated[str | None, Query(alias="dataAgreementId", pattern=ID_PATTERN)] = None,
+                                             opt_in: Annotated[bool | None, Query(alias="optIn")] = None) -> dict:
+    """The ConsentRecordFilter the spec announces: id, individual, agreement, optIn."""
+    query = select(ConsentRecord)
+    if id:
+        query = query.where(ConsentRecord.id == id)
+    if individual_id:
+        query = query.where(ConsentRecord.individual_id == individual_id)
+    if data_agreement_id:
+        query = query.where(ConsentRecord.data_agreement_id == data_agreement_id)
+    if opt_in is not None:
+        query = query.where(ConsentRecord.opt_in == opt_in)
+    found = uow.session.exec(query.order_by(col(ConsentRecord.created_at)).offset(page.offset).limit(page.limit)).all()
+    return {"consentRecords": [record_wire(r) for r in found]}
+
+
+@router.get("/service/verification/consent-record/{consentRecordId}/")
+def service_verification_consent_record_read(record_id: RecordId, uow: UowDep, caller: Verifier) -> dict:
+    record = uow.session.get(ConsentRecord, record_id)
+    if record is None:
+        raise not_found("consent record")
+    revision = revisions.latest(uow.session, schema_name=SchemaName.consent_record.value, object_id=record.id)
+    return {"consentRecord": record_wire(record), "revision": revision_wire(revision) if revision else None}

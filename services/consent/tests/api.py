@@ -1,0 +1,44 @@
+"""API helpers that assert the expected status and return the body."""
+import uuid
+
+import httpx
+from joserfc import jws
+
+
+def ok(response: httpx.Response) -> dict:
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def create_policy(client: httpx.Client, admin: dict, **overrides) -> dict:
+    policy = {"name": f"Policy {uuid.uuid4().hex[:6]}", "version": "1.0", "url": f"https://example.la/policy/{uuid.uuid4().hex}",
+              "jurisdiction": "LA", "industrySector": "Public", "dataRetentionPeriodDays": 365, **overrides}
+    return ok(client.post("/config/policy/", headers=admin, json={"policy": policy}))
+
+
+def create_agreement(client: httpx.Client, admin: dict, *, policy_id: str, **overrides) -> dict:
+    agreement = {
+        "version": "1.0", "purpose": "Share data with the paying agency", "lawfulBasis": "consent", "dpia": "",
+        "controller": {"name": "Ministry of Labour and Social Welfare", "url": "https://molsw.gov.la"},
+        "policy": {"id": policy_id}, "dataUse": "data_using_service", "active": True, "forgettable": False,
+        "dataAttributes": [{"name": "phone_number", "sensitivity": "personal", "category": "contact"}], **overrides,
+    }
+    return ok(client.post("/config/data-agreement/", headers=admin, json={"dataAgreement": agreement}))
+
+
+def sign(payload: str, key) -> str:
+    return jws.serialize_compact({"alg": "ES256"}, payload.encode(), key)
+
+
+def give_signed_consent(client: httpx.Client, citizen, agreement_id: str) -> dict:
+    """Draft -> sign with the citizen's key -> store."""
+    draft = ok(client.post("/service/individual/record/consent-record/draft/", headers=citizen.headers,
+                           params={"individualId": citizen.individual_id, "dataAgreementId": agreement_id}))
+    signature = {**draft["signature"], "signature": sign(draft["signature"]["payload"], citizen.key)}
+    return ok(client.post("/service/individual/record/consent-record/", headers=citizen.headers,
+                          json={"consentRecord": draft["consentRecord"], "signature": signature}))
+
+
+def has_consent(client: httpx.Client, verifier: dict, individual_id: str, agreement_id: str) -> bool:
+    return ok(client.get("/service/verification/consent-record/", headers=verifier,
+                         params={"individualId": individual_id, "dataAgreementId": agreement_id}))["valid"]
