@@ -36,7 +36,8 @@ def main(*, settings_cls: type[ServiceSettings], app_factory: str, migrations_pa
     setup_tracing(settings.service_name, settings.otel_exporter_otlp_endpoint)
 
     if args.command == "api":
-        uvicorn.run(app_factory, factory=True, host=settings.host, port=settings.port, log_config=None, access_log=False)
+        uvicorn.run(app_factory, factory=True, host=settings.host, port=settings.port, workers=settings.api_workers,
+                    log_config=None, access_log=False)
         return
     engine = make_engine(settings)
     if args.command == "migrate":

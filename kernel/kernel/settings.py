@@ -19,6 +19,7 @@ class ServiceSettings(BaseSettings):
     environment: Literal["development", "test", "production"] = "development"
     host: str = "127.0.0.1"
     port: int = 8000
+    api_workers: int = 1  # uvicorn worker processes for the API; one per core serves CPU-bound load best
     public_url: str = ""  # how browsers and other services reach this one; defaults to http://host:port
     data_dir: Path = Path("data")
     database_url: str = ""  # empty: a SQLite file per service under data_dir
