@@ -27,6 +27,16 @@ PUBLIC = {
         ("POST", "/authorize/consent"),
         ("POST", "/oauth/token"),  # clients authenticate with private_key_jwt, not a bearer token
         ("POST", "/staff/token"),  # staff sign-in
+        ("POST", "/authorize/otp/send"),  # OTP sign-in, bound to the transaction cookie
+        ("POST", "/authorize/otp/verify"),
+        # Linked (wallet) authorization as the spec defines it: the browser's calls are bound to the XSRF cookie of
+        # its transaction; the wallet's calls are bound to a single-use link code and authenticate the person.
+        ("POST", "/linked-authorization/link-code"),
+        ("POST", "/linked-authorization/link-status"),
+        ("POST", "/linked-authorization/link-auth-code"),
+        ("POST", "/linked-authorization/link-transaction"),
+        ("POST", "/linked-authorization/authenticate"),
+        ("POST", "/linked-authorization/consent"),
     },
     "consent": {
         ("GET", "/service/policy/{policyId}/"),  # citizens must see what they agree to

@@ -46,6 +46,13 @@ def requested(scopes: list[str], claims_param: str | None, allowed: list[str]) -
     return [{"name": name, "essential": essential} for name, essential in wanted.items() if name in allowed]
 
 
+def for_id_token(claims_param: str | None, allowed: list[str]) -> list[str]:
+    """Names the `claims` parameter asks to have in the id_token itself (OIDC Core 5.5); call after requested() validated it."""
+    parsed = json.loads(claims_param) if claims_param else {}
+    id_token = parsed.get("id_token") if isinstance(parsed, dict) else None
+    return [name for name in id_token if name in allowed] if isinstance(id_token, dict) else []
+
+
 def _localised(value, locales: list[str]):
     """A value held per language ({"lo": ..., "en": ...}) in the first preferred language that has one."""
     if not isinstance(value, dict) or not value or not all(isinstance(k, str) and len(k) <= 3 for k in value):

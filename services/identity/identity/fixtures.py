@@ -1,7 +1,14 @@
 """Data sets loaded with FIXTURES=conformance or FIXTURES=demo: data only, never behaviour."""
+import hashlib
+import secrets
+from datetime import timedelta
+
+from joserfc.jwk import RSAKey
+
 from kernel.app import FixtureLoader
 from identity import persons
-from identity.models import Person, PersonRevision
+from identity.models import AuthTransaction, OidcClient, Person, PersonRevision, WalletPartner, utcnow
+from identity.secrets_check import hash_secret
 
 # The person the GovStack harness authenticates (NOTES §6): PIN "password"; the wrong PIN "9999" must fail.
 CONFORMANCE_PERSON_ID = "05a5eecd-8b70-480d-9662-b2e63e4bafdb"
@@ -17,6 +24,79 @@ def load_conformance(uow, settings) -> None:
         session.add(PersonRevision(person_id=CONFORMANCE_PERSON_ID, version=1, attributes=CONFORMANCE_ATTRIBUTES))
         session.flush()
     persons.set_pin(session, person_id=CONFORMANCE_PERSON_ID, pin="password")
+    _load_wallet_partner(session)
+    _load_pending_transactions(session)
+
+
+# The harness sends these literal header values (NOTES §6); the bearer token with scope wallet_binding is still required.
+CONFORMANCE_PARTNER_ID, CONFORMANCE_PARTNER_API_KEY = "PARTNER-ID", "PARTNER-API-KEY"
+CONFORMANCE_CLIENT_ID = "conformance-wallet-rp"
+# Transactions the harness expects to exist as if /authorize had started them; its pages send this XSRF token.
+CONFORMANCE_XSRF_TOKEN = "X-XSRF-TOKEN"
+PENDING_TRANSACTIONS = ("transactionId01", "transactionId02", "transactionId03", "transactionIdToBeExpired", "transaction_id_003")
+COMPLETED_TRANSACTIONS = ("transactionId04",)
+
+
+def _load_wallet_partner(session) -> None:
+    if session.get(WalletPartner, CONFORMANCE_PARTNER_ID) is None:
+        session.add(WalletPartner(partner_id=CONFORMANCE_PARTNER_ID, name="Conformance wallet backend",
+                                  api_key_hash=hash_secret(CONFORMANCE_PARTNER_API_KEY)))
+        session.flush()
+
+
+def _load_pending_transactions(session) -> None:
+    if session.get(OidcClient, CONFORMANCE_CLIENT_ID) is None:
+        # Its private key is thrown away: the client exists only so that the transactions have a relying party.
+        public_key = RSAKey.generate_key(2048, parameters={"use": "sig"}).as_dict(private=False)
+        session.add(OidcClient(client_id=CONFORMANCE_CLIENT_ID, client_name="Conformance relying party", relying_party_id="conformance-rp",
+                               logo_uri="https://rp.example.la/logo.png", redirect_uris=["https://rp.example.la/callback"],
+                               auth_context_refs=["idbb:acr:static-code"], public_key=public_key,
+                               user_claims=["name", "gender", "birthdate", "email", "phone_number"], grant_types=["authorization_code"],
+                               client_auth_methods=["private_key_jwt"], registration_digest="fixture"))
+        session.flush()
+    for transaction_id in PENDING_TRANSACTIONS + COMPLETED_TRANSACTIONS:
+        if session.get(AuthTransaction, transaction_id) is not None:
+            continue
+        completed = transaction_id in COMPLETED_TRANSACTIONS
+        session.add(AuthTransaction(
+            id=transaction_id, browser_binding="", client_id=CONFORMANCE_CLIENT_ID, redirect_uri="https://rp.example.la/callback",
+            scope="openid profile", requested_claims=[{"name": "name", "essential": True}, {"name": "birthdate", "essential": False}],
+            ui_locale="lo", state=f"state-{transaction_id}", nonce=f"nonce-{transaction_id}", acr="idbb:acr:static-code",
+            xsrf_hash=hashlib.sha256(CONFORMANCE_XSRF_TOKEN.encode()).hexdigest(),
+            code_hash=hashlib.sha256(secrets.token_bytes(32)).hexdigest() if completed else None,  # a code nobody holds
+            code_used_at=utcnow() if completed else None, expires_at=utcnow() + timedelta(days=1)))
+    session.flush()
 
 
 FIXTURES: dict[str, FixtureLoader] = {"conformance": load_conformance}
+
+
+# --- demo: the citizen portal (web/) as an OIDC client, and a citizen to sign in with -----------------------------
+
+# DEV-ONLY key: the public half of web's WebSettings.portal_client_jwk default. Production registers its own key.
+PORTAL_CLIENT_ID = "govstack-portal"
+PORTAL_DEV_PUBLIC_JWK = {"kty": "RSA", "n": "t3tfiY99HW0O3nvcDDvXACosxmM75lIOSyiw9826ORLFod6bHI2vgy3RziFpdUveq0q3VMViDvYvXYejLbRBJIeR3p1dXpUG3ubKqJDsspgf3c51nPF9dLIcp-5vEJVFb3pRRHBIzWmKBDRfrKSQ9Wqt7vnEc8HXDjnYUxc0EWAlMx75aJImNOFsTpBEqLWHZ6_6M2Sy1frXK3wYR3NbqG9nE4XdGLVNzZuN1DNXYOKKfuH_h1ztrJusUjhNnR2WwxT_m3nH9lKKjaAJZ3V27lGXfbcy_StmjteaTvzyLkWbAUrqw80WYp1GpRe6p1H8VvyZgW83avK2g6jtxN_DeQ", "e": "AQAB", "kid": "govstack-portal-dev-1", "use": "sig", "alg": "RS256"}
+PORTAL_REDIRECT_URIS = ["http://localhost:8080/auth/callback", "http://127.0.0.1:8080/auth/callback"]
+DEMO_CITIZEN_ID = "7d0c4a4e-3f7b-4a57-9a8e-1c5d6e2f9b10"
+DEMO_CITIZEN_UIN = "6170843404"  # valid Verhoeff check digit; PIN "123456"
+DEMO_CITIZEN_ATTRIBUTES = {"name": {"lo": "ສົມພອນ ພົນເມືອງ", "en": "Somphone Citizen"}, "gender": "M",
+                           "birthdate": "1988-05-12", "email": "somphone@example.la", "phone_number": "+8562055550101"}
+
+
+def load_demo(uow, settings) -> None:
+    session = uow.session
+    if session.get(OidcClient, PORTAL_CLIENT_ID) is None:
+        session.add(OidcClient(
+            client_id=PORTAL_CLIENT_ID, client_name="Lao citizen portal", relying_party_id="govstack-portal",
+            logo_uri="http://localhost:8080/static/logo.png", redirect_uris=PORTAL_REDIRECT_URIS,
+            auth_context_refs=["idbb:acr:static-code"], public_key=PORTAL_DEV_PUBLIC_JWK, user_claims=["name", "email", "phone_number"],
+            grant_types=["authorization_code"], client_auth_methods=["private_key_jwt"], registration_digest="demo-fixture",
+        ))
+    if session.get(Person, DEMO_CITIZEN_ID) is None:
+        session.add(Person(id=DEMO_CITIZEN_ID, uin=DEMO_CITIZEN_UIN, attributes=DEMO_CITIZEN_ATTRIBUTES))
+        session.add(PersonRevision(person_id=DEMO_CITIZEN_ID, version=1, attributes=DEMO_CITIZEN_ATTRIBUTES))
+        session.flush()
+        persons.set_pin(session, person_id=DEMO_CITIZEN_ID, pin="123456")
+
+
+FIXTURES["demo"] = load_demo

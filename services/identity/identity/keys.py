@@ -2,6 +2,7 @@
 import base64
 import hashlib
 import threading
+import time
 import uuid
 from datetime import datetime, timedelta
 
@@ -44,6 +45,7 @@ def _self_signed_certificate(private_key: rsa.RSAPrivateKey, issuer: str, not_af
 
 def generate(session: Session, settings: IdentitySettings) -> SigningKey:
     """Create a new signing key (it signs from now on); the caller commits."""
+    _active_cache.pop(settings.database_url, None)
     private_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     expires_at = utcnow() + timedelta(days=settings.signing_key_rotation_days + settings.signing_key_overlap_days)
     certificate = _self_signed_certificate(private_key, settings.issuer, expires_at)
@@ -60,6 +62,7 @@ def generate(session: Session, settings: IdentitySettings) -> SigningKey:
 
 def rotate(session: Session, settings: IdentitySettings) -> SigningKey:
     """Retire the active key (still published until it expires) and start signing with a new one."""
+    _active_cache.pop(settings.database_url, None)
     for row in session.exec(select(SigningKey).where(SigningKey.retired_at.is_(None))):
         row.retired_at = utcnow()
         session.add(row)
@@ -96,12 +99,21 @@ def _private_key(row: SigningKey, settings: IdentitySettings) -> RSAKey:
         return key
 
 
+_ACTIVE_CACHE_SECONDS = 30.0  # a key rotated by another process is picked up this late; the old one stays published meanwhile
+_active_cache: dict[str, tuple[float, SigningKey]] = {}  # database URL -> (read at, active row)
+
+
 def signing_key(session: Session, settings: IdentitySettings) -> RSAKey:
-    """The private key that signs tokens now."""
-    active = _active(session)
-    if active is None:
-        raise RuntimeError("no signing key: the service did not finish starting")
-    return _private_key(active, settings)
+    """The private key that signs tokens now (looked up at most every 30 s: it is read on every token issued)."""
+    cached = _active_cache.get(settings.database_url)
+    if cached is None or time.monotonic() - cached[0] > _ACTIVE_CACHE_SECONDS:
+        active = _active(session)
+        if active is None:
+            raise RuntimeError("no signing key: the service did not finish starting")
+        session.expunge(active)
+        cached = (time.monotonic(), active)
+        _active_cache[settings.database_url] = cached
+    return _private_key(cached[1], settings)
 
 
 def published(session: Session) -> list[SigningKey]:
@@ -129,3 +141,12 @@ def jwk_entry(row: SigningKey, settings: IdentitySettings) -> dict:
         "x5c": [row.certificate],
         "exp": as_utc(row.expires_at).strftime("%Y-%m-%dT%H:%M:%S.") + f"{as_utc(row.expires_at).microsecond // 1000:03d}Z",
     }
+
+
+def certificate_issuer(session: Session, settings: IdentitySettings) -> tuple[rsa.RSAPrivateKey, x509.Name]:
+    """The active signing key and its certificate's subject, to sign certificates this provider issues (wallet bindings)."""
+    active = _active(session)
+    if active is None:
+        raise RuntimeError("no signing key: the service did not finish starting")
+    certificate = x509.load_der_x509_certificate(base64.b64decode(active.certificate))
+    return _private_key(active, settings).private_key, certificate.subject

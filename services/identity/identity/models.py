@@ -2,7 +2,7 @@
 import uuid
 from datetime import datetime, timezone
 
-from sqlalchemy import JSON, Column, DateTime, Text
+from sqlalchemy import JSON, Column, DateTime, Text, UniqueConstraint
 from sqlmodel import Field
 
 from kernel.outbox import service_base
@@ -186,5 +186,57 @@ class AuthTransaction(Base, table=True):
     code_used_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
     access_token_jti: str | None = Field(default=None, max_length=64, index=True)
     revoked: bool = False
+    max_age: int | None = None  # seconds an authentication may be old when the code is issued (OIDC max_age)
+    id_token_claims: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))  # names the `claims` parameter put in id_token
+    xsrf_hash: str | None = Field(default=None, max_length=64)  # sha256 of the XSRF-TOKEN cookie given with the login page
+    link_code_hash: str | None = Field(default=None, max_length=64, unique=True, index=True)
+    link_code_expires_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+    linked_transaction_id: str | None = Field(default=None, max_length=64, unique=True, index=True)  # the wallet's handle
+    linked_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+    consented_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))
     expires_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class WalletPartner(Base, table=True):
+    """A wallet backend allowed to bind keys (PARTNER-ID / PARTNER-API-KEY headers, besides its bearer token)."""
+
+    __tablename__ = "wallet_partner"
+
+    partner_id: str = Field(primary_key=True, max_length=100)
+    name: str = Field(max_length=256)
+    api_key_hash: str = Field(max_length=255)  # argon2
+    status: str = Field(default="active", max_length=16)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class WalletBinding(Base, table=True):
+    """A wallet public key bound to a person for one auth factor; unique per (pairwise subject, key, factor)."""
+
+    __tablename__ = "wallet_binding"
+    __table_args__ = (UniqueConstraint("subject", "key_thumbprint", "auth_factor_type", name="uq_wallet_binding_subject_key_factor"),)
+
+    wallet_user_id: str = Field(default_factory=_uuid, primary_key=True, max_length=36)
+    partner_id: str = Field(foreign_key="wallet_partner.partner_id", max_length=100)
+    person_id: str = Field(foreign_key="person.id", index=True, max_length=36)
+    subject: str = Field(max_length=64)  # pairwise subject of the person for the partner (PSUT)
+    key_thumbprint: str = Field(max_length=64)  # RFC 7638
+    auth_factor_type: str = Field(max_length=16)
+    public_key: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    certificate: str = Field(sa_column=Column(Text, nullable=False))  # PEM, signed by the identity signing key
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))
+    expires_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class OtpChallenge(Base, table=True):
+    """The one-time code of a generated-code login: only its keyed hash, a short life and a few attempts."""
+
+    __tablename__ = "otp_challenge"
+
+    transaction_id: str = Field(foreign_key="auth_transaction.id", primary_key=True, max_length=64)
+    person_id: str | None = Field(default=None, max_length=36)  # None: the id was unknown, so no code was sent and none matches
+    otp_hash: str = Field(max_length=64)
+    channel: str = Field(max_length=8)
+    sends: int = 1
+    attempts: int = 0
+    expires_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False, index=True))

@@ -42,6 +42,14 @@ def check(holder, secret: str, *, hash_attr: str, max_failures: int, lockout_sec
     return Outcome(ok=False)
 
 
+def matches(hashed: str | None, secret: str) -> bool:
+    """Verify without a lockout counter (API keys); an unknown holder is checked against a dummy hash, for even timing."""
+    if hashed is None:
+        _verify(_DUMMY_HASH, secret)
+        return False
+    return _verify(hashed, secret)
+
+
 def _verify(hashed: str, secret: str) -> bool:
     try:
         return _hasher.verify(hashed, secret)

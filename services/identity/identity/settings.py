@@ -25,6 +25,14 @@ class IdentitySettings(ServiceSettings):
     access_token_seconds: int = 900
     id_token_seconds: int = 900
     client_assertion_max_seconds: int = 600  # a client assertion valid for longer than this is refused
+    link_code_seconds: int = 60  # the wallet must scan the QR code within this
+    link_poll_seconds: float = 2.5  # longest wait of the link-status / link-auth-code long polls (clients time out at 3 s)
+    wallet_assertion_max_seconds: int = 300  # a WLA challenge JWT valid for longer than this is refused
+    wallet_certificate_days: int = 365
+    otp_seconds: int = 180
+    otp_max_attempts: int = 3  # wrong codes per sent code
+    otp_max_sends: int = 3  # codes per login transaction
+    maintenance_interval_seconds: float = 10.0  # the consumer process purges expired rows and sent OTP commands this often
     max_failed_attempts: int = 5
     lockout_seconds: int = 900
     staff_token_audiences: Annotated[list[str], NoDecode] = ["identity", "registration", "consent", "messaging", "gateway"]

@@ -20,6 +20,7 @@ def settings(infrastructure, oidc_issuer) -> IdentitySettings:
         oidc_issuers=[oidc_issuer.url, public_url],  # identity trusts its own service tokens too
         environment="test",
         max_failed_attempts=3,
+        link_poll_seconds=1.0,  # long polls answer response_timeout quickly in tests
     )
 
 

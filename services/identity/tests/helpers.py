@@ -100,3 +100,33 @@ def redeem(base_url: str, client_id: str, key: RSAKey, code: str, **overrides) -
     form = {"grant_type": "authorization_code", "code": code, "client_id": client_id, "redirect_uri": "https://rp.example.la/callback",
             "client_assertion_type": ASSERTION_TYPE, "client_assertion": assertion(key, client_id, f"{base_url}/oauth/token"), **overrides}
     return httpx.post(f"{base_url}/oauth/token", data={k: v for k, v in form.items() if v is not None})
+
+
+def linked_request(**request) -> dict:
+    return {"requestTime": request_time(), "request": request}
+
+
+def start_linked(browser: httpx.Client, client_id: str, **params) -> dict:
+    """Open the login page (which sets the XSRF cookie) and ask for a link code, as the page's QR panel does."""
+    page = start_authorize(browser, client_id, **params)
+    assert page.status_code == 200, page.text
+    transaction_id = transaction_id_of(page.text)
+    xsrf = browser.cookies.get("XSRF-TOKEN")
+    response = browser.post("/linked-authorization/link-code", json=linked_request(transactionId=transaction_id),
+                            headers={"X-XSRF-TOKEN": xsrf})
+    assert response.status_code == 200, response.text
+    assert response.json()["errors"] == [], response.text
+    return {"transaction_id": transaction_id, "link_code": response.json()["response"]["linkCode"], "xsrf": xsrf}
+
+
+def wallet_post(base_url: str, path: str, **request) -> dict:
+    """A call from the wallet app (no browser cookies); returns the envelope, asserting HTTP 200."""
+    response = httpx.post(f"{base_url}/linked-authorization/{path}", json=linked_request(**request))
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def wla_challenge(key, wallet_user_id: str, issuer: str, linked_transaction_id: str, **overrides) -> str:
+    now = int(time.time())
+    claims = {"iss": wallet_user_id, "aud": issuer, "sub": linked_transaction_id, "iat": now, "exp": now + 60, **overrides}
+    return jwt.encode({"alg": "RS256"}, claims, key)

@@ -11,15 +11,18 @@ from sqlalchemy import update
 
 from kernel.db import UowDep
 from identity import claims as claim_rules
-from identity import persons
+from identity import otp, persons
 from identity.models import AuthTransaction, OidcClient, PersonCredential, as_utc, utcnow
 from identity.secrets_check import check
 from identity.ui_text import CLAIM_LABELS, ERRORS, TEXT, pick_locale
 
 router = APIRouter(tags=["OIDC"])
 templates = Environment(loader=PackageLoader("identity", "templates"), autoescape=select_autoescape(["html"]))
-PIN_ACR = "idbb:acr:static-code"  # the factor this page implements
+PIN_ACR = "idbb:acr:static-code"
+OTP_ACR = "idbb:acr:generated-code"
+LOGIN_ACRS = (PIN_ACR, OTP_ACR)  # the factors these pages implement, in order of preference when acr_values allows several
 COOKIE_PREFIX = "idbb_txn_"
+XSRF_COOKIE = "XSRF-TOKEN"
 _HEADERS = {"Cache-Control": "no-store", "X-Frame-Options": "DENY", "Content-Security-Policy": "frame-ancestors 'none'"}
 
 
@@ -72,22 +75,31 @@ def get_authorize(request: Request, uow: UowDep):
     except claim_rules.InvalidClaimsRequest:
         return _error_page(locale, "invalid_request")
     wanted_acrs = (q.get("acr_values") or "").split() or client.auth_context_refs
-    if PIN_ACR not in client.auth_context_refs or PIN_ACR not in wanted_acrs:
+    acr = next((a for a in wanted_acrs if a in LOGIN_ACRS and a in client.auth_context_refs), None)
+    if acr is None:
         return _error_page(locale, "invalid_acr")
     if "none" in (q.get("prompt") or "").split():
         return _error_page(locale, "login_required")  # there is no single sign-on session to reuse
     challenge, method = q.get("code_challenge"), q.get("code_challenge_method")
     if (challenge or method) and (method != "S256" or not challenge or not 43 <= len(challenge) <= 128):
         return _error_page(locale, "invalid_request")
+    max_age = q.get("max_age")
+    if max_age is not None and (not max_age.isdigit() or len(max_age) > 9):
+        return _error_page(locale, "invalid_request")
     state, nonce = q.get("state"), q.get("nonce")
     if (state and len(state) > 256) or (nonce and len(nonce) > 256) or len(q.get("claims_locales") or "") > 128:
         return _error_page(locale, "invalid_request")
 
     browser_secret = secrets.token_urlsafe(32)
+    # One XSRF token per browser, so that two open login tabs both keep working.
+    xsrf_token = request.cookies.get(XSRF_COOKIE, "")
+    if not 40 <= len(xsrf_token) <= 64:
+        xsrf_token = secrets.token_urlsafe(32)
     transaction = AuthTransaction(
         id=secrets.token_urlsafe(24), browser_binding=_sha256(browser_secret), client_id=client.client_id, redirect_uri=redirect_uri,
         scope=" ".join(scopes), requested_claims=requested, claims_locales=q.get("claims_locales"), ui_locale=locale,
-        state=state, nonce=nonce, acr=PIN_ACR, code_challenge=challenge,
+        state=state, nonce=nonce, acr=acr, code_challenge=challenge, max_age=int(max_age) if max_age is not None else None,
+        id_token_claims=claim_rules.for_id_token(q.get("claims"), client.user_claims), xsrf_hash=_sha256(xsrf_token),
         expires_at=utcnow() + timedelta(seconds=settings.authorize_transaction_seconds),
     )
     uow.session.add(transaction)
@@ -95,11 +107,18 @@ def get_authorize(request: Request, uow: UowDep):
     response = _login_page(transaction, client, locale, switch_url=_switch_url(request, locale))
     response.set_cookie(COOKIE_PREFIX + transaction.id, browser_secret, max_age=settings.authorize_transaction_seconds,
                         path="/authorize", httponly=True, samesite="lax", secure=settings.issuer.startswith("https"))
+    # Double-submit token for the QR (linked authorization) calls the page makes: the page's script reads it, so it is
+    # neither httponly nor limited to a path other than the page's.
+    response.set_cookie(XSRF_COOKIE, xsrf_token, max_age=settings.authorize_transaction_seconds, path="/",
+                        samesite="strict", secure=settings.issuer.startswith("https"))
     return response
 
 
 def _login_page(transaction: AuthTransaction, client: OidcClient, locale: str, *, error: str | None = None, status: int = 200,
                 switch_url: str | None = None) -> HTMLResponse:
+    if transaction.acr == OTP_ACR:
+        return _page("otp_request.html", locale, status=status, switch_url=switch_url, client_name=client.client_name,
+                     transaction_id=transaction.id, error=error)
     return _page("login.html", locale, status=status, switch_url=switch_url, client_name=client.client_name,
                  transaction_id=transaction.id, action="/authorize/login", error=error)
 
@@ -129,6 +148,8 @@ def post_login(request: Request, uow: UowDep, transaction_id: str = Form(""), in
     client = uow.session.get(OidcClient, transaction.client_id)
     if transaction.person_id is not None:
         return RedirectResponse(f"/authorize/consent?transaction_id={transaction.id}", status_code=303)
+    if transaction.acr != PIN_ACR:
+        return _error_page(locale, "invalid_acr")  # a PIN cannot stand in for the factor the client asked for
     person = persons.by_individual_id(uow.session, individual_id[:32])
     credential = uow.session.get(PersonCredential, person.id) if person else None
     outcome = check(credential, pin[:128], hash_attr="pin_hash", max_failures=settings.max_failed_attempts,
@@ -145,7 +166,11 @@ def post_login(request: Request, uow: UowDep, transaction_id: str = Form(""), in
             return _login_page(transaction, client, locale, error=TEXT[locale]["locked"], status=429)
         return _login_page(transaction, client, locale, error=TEXT[locale]["bad_credentials"], status=401)
     uow.session.add(credential)
-    transaction.person_id, transaction.auth_time = person.id, utcnow()
+    return _authenticated(uow, transaction, person.id, settings)
+
+
+def _authenticated(uow, transaction: AuthTransaction, person_id: str, settings) -> RedirectResponse:
+    transaction.person_id, transaction.auth_time = person_id, utcnow()
     uow.session.add(transaction)
     if not transaction.requested_claims:  # scope openid alone: nothing to consent to
         redirect = _issue_code(uow, transaction, settings)
@@ -153,6 +178,55 @@ def post_login(request: Request, uow: UowDep, transaction_id: str = Form(""), in
         return RedirectResponse(redirect, status_code=303)
     uow.commit()
     return RedirectResponse(f"/authorize/consent?transaction_id={transaction.id}", status_code=303)
+
+
+def _otp_transaction(request: Request, uow, transaction_id: str) -> AuthTransaction:
+    transaction = _transaction(request, uow, transaction_id)
+    if transaction.acr != OTP_ACR or transaction.person_id is not None:
+        raise _Refused()
+    return transaction
+
+
+@router.post("/authorize/otp/send", response_class=HTMLResponse)
+def post_otp_send(request: Request, uow: UowDep, transaction_id: str = Form(""), individual_id: str = Form(""),
+                  channel: str = Form("sms")):
+    settings = request.app.state.settings
+    try:
+        transaction = _otp_transaction(request, uow, transaction_id)
+    except _Refused:
+        return _error_page(pick_locale(None), "invalid_transaction")
+    locale = transaction.ui_locale
+    client = uow.session.get(OidcClient, transaction.client_id)
+    if channel not in otp.CHANNELS:
+        return _login_page(transaction, client, locale, status=400)
+    person = persons.by_individual_id(uow.session, individual_id[:32])
+    try:
+        otp.send(uow, settings, transaction_id=transaction.id, person=person, channel=channel, language=locale)
+    except otp.TooManyCodes:
+        transaction.revoked = True
+        uow.session.add(transaction)
+        uow.commit()
+        return _login_page(transaction, client, locale, error=TEXT[locale]["locked"], status=429)
+    uow.commit()
+    return _page("otp.html", locale, transaction_id=transaction.id)
+
+
+@router.post("/authorize/otp/verify", response_class=HTMLResponse)
+def post_otp_verify(request: Request, uow: UowDep, transaction_id: str = Form(""), otp_code: str = Form("", alias="otp")):
+    settings = request.app.state.settings
+    try:
+        transaction = _otp_transaction(request, uow, transaction_id)
+    except _Refused:
+        return _error_page(pick_locale(None), "invalid_transaction")
+    locale = transaction.ui_locale
+    outcome = otp.verify(uow, settings, transaction_id=transaction.id, code=otp_code[:6])
+    if outcome.person_id is None:
+        uow.commit()
+        if outcome.exhausted:
+            client = uow.session.get(OidcClient, transaction.client_id)
+            return _login_page(transaction, client, locale, error=TEXT[locale]["otp_expired"], status=401)
+        return _page("otp.html", locale, status=401, transaction_id=transaction.id, error=TEXT[locale]["bad_otp"])
+    return _authenticated(uow, transaction, outcome.person_id, settings)
 
 
 @router.get("/authorize/consent", response_class=HTMLResponse)
@@ -185,6 +259,12 @@ def _consent(request: Request, uow, transaction_id: str, decision, accepted: set
         return _error_page(pick_locale(None), "invalid_transaction")
     if transaction.person_id is None:
         return _error_page(transaction.ui_locale, "login_required")
+    if authentication_too_old(transaction):
+        transaction.person_id, transaction.auth_time = None, None  # max_age passed while the consent page was open: log in again
+        uow.session.add(transaction)
+        uow.commit()
+        client = uow.session.get(OidcClient, transaction.client_id)
+        return _login_page(transaction, client, transaction.ui_locale, error=TEXT[transaction.ui_locale]["reauthenticate"])
     if decision != "allow":
         transaction.revoked = True
         uow.session.add(transaction)
@@ -194,6 +274,14 @@ def _consent(request: Request, uow, transaction_id: str, decision, accepted: set
     redirect = _issue_code(uow, transaction, settings)
     uow.commit()
     return RedirectResponse(redirect, status_code=303)
+
+
+def authentication_too_old(transaction: AuthTransaction) -> bool:
+    """OIDC max_age: the login happened longer ago than the client allows. max_age=0 only asks for a fresh login, which every
+    transaction has here (there is no single sign-on session)."""
+    if not transaction.max_age or transaction.auth_time is None:
+        return False
+    return (utcnow() - as_utc(transaction.auth_time)).total_seconds() > transaction.max_age
 
 
 def _issue_code(uow, transaction: AuthTransaction, settings) -> str:

@@ -8,6 +8,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from kernel.db import UnitOfWork
+from identity import claims as claim_rules
 from identity import client_auth, tokens
 from identity.models import OidcClient, Person, ServiceAccount, as_utc, utcnow
 from identity.routes.authorize import redeem_code
@@ -116,6 +117,8 @@ def _authorization_code(uow, settings, fields: dict) -> dict:
                  "at_hash": tokens.at_hash(access_token), "azp": client.client_id}
     if transaction.nonce:
         id_claims["nonce"] = transaction.nonce
+    in_id_token = [name for name in transaction.id_token_claims if name in transaction.consented_claims]
+    id_claims.update(claim_rules.values(person.attributes, in_id_token, transaction.claims_locales))
     id_token = tokens.sign(uow.session, settings, id_claims)
     transaction.access_token_jti = access["jti"]
     uow.session.add(transaction)

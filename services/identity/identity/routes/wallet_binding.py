@@ -1,0 +1,87 @@
+"""POST /wallet-binding: a wallet backend binds a wallet's public key to a person (bearer scope wallet_binding + partner key)."""
+from datetime import timedelta
+
+from fastapi import APIRouter, Body, Header, Request
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import select
+
+from kernel.auth import require
+from kernel.db import UowDep
+from kernel.errors import ApiError
+from identity import persons, tokens, wallet
+from identity.models import PersonCredential, WalletBinding, WalletPartner, utcnow
+from identity.routes.linked_authorization import BusinessError, iso_time, request_of, text_field
+from identity.schemas import envelope
+from identity.secrets_check import check, matches
+
+router = APIRouter(tags=["Wallet - QR Code"])
+BINDABLE_FACTORS = ("WLA",)  # what a bound key may later be used for (the WLA challenge of linked authentication)
+PROOF_FACTORS = ("PIN",)  # how the person proves who they are when binding
+
+
+def _partner(uow, partner_id: str, api_key: str) -> WalletPartner:
+    partner = uow.session.get(WalletPartner, partner_id) if 0 < len(partner_id) <= 100 else None
+    known = partner is not None and partner.status == "active"
+    if not matches(partner.api_key_hash if known else None, api_key[:256]) or not known:
+        raise ApiError(401, "invalid_partner", "PARTNER-ID / PARTNER-API-KEY are not valid.")
+    return partner
+
+
+@router.post("/wallet-binding", dependencies=[require(scopes=("wallet_binding",))])
+def bind_wallet(http_request: Request, uow: UowDep, body=Body(None),
+                partner_id: str = Header("", alias="PARTNER-ID"), partner_api_key: str = Header("", alias="PARTNER-API-KEY")) -> dict:
+    settings = http_request.app.state.settings
+    partner = _partner(uow, partner_id, partner_api_key)
+    try:
+        request = request_of(body)
+        if request.get("format") not in wallet.CHALLENGE_FORMATS:
+            raise BusinessError("unsupported_challenge_format", "format must be one of " + ", ".join(wallet.CHALLENGE_FORMATS) + ".")
+        try:
+            public_key = wallet.parse_public_key(request.get("publicKey"))
+        except wallet.InvalidKey as invalid:
+            raise BusinessError("invalid_public_key", str(invalid))
+        challenges = request.get("challengeList")
+        if (not isinstance(challenges, list) or len(challenges) != 1 or not isinstance(challenges[0], dict)
+                or not isinstance(challenges[0].get("challenge"), str) or not challenges[0]["challenge"].strip()
+                or len(challenges[0]["challenge"]) > 256):
+            raise BusinessError("invalid_auth_challenge", "One non-blank challenge is required.")
+        if challenges[0].get("authFactorType") not in PROOF_FACTORS:
+            raise BusinessError("invalid_auth_challenge", "The challenge must be a PIN.")
+        auth_factor_type = request.get("authFactorType")
+        if auth_factor_type not in BINDABLE_FACTORS:
+            raise BusinessError("key_binding_failed", "Keys can be bound for the WLA auth factor only.")
+        individual_id = text_field(request, "individualId")
+    except BusinessError as invalid:
+        return _error(invalid.code, invalid.message)
+
+    person = persons.by_individual_id(uow.session, individual_id) if individual_id else None
+    credential = uow.session.get(PersonCredential, person.id) if person else None
+    outcome = check(credential, challenges[0]["challenge"][:128], hash_attr="pin_hash", max_failures=settings.max_failed_attempts,
+                    lockout_seconds=settings.lockout_seconds)
+    if credential is not None:
+        uow.session.add(credential)
+        uow.commit()  # failed attempts count even though the binding is refused
+    if not outcome.ok:
+        return _error("invalid_auth_challenge", "The person could not be authenticated.")
+
+    subject = tokens.pairwise_subject(settings, person_id=person.id, relying_party_id=f"wallet-partner:{partner.partner_id}")
+    duplicate = uow.session.exec(select(WalletBinding).where(
+        WalletBinding.subject == subject, WalletBinding.key_thumbprint == public_key.thumbprint,
+        WalletBinding.auth_factor_type == auth_factor_type)).first()
+    if duplicate is not None:
+        return _error("duplicate_public_key", "This key is already bound for this person and auth factor.")
+    binding = WalletBinding(partner_id=partner.partner_id, person_id=person.id, subject=subject, key_thumbprint=public_key.thumbprint,
+                            auth_factor_type=auth_factor_type, public_key=public_key.jwk, certificate="",
+                            expires_at=utcnow() + timedelta(days=settings.wallet_certificate_days))
+    binding.certificate = wallet.issue_certificate(uow.session, settings, wallet_user_id=binding.wallet_user_id, public_key=public_key,
+                                                   not_after=binding.expires_at)
+    uow.session.add(binding)
+    try:
+        uow.commit()
+    except IntegrityError:  # the same binding requested concurrently
+        return _error("duplicate_public_key", "This key is already bound for this person and auth factor.")
+    return envelope({"walletUserId": binding.wallet_user_id, "certificate": binding.certificate, "expireDateTime": iso_time(binding.expires_at)})
+
+
+def _error(code: str, message: str) -> dict:
+    return envelope({}, [(code, message)])

@@ -1,0 +1,168 @@
+import json
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+
+import httpx
+import pytest
+from joserfc import jwt
+from joserfc.jwk import KeySet
+from sqlmodel import Session, select
+
+from kernel import bus, relay
+from kernel.outbox import OutboxMessage
+from kernel.testing import running, wait_until
+from identity import maintenance
+from identity.events import SendOtp
+from identity.models import OtpChallenge, utcnow
+from .helpers import enrol_person, redeem, register_client, start_authorize, transaction_id_of, unique
+
+OTP_ACR = "idbb:acr:generated-code"
+
+
+@dataclass
+class MessagingQueue:
+    channel: object
+    name: str
+
+    def command_for(self, transaction_id: str) -> dict:
+        """The otp command of this transaction (other transactions' commands are taken off the queue and skipped)."""
+        found = {}
+
+        def arrived():
+            method, properties, body = self.channel.basic_get(self.name, auto_ack=True)
+            if method is not None:
+                envelope = json.loads(body)
+                if envelope["data"].get("transaction_id") == transaction_id:
+                    found.update(envelope=envelope, message_id=properties.message_id, routing_key=method.routing_key)
+            return bool(found)
+
+        wait_until(arrived, timeout=15, message="the otp command in the messaging queue")
+        return found
+
+
+@pytest.fixture(scope="module")
+def messaging(settings, engine):
+    """A queue bound to identity.otp.requested, as the Messaging BB binds one, with identity's relay and maintenance running."""
+    name = unique("messaging-otp")
+    connection = bus.connect(settings.amqp_url)
+    channel = connection.channel()
+    bus.declare_exchange(channel, settings.events_exchange)
+    channel.queue_declare(queue=name, exclusive=True)
+    channel.queue_bind(queue=name, exchange=settings.events_exchange, routing_key=SendOtp.type)
+    quick = settings.model_copy(update={"maintenance_interval_seconds": 0.1})
+    with running(lambda stop: relay.run(engine, amqp_url=settings.amqp_url, exchange=settings.events_exchange, stop=stop)), \
+            running(lambda stop: maintenance.run(quick, engine, stop)):
+        yield MessagingQueue(channel, name)
+    connection.close()
+
+
+@pytest.fixture(scope="module")
+def otp_rp(base_url, admin_token):
+    client_id, key = register_client(base_url, admin_token, authContextRefs=[OTP_ACR])
+    return {"client_id": client_id, "key": key}
+
+
+@pytest.fixture(scope="module")
+def person(base_url, admin_token):
+    return enrol_person(base_url, admin_token)
+
+
+def _ask_for_code(browser, otp_rp, individual_id, channel="sms", **params) -> tuple[str, httpx.Response]:
+    page = start_authorize(browser, otp_rp["client_id"], **params)
+    assert page.status_code == 200 and 'name="channel"' in page.text, page.text
+    transaction_id = transaction_id_of(page.text)
+    sent = browser.post("/authorize/otp/send", data={"transaction_id": transaction_id, "individual_id": individual_id, "channel": channel})
+    return transaction_id, sent
+
+
+def test_otp_login_sends_the_code_through_messaging_and_signs_the_person_in(base_url, engine, messaging, otp_rp, person):
+    with httpx.Client(base_url=base_url) as browser:
+        transaction_id, sent = _ask_for_code(browser, otp_rp, person["uin"], ui_locales="en")
+        command = messaging.command_for(transaction_id)
+        code = command["envelope"]["data"]["otp"]
+        with Session(engine) as session:
+            stored = session.get(OtpChallenge, transaction_id)
+        verified = browser.post("/authorize/otp/verify", data={"transaction_id": transaction_id, "otp": code})
+        consent = browser.post("/authorize/consent", data={"transaction_id": transaction_id, "decision": "allow", "claims": ["name"]})
+    callback = dict(re.findall(r"[?&](code|state)=([^&]+)", consent.headers["location"]))
+    tokens = redeem(base_url, otp_rp["client_id"], otp_rp["key"], callback["code"])
+
+    assert sent.status_code == 200 and 'name="otp"' in sent.text
+    assert command["routing_key"] == "identity.otp.requested"
+    assert command["envelope"]["data"] == {"transaction_id": transaction_id, "channel": "sms", "recipient": "+856201234567",
+                                           "otp": code, "language": "en", "expires_seconds": 180}
+    assert re.fullmatch(r"\d{6}", code) and code not in stored.otp_hash
+    assert verified.status_code == 303 and verified.headers["location"].startswith("/authorize/consent")
+    jwks = KeySet.import_key_set(httpx.get(f"{base_url}/.well-known/jwks.json").json())
+    assert jwt.decode(tokens.json()["id_token"], jwks, algorithms=["RS256"]).claims["acr"] == OTP_ACR
+
+    def purged():
+        with Session(engine) as session:
+            return session.exec(select(OutboxMessage).where(OutboxMessage.id == command["message_id"])).first() is None
+    wait_until(purged, timeout=10, message="the sent otp command deleted from identity's outbox")
+
+
+def test_email_channel_sends_to_the_persons_email_in_lao_by_default(base_url, messaging, otp_rp, person):
+    with httpx.Client(base_url=base_url) as browser:
+        transaction_id, _ = _ask_for_code(browser, otp_rp, person["uin"], channel="email")
+
+    data = messaging.command_for(transaction_id)["envelope"]["data"]
+
+    assert (data["channel"], data["recipient"], data["language"]) == ("email", "somchai@example.la", "lo")
+
+
+def test_wrong_codes_are_limited_and_then_even_the_right_code_fails(base_url, settings, messaging, otp_rp, person):
+    with httpx.Client(base_url=base_url) as browser:
+        transaction_id, _ = _ask_for_code(browser, otp_rp, person["uin"], ui_locales="en")
+        code = messaging.command_for(transaction_id)["envelope"]["data"]["otp"]
+        wrong = f"{(int(code) + 1) % 10**6:06d}"
+        attempts = [browser.post("/authorize/otp/verify", data={"transaction_id": transaction_id, "otp": wrong})
+                    for _ in range(settings.otp_max_attempts)]
+        right = browser.post("/authorize/otp/verify", data={"transaction_id": transaction_id, "otp": code})
+
+    assert [a.status_code for a in attempts] == [401] * settings.otp_max_attempts
+    assert "The code is not correct." in attempts[0].text
+    assert "expired or was used up" in attempts[-1].text  # the last wrong try used the code up
+    assert right.status_code == 401 and 'name="otp"' not in right.text
+
+
+def test_an_expired_code_is_refused(base_url, engine, messaging, otp_rp, person):
+    with httpx.Client(base_url=base_url) as browser:
+        transaction_id, _ = _ask_for_code(browser, otp_rp, person["uin"])
+        code = messaging.command_for(transaction_id)["envelope"]["data"]["otp"]
+        with Session(engine) as session:
+            challenge = session.get(OtpChallenge, transaction_id)
+            challenge.expires_at = utcnow() - timedelta(seconds=1)
+            session.add(challenge)
+            session.commit()
+        response = browser.post("/authorize/otp/verify", data={"transaction_id": transaction_id, "otp": code})
+
+    assert response.status_code == 401 and 'name="channel"' in response.text  # back to asking for a new code
+
+
+def test_an_unknown_id_gets_the_same_page_and_no_message_is_sent(base_url, engine, otp_rp):
+    with httpx.Client(base_url=base_url) as browser:
+        transaction_id, sent = _ask_for_code(browser, otp_rp, "6170843404")
+
+    with Session(engine) as session:
+        commands = session.exec(select(OutboxMessage).where(OutboxMessage.subject == transaction_id)).all()
+    assert sent.status_code == 200 and 'name="otp"' in sent.text
+    assert commands == []
+
+
+def test_codes_per_transaction_are_limited(base_url, settings, otp_rp, person):
+    with httpx.Client(base_url=base_url) as browser:
+        transaction_id, _ = _ask_for_code(browser, otp_rp, person["uin"])
+        more = [browser.post("/authorize/otp/send", data={"transaction_id": transaction_id, "individual_id": person["uin"], "channel": "sms"})
+                for _ in range(settings.otp_max_sends)]
+
+    assert [r.status_code for r in more] == [200] * (settings.otp_max_sends - 1) + [429]
+
+
+def test_a_pin_cannot_sign_in_to_an_otp_transaction(base_url, otp_rp, person):
+    with httpx.Client(base_url=base_url) as browser:
+        transaction_id = transaction_id_of(start_authorize(browser, otp_rp["client_id"]).text)
+        response = browser.post("/authorize/login", data={"transaction_id": transaction_id, "individual_id": person["uin"], "pin": person["pin"]})
+
+    assert 'data-error="invalid_acr"' in response.text
