@@ -12,13 +12,14 @@ import httpx
 from kernel.testing import wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
-SERVICES = ["gateway", "identity", "registration", "consent", "messaging"]
+# Each process and its port offset from PORT_BASE, as in deploy/local/run.py.
+SERVICES = {"gateway": 0, "identity": 1, "registration": 2, "consent": 3, "messaging": 4, "web": 80}
 
 
-def free_port_range(size: int) -> int:
+def free_port_base(offsets) -> int:
     for _ in range(100):
         base = random.randrange(20000, 60000, 10)
-        if all(_is_free(base + offset) for offset in range(size)):
+        if all(_is_free(base + offset) for offset in offsets):
             return base
     raise RuntimeError("no free port range")
 
@@ -29,7 +30,7 @@ def _is_free(port: int) -> bool:
 
 
 def test_make_run_starts_everything_and_stops_cleanly(infrastructure, tmp_path):
-    base = free_port_range(len(SERVICES))
+    base = free_port_base(SERVICES.values())
     env = {**os.environ, "PORT_BASE": str(base), "DATA_DIR": str(tmp_path / "data"),
            "AMQP_URL": infrastructure.new_vhost("make_run"), "LOG_FORMAT": "text"}
     env.pop("DATABASE_URL", None)
@@ -39,7 +40,7 @@ def test_make_run_starts_everything_and_stops_cleanly(infrastructure, tmp_path):
         wait_until(lambda: b"All services are ready" in (tmp_path / "run.log").read_bytes() or run.poll() is not None,
                    timeout=240, interval=0.5, message="make run to report ready")
         assert run.poll() is None, (tmp_path / "run.log").read_text()
-        for offset, name in enumerate(SERVICES):
+        for name, offset in SERVICES.items():
             response = httpx.get(f"http://127.0.0.1:{base + offset}/health/ready", timeout=5)
             assert response.status_code == 200, name
         assert len(list((tmp_path / "data").glob("*.db"))) == len(SERVICES)  # one SQLite database per service
@@ -54,13 +55,13 @@ def test_make_run_starts_everything_and_stops_cleanly(infrastructure, tmp_path):
     assert "did not stop in time" not in output
     assert "Traceback" not in output
     deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and not all(_is_free(base + offset) for offset in range(len(SERVICES))):
+    while time.monotonic() < deadline and not all(_is_free(base + offset) for offset in SERVICES.values()):
         time.sleep(0.2)
-    assert all(_is_free(base + offset) for offset in range(len(SERVICES)))
+    assert all(_is_free(base + offset) for offset in SERVICES.values())
 
 
 def test_make_run_explains_an_unreachable_broker(tmp_path):
-    env = {**os.environ, "AMQP_URL": f"amqp://guest:guest@127.0.0.1:{free_port_range(1)}/", "DATA_DIR": str(tmp_path)}
+    env = {**os.environ, "AMQP_URL": f"amqp://guest:guest@127.0.0.1:{free_port_base([0])}/", "DATA_DIR": str(tmp_path)}
 
     result = subprocess.run(["make", "run"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
 

@@ -57,9 +57,10 @@ def service(infrastructure):
 
 
 @pytest.fixture(scope="module")
-def gateway_url(infrastructure, service):
+def gateway_url(infrastructure, service, oidc_issuer):
     settings = GatewaySettings(database_url=infrastructure.new_database("gateway_trace"),
-                               amqp_url=infrastructure.new_vhost("gateway_trace"), consent_url=service[2])
+                               amqp_url=infrastructure.new_vhost("gateway_trace"), consent_url=service[2],
+                               oidc_issuers=[oidc_issuer.url])
     with serve(create_gateway(settings)) as url:
         yield url
 
@@ -68,7 +69,7 @@ def record(envelope, uow):
     uow.session.add(Handled(message_id=envelope.id))
 
 
-def test_one_trace_spans_gateway_service_broker_and_consumer(service, gateway_url, spans):
+def test_one_trace_spans_gateway_service_broker_and_consumer(service, gateway_url, spans, oidc_issuer):
     settings, engine, _ = service
     trace_id = secrets.token_hex(16)
     consumer = Consumer(engine, amqp_url=settings.amqp_url, exchange=settings.events_exchange, queue="tracetest",
@@ -78,7 +79,10 @@ def test_one_trace_spans_gateway_service_broker_and_consumer(service, gateway_ur
             running(consumer.run):
         # urllib, not the (instrumented) httpx: the trace must be the one the caller started.
         request = urllib.request.Request(f"{gateway_url}/r1/LA/GOV/LA-DGC/consent-bb/consent/parcels", method="POST",
-                                         headers={"traceparent": f"00-{trace_id}-{secrets.token_hex(8)}-01"})
+                                         headers={"traceparent": f"00-{trace_id}-{secrets.token_hex(8)}-01",
+                                                  # the caller proves it is the registration BB's application
+                                                  "Information-Mediator-Client": "LA/GOV/LA-DGC/registration-bb",
+                                                  "Authorization": "Bearer " + oidc_issuer.token(audience="gateway", client_id="registration-bb")})
         with urllib.request.urlopen(request) as response:
             assert response.status == 201
         wait_until(lambda: any(s.name.startswith("consume ") for s in spans.get_finished_spans()), message="the consumer span")

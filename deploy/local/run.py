@@ -19,9 +19,9 @@ import pika
 
 ROOT = Path(__file__).resolve().parents[2]
 # (package, offset from PORT_BASE); the gateway first, since it is what callers use.
-SERVICES = [("gateway", 0), ("identity", 1), ("registration", 2), ("consent", 3), ("messaging", 4)]
+SERVICES = [("gateway", 0), ("identity", 1), ("registration", 2), ("consent", 3), ("messaging", 4), ("web", 80)]
 PROCESSES = ("api", "relay", "consumer")
-COLORS = ["36", "33", "32", "35", "34"]
+COLORS = ["36", "33", "32", "35", "34", "31"]
 
 
 def main() -> int:

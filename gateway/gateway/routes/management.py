@@ -1,0 +1,244 @@
+"""Configuration and rights management (GovStack IM Configuration Management API) plus service settings and the audit log."""
+import base64
+import json
+import platform
+from datetime import datetime, timezone
+
+import psutil
+import yaml
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
+from sqlmodel import Session, func, select
+from starlette.concurrency import run_in_threadpool
+
+from gateway.models import AccessRight, Application, AuditEntry, Member, Service
+from gateway.registry import audit, get_application, get_service, set_right, upsert_application, upsert_member, upsert_service
+from gateway.routes.deps import AdminDep, admin_with
+from gateway.schemas import AllowList, AuditRead, RightHolder, ServiceAccessRight, ServiceRead, ServiceUpdate
+from kernel.db import UowDep
+from kernel.errors import ApiError
+
+router = APIRouter(prefix="/api/v1", tags=["management"])
+ReadRights = admin_with("read:rights")
+WriteRights = admin_with("write:rights")
+ReadConf = admin_with("read:conf")
+WriteConf = admin_with("write:conf", "create:conf")
+
+
+@router.get("/status")
+def get_status(request: Request, uow: UowDep) -> dict:
+    members = uow.session.exec(select(func.count()).select_from(Member).where(Member.status == "approved")).one()
+    return {"status": "running", "instance": request.app.state.settings.instance, "members": members}
+
+
+# --- services ---------------------------------------------------------------------------------------------------
+
+def _service_or_404(session, instance, member_class, member_code, application, service_code) -> Service:
+    app = get_application(session, instance=instance, member_class=member_class, member_code=member_code, code=application)
+    service = get_service(session, application=app, code=service_code) if app else None
+    if service is None:
+        raise ApiError(404, "unknown_service", "No such service.")
+    return service
+
+
+@router.patch("/services/{instance}/{member_class}/{member_code}/{application}/{service_code}", response_model_by_alias=True)
+def update_service(instance: str, member_class: str, member_code: str, application: str, service_code: str,
+                   body: ServiceUpdate, request: Request, uow: UowDep, admin: AdminDep) -> ServiceRead:
+    """Enable or disable a service, move it, or mark it as carrying personal data of a data agreement."""
+    service = _service_or_404(uow.session, instance, member_class, member_code, application, service_code)
+    changes = body.model_dump(exclude_unset=True)
+    if "openapi" in changes and changes["openapi"] and not str(changes["openapi"].get("openapi", "")).startswith("3."):
+        raise ApiError(400, "invalid_openapi", "The service description must be an OpenAPI 3 document.")
+    for field, column in (("enabled", "enabled"), ("service_url", "url"), ("openapi", "openapi"),
+                          ("data_agreement_id", "data_agreement_id"), ("consent_path_prefix", "consent_path_prefix")):
+        if field in changes and (changes[field] is not None or field in ("data_agreement_id", "consent_path_prefix")):
+            setattr(service, column, changes[field])
+    uow.session.add(service)
+    name = f"{instance}/{member_class}/{member_code}/{application}/{service_code}"
+    audit(uow.session, actor=admin.subject, action="update service", target=name,
+          changes=sorted(k for k in changes if k != "openapi") + (["openapi"] if "openapi" in changes else []))
+    uow.commit()
+    request.app.state.directory.invalidate()
+    return ServiceRead(id=service.id, name=name, service_url=service.url, enabled=service.enabled, status=service.status,
+                       data_agreement_id=service.data_agreement_id, consent_path_prefix=service.consent_path_prefix)
+
+
+# --- access rights -----------------------------------------------------------------------------------------------
+
+def _rights_rows(session, *, allowed: bool):
+    """(provider member, provider application, service, client member, client application) for each right."""
+    query = (select(Member, Application, Service, AccessRight).join(Application, Application.member_id == Member.id)
+             .join(Service, Service.application_id == Application.id).join(AccessRight, AccessRight.service_id == Service.id)
+             .where(AccessRight.allowed == allowed).order_by(Member.member_class, Member.code, Application.code, Service.code, AccessRight.id))
+    for member, app, service, right in session.exec(query):
+        client = session.get(Application, right.client_application_id)
+        yield member, app, service, session.get(Member, client.member_id), client
+
+
+@router.get("/rights/allow")
+def get_allowed(uow: UowDep, caller: ReadRights, memberClass: str | None = None, memberCode: str | None = None,
+                applicationId: str | None = None, serviceId: str | None = None,
+                pageSize: int = Query(100, ge=1, le=1000), nextPageToken: str | None = None) -> JSONResponse:
+    try:
+        offset = int(base64.urlsafe_b64decode(nextPageToken.encode()).decode()) if nextPageToken else 0
+    except (ValueError, UnicodeDecodeError):
+        raise ApiError(400, "invalid_request", "nextPageToken is not one this API issued.")
+    rows = [r for r in _rights_rows(uow.session, allowed=True)
+            if (memberClass is None or r[0].member_class == memberClass) and (memberCode is None or r[0].code == memberCode)
+            and (applicationId is None or r[1].code == applicationId) and (serviceId is None or r[2].code == serviceId)]
+    page = rows[offset:offset + pageSize]  # pageSize counts (service, client) pairs, as the spec says
+    grouped: dict[str, ServiceAccessRight] = {}
+    for member, app, service, client_member, client in page:
+        item = grouped.setdefault(service.id, ServiceAccessRight(
+            instance_id=member.instance, member_class=member.member_class, member_code=member.code,
+            application_id=app.code, service_id=service.code, rights=[]))
+        item.rights.append(RightHolder(member_class=client_member.member_class, member_code=client_member.code, application_id=client.code))
+    body = AllowList(allowList=list(grouped.values()))
+    if offset + pageSize < len(rows):
+        body.nextPageToken = base64.urlsafe_b64encode(str(offset + pageSize).encode()).decode()
+    return JSONResponse(body.model_dump(by_alias=True, exclude_none=True))
+
+
+def _change_rights(request: Request, uow, caller, body: list[ServiceAccessRight], allowed: bool) -> dict:
+    settings = request.app.state.settings
+    changes = []
+    for item in body:
+        instance = item.instance_id or settings.instance
+        service = _service_or_404(uow.session, instance, item.member_class, item.member_code, item.application_id, item.service_id)
+        for holder in item.rights:
+            client = get_application(uow.session, instance=instance, member_class=holder.member_class,
+                                     member_code=holder.member_code, code=holder.application_id)
+            if client is None:
+                raise ApiError(404, "unknown_client", f"Unknown client application {holder.member_class}/{holder.member_code}/{holder.application_id}.")
+            set_right(uow.session, service=service, client=client, allowed=allowed)
+            changes.append(f"{instance}/{holder.member_class}/{holder.member_code}/{holder.application_id}"
+                           f" -> {instance}/{item.member_class}/{item.member_code}/{item.application_id}/{item.service_id}")
+    for change in changes:
+        audit(uow.session, actor=caller.subject, action="allow" if allowed else "deny", target=change)
+    uow.commit()
+    request.app.state.directory.invalidate()
+    return {"changed": len(changes)}
+
+
+@router.patch("/rights/allow")
+def set_allowed(body: list[ServiceAccessRight], request: Request, uow: UowDep, caller: WriteRights) -> dict:
+    return _change_rights(request, uow, caller, body, True)
+
+
+@router.patch("/rights/deny")
+def set_denied(body: list[ServiceAccessRight], request: Request, uow: UowDep, caller: WriteRights) -> dict:
+    return _change_rights(request, uow, caller, body, False)
+
+
+# --- configuration (IMconf) --------------------------------------------------------------------------------------
+
+def _config(session, settings) -> dict:
+    members = []
+    for member in session.exec(select(Member).where(Member.status == "approved").order_by(Member.member_class, Member.code)):
+        applications = []
+        for app in session.exec(select(Application).where(Application.member_id == member.id, Application.status == "approved")):
+            services = []
+            for service in session.exec(select(Service).where(Service.application_id == app.id, Service.status == "approved")):
+                rights = []
+                for right in session.exec(select(AccessRight).where(AccessRight.service_id == service.id, AccessRight.allowed == True)):  # noqa: E712
+                    client = session.get(Application, right.client_application_id)
+                    client_member = session.get(Member, client.member_id)
+                    rights.append({"member": f"{client_member.member_class}/{client_member.code}", "application": client.code})
+                services.append({"id": service.code, "serviceUrl": service.url, "enabled": service.enabled, "rights": rights})
+            applications.append({"id": app.code, "connection": app.connection, "clientId": app.client_id, "room": app.is_room,
+                                 "services": services})
+        members.append({"name": member.name, "class": member.member_class, "code": member.code, "instance": member.instance,
+                        "applications": applications})
+    return {"instance": settings.instance, "members": members}
+
+
+def _apply_config(session, settings, document: dict) -> int:
+    """Merge an IMconf document: members, applications, services, then rights (clients may be defined later in it)."""
+    if not isinstance(document, dict) or not isinstance(document.get("members", []), list):
+        raise ApiError(400, "invalid_request", "Expected an IMconf document with a members list.")
+    default_instance = document.get("instance") or settings.instance
+    pending_rights, count = [], 0
+    try:
+        for m in document.get("members", []):
+            instance = m.get("instance") or default_instance
+            member = upsert_member(session, instance=instance, member_class=str(m["class"]), code=str(m["code"]), name=str(m.get("name", "")))
+            member.status = "approved"
+            for a in m.get("applications", []) or []:
+                app = upsert_application(session, member=member, code=str(a["id"]), client_id=a.get("clientId"),
+                                         connection=a.get("connection", "https"), is_room=a.get("room"))
+                app.status = "approved"
+                for s in a.get("services", []) or []:
+                    url = s.get("serviceUrl") or s.get("service_url")
+                    if not url:
+                        raise ApiError(400, "invalid_request", f"Service {s.get('id')} has no serviceUrl.")
+                    service = upsert_service(session, application=app, code=str(s["id"]), url=str(url))
+                    service.status = "approved"
+                    if "enabled" in s:
+                        service.enabled = bool(s["enabled"])
+                    count += 1
+                    pending_rights += [(instance, service, r) for r in s.get("rights", []) or []]
+        session.flush()
+        for instance, service, r in pending_rights:
+            member_class, _, member_code = str(r["member"]).partition("/")
+            client = get_application(session, instance=instance, member_class=member_class, member_code=member_code, code=str(r["application"]))
+            if client is None:
+                raise ApiError(400, "invalid_request", f"Right for unknown application {r['member']}/{r['application']}.")
+            set_right(session, service=service, client=client, allowed=True)
+    except (KeyError, TypeError, AttributeError):
+        raise ApiError(400, "invalid_request", "The IMconf document is missing required fields.")
+    return count
+
+
+@router.get("/config")
+def get_config(request: Request, uow: UowDep, caller: ReadConf) -> dict:
+    return _config(uow.session, request.app.state.settings)
+
+
+async def _document(request: Request) -> dict:
+    raw = await request.body()
+    try:
+        if "yaml" in request.headers.get("content-type", ""):
+            return yaml.safe_load(raw)
+        return json.loads(raw)
+    except (ValueError, yaml.YAMLError):
+        raise ApiError(400, "invalid_request", "The configuration is not valid JSON or YAML.")
+
+
+@router.post("/config", status_code=201)
+@router.patch("/config", status_code=201)
+async def merge_config(request: Request, caller: WriteConf) -> JSONResponse:
+    document = await _document(request)
+
+    def apply() -> int:
+        with Session(request.app.state.engine) as session:
+            count = _apply_config(session, request.app.state.settings, document)
+            audit(session, actor=caller.subject, action="merge config", target="config", services=count)
+            session.commit()
+            return count
+
+    count = await run_in_threadpool(apply)
+    request.app.state.directory.invalidate()
+    return JSONResponse(f"configuration merged: {count} services", status_code=201)
+
+
+# --- audit log and monitoring ------------------------------------------------------------------------------------
+
+@router.get("/audit", response_model_by_alias=True)
+def list_audit(uow: UowDep, admin: AdminDep, after: int = 0, limit: int = Query(100, ge=1, le=1000)) -> list[AuditRead]:
+    entries = uow.session.exec(select(AuditEntry).where(AuditEntry.seq > after).order_by(AuditEntry.seq).limit(limit))
+    return [AuditRead(seq=e.seq, at=e.at.isoformat(), actor=e.actor, action=e.action, target=e.target, outcome=e.outcome,
+                      details=e.details) for e in entries]
+
+
+@router.get("/monitoring/environmental")
+def environmental_data(admin: admin_with("read:monitoring")) -> dict:
+    memory, disk = psutil.virtual_memory(), psutil.disk_usage("/")
+    return {
+        "at": datetime.now(timezone.utc).isoformat(),
+        "os": {"system": platform.system(), "release": platform.release(), "python": platform.python_version()},
+        "cpu": {"count": psutil.cpu_count(), "percent": psutil.cpu_percent(interval=None), "load": list(psutil.getloadavg())},
+        "memory": {"total": memory.total, "available": memory.available, "percent": memory.percent},
+        "disk": {"total": disk.total, "free": disk.free, "percent": disk.percent},
+        "network": {k: v for k, v in psutil.net_io_counters()._asdict().items() if k in ("bytes_sent", "bytes_recv")},
+        "processes": len(psutil.pids()),
+    }

@@ -1,0 +1,241 @@
+"""Routing: /r1/{instance}/{class}/{member}/{application}/{service}/{path} forwarded to the registered URL."""
+import asyncio
+import hashlib
+import random
+import time
+import uuid
+from datetime import datetime, timezone
+
+import aiohttp
+from fastapi import Request
+from fastapi.responses import Response, StreamingResponse
+from starlette.routing import Route
+from opentelemetry import propagate
+from starlette.concurrency import run_in_threadpool
+
+from gateway.callers import CLIENT_HEADERS, client_from_headers
+from gateway.consent import ConsentUnavailable
+from gateway.errors import xroad_error
+from gateway.messagelog import Exchange
+from gateway.routes import pubsub
+from kernel.auth import bearer_token
+from kernel.errors import ApiError
+
+# Hop-by-hop headers (RFC 9110 7.6.1) belong to one connection, never forwarded; the rest is rewritten by us.
+HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
+              "transfer-encoding", "upgrade", "host", "content-length"}
+METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+SMALL_RESPONSE_BYTES = 64 * 1024
+
+
+def _message_id() -> str:
+    # An identifier, not a secret: a PRNG UUID spares the hot path an os.urandom call (slow on a loaded host).
+    return str(uuid.UUID(int=random.getrandbits(128), version=4))
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class _Refused(Exception):
+    def __init__(self, status: int, error_type: str, message: str, headers: dict | None = None, details: list[dict] | None = None):
+        self.status, self.error_type, self.message, self.headers, self.details = status, error_type, message, headers, details
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise _Refused(413, "Client.RequestTooLarge", f"The request body exceeds {limit} bytes.")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise _Refused(413, "Client.RequestTooLarge", f"The request body exceeds {limit} bytes.")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def _authenticate(request: Request, snapshot, client_key):
+    """The client application named in the header, if the bearer token belongs to it."""
+    if client_key is None:
+        raise _Refused(400, "Client.BadRequest", "Name the client application in Information-Mediator-Client as INSTANCE/CLASS/MEMBER/APPLICATION.")
+    token = bearer_token(request)
+    if token is None:
+        raise _Refused(401, "Client.AuthenticationFailed", "A bearer token of the client application is required.",
+                       {"WWW-Authenticate": "Bearer"})
+    verifier = request.app.state.caller_verifier
+    try:
+        # A cache miss may fetch the issuer's keys over HTTP, so it runs off the event loop.
+        caller = verifier.cached(token) or await run_in_threadpool(verifier.verify, token)
+    except ApiError as exc:
+        raise _Refused(exc.status, "Client.AuthenticationFailed", exc.message, exc.headers)
+    client = snapshot.apps.get(client_key)
+    if client is None:
+        raise _Refused(403, "Client.UnknownClient", "The client application is not registered.")
+    if not client.client_id or caller.client_id != client.client_id:
+        raise _Refused(403, "Client.AuthenticationFailed", "The token does not belong to the named client application.")
+    return client
+
+
+async def forward(request: Request) -> Response:
+    """The hot path: a plain Starlette endpoint, no FastAPI parameter machinery."""
+    params = request.path_params
+    instance, member_class, member_code = params["instance"], params["member_class"], params["member_code"]
+    application, service, path = params["application"], params["service"], params.get("path", "")
+    state = request.app.state
+    settings = state.settings
+    started, clock = _now(), time.perf_counter()
+    message_id = request.headers.get("x-road-id") or _message_id()
+    client_key = client_from_headers(request.headers)
+    client_name = "/".join(client_key) if client_key else ""
+    service_name = f"{instance}/{member_class}/{member_code}/{application}/{service}"
+    request_size = 0
+
+    def finish(status: int, outcome: str, *, error: str = "", response_size: int = 0, request_hash: str = "",
+               response_hash: str = "", request_body: bytes | None = None, response_body: bytes | None = None) -> None:
+        state.metrics.observe(client=client_name, service=service_name, status=status, seconds=time.perf_counter() - clock,
+                              request_size=request_size, response_size=response_size)
+        # Caller-controlled values are cut to the log's column sizes: one odd request must not stall the log writer.
+        state.message_log.record(Exchange(
+            message_id=message_id[:200], client=client_name[:500], service=service_name[:500], method=request.method[:10],
+            path=("/" + path)[:2000],
+            status=status, outcome=outcome, error=error, started_at=started, finished_at=_now(), request_size=request_size,
+            response_size=response_size, request_hash=request_hash, response_hash=response_hash,
+            request_body=request_body.decode("utf-8", "replace") if settings.log_payloads and request_body is not None else None,
+            response_body=response_body.decode("utf-8", "replace") if settings.log_payloads and response_body is not None else None,
+        ))
+
+    try:
+        snapshot = await state.directory.get()
+        entry = snapshot.services.get((instance, member_class, member_code, application, service))
+        client = await _authenticate(request, snapshot, client_key)
+        room = snapshot.apps.get((instance, member_class, member_code, application))
+        if entry is None and room is not None and room.is_room and service in pubsub.SECTIONS:
+            body = await _read_body(request, settings.max_body_bytes)
+            request_size = len(body)
+            try:
+                response = await pubsub.dispatch(request, room=room, client=client, section=service, path=path, body=body)
+            except ApiError as exc:
+                raise _Refused(exc.status, exc.code, exc.message, details=exc.details)
+            if response is not None:
+                finish(response.status_code, "delivered", response_size=len(response.body))
+                response.headers.update({"X-Road-Client": client_name, "X-Road-Service": service_name, "X-Road-Id": message_id})
+                return response
+        if entry is None or entry.url.startswith("pubsub:"):
+            raise _Refused(404, "Server.ServerProxy.UnknownService", f"Unknown service: SERVICE:{service_name}")
+        if not entry.enabled:
+            raise _Refused(503, "Server.ServerProxy.ServiceDisabled", f"Service SERVICE:{service_name} is disabled.")
+        if (client.id, entry.id) not in snapshot.allowed:
+            raise _Refused(403, "Server.ServerProxy.AccessDenied", f"Request is not allowed: SERVICE:{service_name}")
+        body = await _read_body(request, settings.max_body_bytes)
+        request_size = len(body)
+        if entry.needs_consent(path):
+            await _check_consent(request, entry.data_agreement_id)
+    except _Refused as refused:
+        finish(refused.status, "refused", error=refused.error_type)
+        return xroad_error(refused.status, refused.error_type, refused.message, message_id=message_id, headers=refused.headers,
+                           details=refused.details)
+
+    request_hash = hashlib.sha256(body).hexdigest()
+    headers = {k: v for k, v in request.headers.items() if k not in HOP_BY_HOP}
+    if not settings.forward_bearer_token:
+        headers.pop("authorization", None)
+    for name in CLIENT_HEADERS:
+        headers.pop(name, None)  # a second, unproven client header must not reach the provider
+    headers.update({"X-Road-Client": client_name, "Information-Mediator-Client": client_name, "X-GovStack-Client": client_name,
+                    "X-Road-Service": service_name, "X-Road-Id": message_id})
+    propagate.inject(headers)  # the upstream continues this trace
+    target = entry.url.rstrip("/") + "/" + path
+    try:
+        upstream = await state.http.request(request.method, target, params=list(request.query_params.multi_items()),
+                                            data=body or None, headers=headers, allow_redirects=False)
+    except asyncio.TimeoutError:
+        finish(504, "failed", error="Server.ServerProxy.ServiceTimeout", request_hash=request_hash, request_body=body)
+        return xroad_error(504, "Server.ServerProxy.ServiceTimeout", f"SERVICE:{service_name} did not answer in time.", message_id=message_id)
+    except aiohttp.ClientError:
+        finish(502, "failed", error="Server.ServerProxy.ServiceFailed", request_hash=request_hash, request_body=body)
+        return xroad_error(502, "Server.ServerProxy.ServiceFailed", f"SERVICE:{service_name} could not be reached.", message_id=message_id)
+
+    response_headers = {k: v for k, v in upstream.headers.items() if k.lower() not in HOP_BY_HOP}
+    response_headers.update({"X-Road-Client": client_name, "X-Road-Service": service_name, "X-Road-Id": message_id,
+                             "X-Road-Request-Id": message_id, "X-Road-Request-Hash": request_hash})
+
+    declared = upstream.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) <= SMALL_RESPONSE_BYTES:
+        # Small bodies go out in one piece: cheaper than a streaming response, and nothing is held back for long.
+        try:
+            content = await upstream.read()
+        except (aiohttp.ClientError, asyncio.TimeoutError):
+            upstream.release()
+            finish(502, "failed", error="Server.ServerProxy.ServiceFailed", request_hash=request_hash, request_body=body)
+            return xroad_error(502, "Server.ServerProxy.ServiceFailed", f"SERVICE:{service_name} broke off its response.", message_id=message_id)
+        upstream.release()
+
+        def sent(completed: bool) -> None:
+            finish(upstream.status, "delivered" if completed else "failed", error="" if completed else "Server.ServerProxy.ResponseInterrupted",
+                   response_size=len(content), request_hash=request_hash, response_hash=hashlib.sha256(content).hexdigest(),
+                   request_body=body, response_body=content)
+
+        return _LoggedResponse(content, status_code=upstream.status, headers=response_headers, on_sent=sent)
+
+    async def stream():
+        digest, size, kept, completed = hashlib.sha256(), 0, [], False
+        try:
+            async for chunk in upstream.content.iter_chunked(64 * 1024):
+                digest.update(chunk)
+                size += len(chunk)
+                if settings.log_payloads:
+                    kept.append(chunk)
+                yield chunk
+            completed = True
+        finally:
+            upstream.release()
+            # Delivered only when the whole response went out; a broken stream is logged as failed.
+            finish(upstream.status, "delivered" if completed else "failed", error="" if completed else "Server.ServerProxy.ResponseInterrupted",
+                   response_size=size, request_hash=request_hash, response_hash=digest.hexdigest(), request_body=body,
+                   response_body=b"".join(kept) if settings.log_payloads else None)
+
+    return StreamingResponse(stream(), status_code=upstream.status, headers=response_headers)
+
+
+class _LoggedResponse(Response):
+    """A whole-body response that reports whether it really went out, so the log never claims an undelivered one."""
+
+    def __init__(self, *args, on_sent, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.on_sent = on_sent
+
+    async def __call__(self, scope, receive, send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        except BaseException:
+            self.on_sent(False)
+            raise
+        self.on_sent(True)
+
+
+async def _check_consent(request: Request, agreement_id: str) -> None:
+    state = request.app.state
+    individual = request.headers.get(state.settings.individual_header)
+    if not individual:
+        raise _Refused(403, "Server.ServerProxy.ConsentRequired",
+                       f"This service carries personal data; name the individual in {state.settings.individual_header}.")
+    try:
+        valid = await state.consent.is_valid(state.http, individual_id=individual, agreement_id=agreement_id)
+    except ConsentUnavailable:
+        raise _Refused(503, "Server.ServerProxy.ConsentUnavailable", "The Consent BB could not confirm consent right now.")
+    if not valid:
+        raise _Refused(403, "Server.ServerProxy.ConsentRequired", "There is no valid consent for this data agreement.")
+
+
+async def malformed_path(request: Request) -> Response:
+    return xroad_error(400, "Client.BadRequest", "Use /r1/{instance}/{memberClass}/{memberCode}/{application}/{serviceCode}/{path}.",
+                       message_id=request.headers.get("x-road-id") or _message_id())
+
+
+# The hot route is put first in the app itself (app.py); these come after the directory's /r1 routes, the catch-all last.
+forward_route = Route("/r1/{instance}/{member_class}/{member_code}/{application}/{service}/{path:path}", forward, methods=METHODS)
+routes = [
+    Route("/r1/{instance}/{member_class}/{member_code}/{application}/{service}", forward, methods=METHODS),
+    Route("/r1/{rest:path}", malformed_path, methods=METHODS),
+]

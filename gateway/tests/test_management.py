@@ -1,0 +1,119 @@
+"""Registration by members, approval by administrators, access rights, and the audit log of it all."""
+import uuid
+
+import httpx
+
+
+def bearer(token: str) -> dict:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def audit_entries(base_url, admin_headers) -> list[dict]:
+    return httpx.get(f"{base_url}/api/v1/audit", params={"limit": 1000}, headers=admin_headers).json()
+
+
+def test_member_application_and_service_become_routable_after_approval(base_url, admin_headers, oidc_issuer, provider_url):
+    code, client_id = f"EDU{uuid.uuid4().hex[:6]}", f"school-{uuid.uuid4().hex[:6]}"
+    member_token = bearer(oidc_issuer.token(sub="edu-officer", audience="gateway"))
+    member = httpx.post(f"{base_url}/api/v1/registrations/members", json={"memberClass": "GOV", "memberCode": code, "name": "ກະຊວງສຶກສາ"}, headers=member_token)
+    app = httpx.post(f"{base_url}/api/v1/registrations/applications",
+                     json={"memberClass": "GOV", "memberCode": code, "applicationCode": "school", "clientId": client_id}, headers=member_token)
+    service = httpx.post(f"{base_url}/api/v1/registrations/services",
+                         json={"memberClass": "GOV", "memberCode": code, "applicationCode": "school", "serviceCode": "grades",
+                               "serviceUrl": provider_url, "openapi": {"openapi": "3.0.3", "info": {"title": "grades", "version": "1"}, "paths": {}}},
+                         headers=member_token)
+    assert [r.status_code for r in (member, app, service)] == [202, 202, 202]
+    assert service.json()["status"] == "requested"
+    pending = {r["id"] for r in httpx.get(f"{base_url}/api/v1/registrations", headers=admin_headers).json()}
+    assert {member.json()["id"], app.json()["id"], service.json()["id"]} <= pending
+    headers = {"Information-Mediator-Client": f"LA/GOV/{code}/school",
+               "Authorization": f"Bearer {oidc_issuer.token(audience='gateway', client_id=client_id)}"}
+    url = f"{base_url}/r1/LA/GOV/{code}/school/grades/x"
+
+    before = httpx.get(url, headers=headers)
+    for kind, registration in (("member", member), ("application", app), ("service", service)):
+        assert httpx.post(f"{base_url}/api/v1/registrations/{kind}/{registration.json()['id']}/approve", headers=admin_headers).status_code == 200
+    right = [{"memberClass": "GOV", "memberCode": code, "applicationId": "school", "serviceId": "grades",
+              "rights": [{"memberClass": "GOV", "memberCode": code, "applicationId": "school"}]}]
+    assert httpx.patch(f"{base_url}/api/v1/rights/allow", json=right, headers=admin_headers).status_code == 200
+    after = httpx.get(url, headers=headers)
+
+    assert before.status_code == 403  # the client itself is not approved yet
+    assert after.status_code == 200
+
+
+def test_only_administrators_approve_and_refusals_are_audited(base_url, admin_headers, oidc_issuer):
+    token = bearer(oidc_issuer.token(sub=f"intruder-{uuid.uuid4().hex[:6]}", audience="gateway", roles=["member"]))
+
+    response = httpx.post(f"{base_url}/api/v1/registrations/member/{uuid.uuid4()}/approve", headers=token)
+
+    assert response.status_code == 403
+    entry = audit_entries(base_url, admin_headers)[-1]
+    assert entry["outcome"] == "failure" and entry["action"].startswith("POST /api/v1/registrations/member/")
+
+
+def test_rights_are_granted_listed_and_revoked_with_audit(exchange, base_url, admin_headers):
+    right = [{"memberClass": "GOV", "memberCode": exchange.provider[2], "applicationId": "patients", "serviceId": "notes",
+              "rights": [{"memberClass": "COM", "memberCode": exchange.stranger[2], "applicationId": "loans"}]}]
+    call = lambda: httpx.get(exchange.url("notes", "x"), headers=exchange.headers(client=exchange.stranger, token=exchange.stranger_token))
+
+    assert call().status_code == 403
+    assert httpx.patch(f"{base_url}/api/v1/rights/allow", json=right, headers=admin_headers).status_code == 200
+    allowed = call()
+    listed = httpx.get(f"{base_url}/api/v1/rights/allow", params={"memberCode": exchange.provider[2], "serviceId": "notes"}, headers=admin_headers)
+    assert httpx.patch(f"{base_url}/api/v1/rights/deny", json=right, headers=admin_headers).status_code == 200
+    denied = call()
+
+    assert allowed.status_code == 200
+    assert listed.json()["allowList"][0]["rights"] == [{"memberClass": "COM", "memberCode": exchange.stranger[2], "applicationId": "loans"}]
+    assert denied.status_code == 403
+    actions = [(e["action"], e["outcome"]) for e in audit_entries(base_url, admin_headers) if exchange.stranger[2] in e["target"]]
+    assert actions[-2:] == [("allow", "success"), ("deny", "success")]
+
+
+def test_rights_api_needs_the_rights_scope_or_admin_role(base_url, oidc_issuer):
+    reader = bearer(oidc_issuer.token(audience="gateway", scopes=["read:rights"]))
+    nobody = bearer(oidc_issuer.token(audience="gateway"))
+
+    assert httpx.get(f"{base_url}/api/v1/rights/allow", headers=reader).status_code == 200
+    assert httpx.get(f"{base_url}/api/v1/rights/allow", headers=nobody).status_code == 403
+    assert httpx.get(f"{base_url}/api/v1/rights/allow").status_code == 401
+    assert httpx.patch(f"{base_url}/api/v1/rights/allow", json=[], headers=reader).status_code == 403
+
+
+def test_rights_for_unknown_services_are_refused_and_audited(base_url, admin_headers):
+    right = [{"memberClass": "GOV", "memberCode": "NOBODY", "applicationId": "x", "serviceId": "y", "rights": []}]
+
+    response = httpx.patch(f"{base_url}/api/v1/rights/allow", json=right, headers=admin_headers)
+
+    assert response.status_code == 404
+    entry = audit_entries(base_url, admin_headers)[-1]
+    assert (entry["action"], entry["outcome"]) == ("PATCH /api/v1/rights/allow", "failure")
+
+
+def test_bad_management_input_is_a_400(base_url, admin_headers):
+    not_json = httpx.patch(f"{base_url}/api/v1/config", content=b"{nope", headers={**admin_headers, "Content-Type": "application/json"})
+    bad_member = httpx.post(f"{base_url}/api/v1/registrations/members", json={"memberClass": "../x", "memberCode": ""}, headers=admin_headers)
+    bad_token = httpx.get(f"{base_url}/api/v1/rights/allow", params={"nextPageToken": "%%%"}, headers=admin_headers)
+
+    assert not_json.status_code == 400 and not_json.json()["type"] == "invalid_request"
+    assert bad_member.status_code == 400
+    assert bad_token.status_code == 400
+
+
+def test_config_lists_the_default_building_blocks(base_url, admin_headers):
+    config = httpx.get(f"{base_url}/api/v1/config", headers=admin_headers).json()
+
+    dgc = next(m for m in config["members"] if m["code"] == "LA-DGC")
+    assert sorted(a["id"] for a in dgc["applications"]) == ["consent-bb", "identity-bb", "messaging-bb", "registration-bb"]
+
+
+def test_a_refused_registration_request_is_audited(base_url, admin_headers, oidc_issuer):
+    token = bearer(oidc_issuer.token(sub=f"clerk-{uuid.uuid4().hex[:6]}", audience="gateway"))
+    body = {"memberClass": "GOV", "memberCode": "LA-DGC"}
+
+    response = httpx.post(f"{base_url}/api/v1/registrations/members", json=body, headers=token)
+
+    assert response.status_code == 409
+    entry = audit_entries(base_url, admin_headers)[-1]
+    assert (entry["action"], entry["outcome"], entry["details"]["reason"]) == ("POST /api/v1/registrations/members", "failure", "conflict")

@@ -1,0 +1,77 @@
+"""The message log chain: `python -m gateway.messagelog verify` accepts it whole and names the first altered row."""
+import os
+import subprocess
+import sys
+import uuid
+
+import httpx
+from sqlalchemy import text
+from sqlmodel import Session, select
+
+from gateway.messagelog import verify
+from gateway.models import ChainSignature
+from kernel.testing import wait_until
+
+
+def run_verify(settings) -> subprocess.CompletedProcess:
+    env = {**os.environ, "DATABASE_URL": settings.database_url}
+    return subprocess.run([sys.executable, "-m", "gateway.messagelog", "verify"], env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_chain_verifies_and_names_the_first_altered_row(exchange, settings, engine, logged):
+    message_ids = [str(uuid.uuid4()) for _ in range(3)]
+    for message_id in message_ids:
+        httpx.get(exchange.url(path="x"), headers=exchange.headers(**{"X-Road-Id": message_id}))
+    rows = [wait_until(lambda m=m: logged(m), message="logged exchanges") for m in message_ids]
+    wait_until(lambda: verify(engine).signatures > 0, message="a signed chain head")
+
+    intact = run_verify(settings)
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE message_log SET status = 500 WHERE seq = :seq"), {"seq": rows[1].seq})
+    try:
+        altered = run_verify(settings)
+    finally:
+        with engine.begin() as connection:
+            connection.execute(text("UPDATE message_log SET status = :status WHERE seq = :seq"), {"status": rows[1].status, "seq": rows[1].seq})
+
+    assert intact.returncode == 0, intact.stderr
+    assert "verified" in intact.stdout
+    assert altered.returncode == 1
+    assert f"broken at row {rows[1].seq}" in altered.stderr
+
+
+def test_chain_heads_are_signed_with_the_stored_key(exchange, engine, logged):
+    message_id = str(uuid.uuid4())
+    httpx.get(exchange.url(path="x"), headers=exchange.headers(**{"X-Road-Id": message_id}))
+    row = wait_until(lambda: logged(message_id), message="the exchange logged")
+
+    def signed_past_row():
+        with Session(engine) as session:
+            return session.exec(select(ChainSignature).where(ChainSignature.head_seq >= row.seq)).first()
+
+    signature = wait_until(signed_past_row, message="a signature covering the row")
+    result = verify(engine)
+
+    assert signature.jws.count(".") == 2
+    assert result.ok and result.signatures >= 1
+
+
+def test_a_forged_signature_breaks_verification(exchange, engine, logged):
+    message_id = str(uuid.uuid4())
+    httpx.get(exchange.url(path="x"), headers=exchange.headers(**{"X-Road-Id": message_id}))
+    wait_until(lambda: logged(message_id), message="the exchange logged")
+    wait_until(lambda: verify(engine).signatures > 0, message="a signed chain head")
+    with Session(engine) as session:
+        signature = session.exec(select(ChainSignature).order_by(ChainSignature.head_seq.desc())).first()
+    header, payload, sig = signature.jws.split(".")
+    forged = ".".join([header, payload, sig[:-4] + ("AAAA" if sig[-4:] != "AAAA" else "BBBB")])
+
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE chain_signature SET jws = :jws WHERE id = :id"), {"jws": forged, "id": signature.id})
+    try:
+        result = verify(engine)
+    finally:
+        with engine.begin() as connection:
+            connection.execute(text("UPDATE chain_signature SET jws = :jws WHERE id = :id"), {"jws": signature.jws, "id": signature.id})
+
+    assert not result.ok and "signature" in result.reason

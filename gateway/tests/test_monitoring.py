@@ -1,0 +1,42 @@
+"""Monitoring: Prometheus metrics, operational records without payloads, environmental data."""
+import uuid
+
+import httpx
+
+from kernel.testing import wait_until
+
+
+def test_metrics_count_exchanges_per_client_and_service(exchange, base_url, admin_headers):
+    httpx.get(exchange.url(path="x"), headers=exchange.headers())
+
+    metrics = httpx.get(f"{base_url}/metrics", headers=admin_headers)
+
+    assert metrics.status_code == 200
+    line = next(l for l in metrics.text.splitlines() if l.startswith("gateway_requests_total") and exchange.client[2] in l)
+    assert f'service="{"/".join(exchange.provider)}/records"' in line and 'status="200"' in line
+
+
+def test_metrics_need_a_monitoring_token(base_url):
+    assert httpx.get(f"{base_url}/metrics").status_code == 401
+
+
+def test_a_client_sees_only_its_own_operational_records(exchange, base_url, admin_headers, logged):
+    message_id = str(uuid.uuid4())
+    httpx.get(exchange.url(path="x"), headers=exchange.headers(**{"X-Road-Id": message_id}))
+    wait_until(lambda: logged(message_id), message="the exchange logged")
+
+    own = httpx.get(f"{base_url}/api/v1/monitoring/operational", headers={"Authorization": f"Bearer {exchange.client_token}"}).json()
+    stranger = httpx.get(f"{base_url}/api/v1/monitoring/operational", headers={"Authorization": f"Bearer {exchange.stranger_token}"}).json()
+    everyone = httpx.get(f"{base_url}/api/v1/monitoring/operational", params={"limit": 1000}, headers=admin_headers).json()
+
+    assert message_id in [r["messageId"] for r in own["records"]]
+    assert {r["client"] for r in own["records"]} == {"/".join(exchange.client)}
+    assert message_id not in [r["messageId"] for r in stranger["records"]]
+    assert message_id in [r["messageId"] for r in everyone["records"]]
+    assert "requestBody" not in own["records"][0] and own["statistics"]["delivered"]["count"] >= 1
+
+
+def test_environmental_data_reports_cpu_memory_and_disk(base_url, admin_headers):
+    data = httpx.get(f"{base_url}/api/v1/monitoring/environmental", headers=admin_headers).json()
+
+    assert data["memory"]["total"] > 0 and data["disk"]["total"] > 0 and data["cpu"]["count"] >= 1

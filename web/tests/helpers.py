@@ -1,0 +1,60 @@
+"""A citizen's browser over plain HTTP: signs in through the Identity BB and keeps the portal's cookies."""
+import re
+
+import httpx
+
+from identity.fixtures import DEMO_CITIZEN_UIN
+
+DEMO_PIN = "123456"
+
+
+def field(html: str, name: str) -> str:
+    match = re.search(rf'name="{name}" value="([^"]*)"', html)
+    assert match, f"no {name} in the page"
+    return match.group(1)
+
+
+def signed_in_browser(base_url: str, *, lang: str | None = None) -> httpx.Client:
+    browser = httpx.Client(base_url=base_url, follow_redirects=False, timeout=30)
+    if lang:
+        browser.cookies.set("lang", lang)
+    to_identity = browser.get("/auth/login")
+    assert to_identity.status_code == 303, to_identity.text
+    login_page = browser.get(to_identity.headers["location"])
+    assert login_page.status_code == 200, login_page.text
+    identity = to_identity.headers["location"].split("/authorize")[0]
+    logged_in = browser.post(f"{identity}/authorize/login", data={"transaction_id": field(login_page.text, "transaction_id"),
+                                                                "individual_id": DEMO_CITIZEN_UIN, "pin": DEMO_PIN})
+    assert logged_in.status_code == 303, logged_in.text
+    back = browser.get(logged_in.headers["location"])
+    assert back.status_code == 303 and back.headers["location"] == "/services", back.text
+    return browser
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64  # enough for the registration BB's content sniffing
+VALID_ENTERPRISE = {"company_name_lo": "ບໍລິສັດ ທົດສອບ ຈຳກັດ", "company_name_en": "Test Trading Co", "activity": "retail",
+                    "province": "VTE", "district": "Chanthabouly", "registered_capital_lak": "50000000",
+                    "owner_name": "ສົມພອນ ພົນເມືອງ", "owner_id_number": "LA123456"}
+
+
+def enterprise_service_id(registration_url: str) -> str:
+    services = httpx.get(f"{registration_url}/services", params={"name": "Enterprise registration"}).json()
+    assert len(services) == 1, services
+    return services[0]["id"]
+
+
+def new_draft(browser: httpx.Client, service_id: str) -> str:
+    response = browser.post(f"/services/{service_id}/apply")
+    assert response.status_code == 303, response.text
+    return response.headers["location"].rsplit("/", 1)[-1]
+
+
+def submitted_application(browser: httpx.Client, service_id: str) -> str:
+    """A complete enterprise registration submitted through the portal; returns its file id."""
+    draft_id = new_draft(browser, service_id)
+    assert browser.post(f"/drafts/{draft_id}", data={**VALID_ENTERPRISE, "action": "save"}).status_code == 303
+    uploaded = browser.post(f"/drafts/{draft_id}/documents", data={"document_type": "owner_id_card"}, files={"file": ("id.png", PNG, "image/png")})
+    assert uploaded.status_code == 303, uploaded.text
+    submitted = browser.post(f"/drafts/{draft_id}/submit", data={"confirm": "yes"})
+    assert submitted.status_code == 303, submitted.text
+    return submitted.headers["location"].split("/applications/")[1].split("?")[0]

@@ -1,0 +1,37 @@
+"""Calls to the building blocks, always through the gateway, as the portal's client application with the user's token."""
+from dataclasses import dataclass
+
+import httpx
+
+from web.settings import WebSettings
+
+
+class Unavailable(Exception):
+    """The gateway or the building block could not answer (network, 5xx, or the gateway refused the portal)."""
+
+    def __init__(self, status: int, body: str = ""):
+        super().__init__(f"building block call failed with {status}")
+        self.status, self.body = status, body
+
+
+@dataclass
+class BuildingBlocks:
+    http: httpx.Client
+    settings: WebSettings
+    token: str
+    lang: str
+
+    def url(self, bb: str, path: str) -> str:
+        return f"{self.settings.gateway_url.rstrip('/')}/r1/{self.settings.im_provider}/{bb}-bb/{bb}/{path.lstrip('/')}"
+
+    def call(self, method: str, bb: str, path: str, *, ok=(200, 201, 204), expected=(400, 404, 409, 413, 415), **kwargs) -> httpx.Response:
+        """The response when its status is ok or an expected client error; anything else raises Unavailable."""
+        headers = {"Information-Mediator-Client": self.settings.im_client, "Authorization": f"Bearer {self.token}",
+                   "Accept-Language": self.lang, **kwargs.pop("headers", {})}
+        try:
+            response = self.http.request(method, self.url(bb, path), headers=headers, **kwargs)
+        except httpx.HTTPError:
+            raise Unavailable(503)
+        if response.status_code in ok or response.status_code in expected:
+            return response
+        raise Unavailable(response.status_code, response.text[:500])

@@ -1,0 +1,4 @@
+from kernel.migrations import run
+from web.models import Base
+
+run(Base.metadata)

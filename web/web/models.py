@@ -1,0 +1,36 @@
+"""Tables of the web portal: server-side sessions (the cookie holds only a random id, stored here hashed)."""
+import uuid
+from datetime import datetime, timezone
+
+from sqlalchemy import Column, DateTime, Text
+from sqlmodel import Field
+
+from kernel.outbox import service_base
+
+Base = service_base()
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def as_utc(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)  # SQLite drops the zone
+
+
+class WebSession(Base, table=True):
+    __tablename__ = "web_session"
+
+    id: str = Field(default_factory=lambda: str(uuid.uuid4()), primary_key=True, max_length=36)
+    cookie_hash: str = Field(max_length=64, unique=True, index=True)  # sha256 of the cookie: a database read yields no usable cookie
+    kind: str = Field(default="pending", max_length=16)  # pending (sign-in under way), citizen, staff
+    subject: str | None = Field(default=None, max_length=200)
+    display_name: str | None = Field(default=None, max_length=300)
+    roles: str = Field(default="", max_length=1000)  # space separated, for staff
+    access_token: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    login_state: str | None = Field(default=None, max_length=100)
+    login_nonce: str | None = Field(default=None, max_length=100)
+    code_verifier: str | None = Field(default=None, max_length=128)
+    return_to: str | None = Field(default=None, max_length=500)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))
+    expires_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))

@@ -1,0 +1,82 @@
+"""Sign-in with the Identity BB: authorization code + PKCE S256, private_key_jwt client authentication, ID token checks."""
+import base64
+import hashlib
+import json
+import secrets
+import time
+import uuid
+from urllib.parse import urlencode
+
+import httpx
+from joserfc import jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import KeySet, import_key
+
+from web.settings import WebSettings
+
+ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+STATIC_CODE_ACR = "idbb:acr:static-code"
+
+
+class SignInFailed(Exception):
+    pass
+
+
+def new_pkce_verifier() -> str:
+    return secrets.token_urlsafe(64)  # 86 characters, inside RFC 7636's 43..128
+
+
+def pkce_challenge(verifier: str) -> str:
+    # RFC 7636 4.2: BASE64URL(SHA256(ASCII(code_verifier))) without padding.
+    return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode("ascii")).digest()).rstrip(b"=").decode()
+
+
+def redirect_uri(settings: WebSettings) -> str:
+    return settings.public_url.rstrip("/") + "/auth/callback"
+
+
+def authorize_url(settings: WebSettings, *, state: str, nonce: str, verifier: str, lang: str) -> str:
+    query = {"response_type": "code", "client_id": settings.portal_client_id, "redirect_uri": redirect_uri(settings), "scope": "openid",
+             "state": state, "nonce": nonce, "code_challenge": pkce_challenge(verifier), "code_challenge_method": "S256",
+             "acr_values": STATIC_CODE_ACR, "ui_locales": lang}
+    return f"{settings.identity_url.rstrip('/')}/authorize?{urlencode(query)}"
+
+
+def client_assertion(settings: WebSettings) -> str:
+    """RFC 7523 assertion: iss = sub = our client id, aud = the token endpoint, short-lived, single-use jti."""
+    key = import_key(json.loads(settings.portal_client_jwk))
+    now = int(time.time())
+    claims = {"iss": settings.portal_client_id, "sub": settings.portal_client_id, "aud": token_endpoint(settings),
+              "iat": now, "exp": now + 120, "jti": uuid.uuid4().hex}
+    return jwt.encode({"alg": "RS256", "kid": key.kid} if key.kid else {"alg": "RS256"}, claims, key)
+
+
+def token_endpoint(settings: WebSettings) -> str:
+    return settings.identity_url.rstrip("/") + "/oauth/token"
+
+
+def exchange_code(http: httpx.Client, settings: WebSettings, *, code: str, verifier: str, nonce: str) -> dict:
+    """Tokens for the code, after checking the ID token's signature, issuer, audience and nonce."""
+    response = http.post(token_endpoint(settings), data={
+        "grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri(settings), "client_id": settings.portal_client_id,
+        "code_verifier": verifier, "client_assertion_type": ASSERTION_TYPE, "client_assertion": client_assertion(settings)})
+    if response.status_code != 200:
+        raise SignInFailed(f"token endpoint answered {response.status_code}")
+    tokens = response.json()
+    if not isinstance(tokens, dict) or not tokens.get("access_token") or not tokens.get("id_token"):
+        raise SignInFailed("token response without tokens")
+    tokens["id_claims"] = verify_id_token(http, settings, tokens["id_token"], nonce=nonce)
+    return tokens
+
+
+def verify_id_token(http: httpx.Client, settings: WebSettings, id_token: str, *, nonce: str) -> dict:
+    issuer = settings.identity_url.rstrip("/")
+    try:
+        discovery = http.get(issuer + "/.well-known/openid-configuration").json()
+        keys = KeySet.import_key_set(http.get(discovery["jwks_uri"]).json())
+        claims = jwt.decode(id_token, keys, algorithms=["RS256", "PS256", "ES256"]).claims
+        jwt.JWTClaimsRegistry(leeway=30, iss={"essential": True, "value": issuer}, aud={"essential": True, "value": settings.portal_client_id},
+                              sub={"essential": True}, exp={"essential": True}, nonce={"essential": True, "value": nonce}).validate(claims)
+    except (JoseError, ValueError, KeyError, TypeError, httpx.HTTPError) as exc:
+        raise SignInFailed(f"ID token refused: {type(exc).__name__}")
+    return claims
