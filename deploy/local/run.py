@@ -43,6 +43,7 @@ def main() -> int:
             reset(name, envs[name], data_dir)
 
     children: list[tuple[str, subprocess.Popen]] = []
+    colors: dict[str, str] = {}
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
@@ -51,9 +52,13 @@ def main() -> int:
             for process in PROCESSES:
                 label = f"{name}-{process}" if process != "api" else name
                 child = subprocess.Popen([sys.executable, "-m", name, process], cwd=ROOT, env=envs[name],
-                                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
-                threading.Thread(target=stream, args=(label, COLORS[index], child), daemon=True).start()
+                                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+                                         preexec_fn=die_with_parent)
                 children.append((label, child))
+                colors[label] = COLORS[index]
+        # Log threads start only after every fork: preexec_fn in a process with other threads can deadlock.
+        for label, child in children:
+            threading.Thread(target=stream, args=(label, colors[label], child), daemon=True).start()
         if not wait_ready(ports, children, stop):
             return 1
         print("\nAll services are ready:")
@@ -68,6 +73,14 @@ def main() -> int:
         return 0
     finally:
         shutdown(children)
+
+
+def die_with_parent() -> None:
+    """Linux: the child gets SIGTERM if the launcher dies, even by SIGKILL, so no service outlives `make run`."""
+    import ctypes
+
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def service_env(name: str, ports: dict[str, int], amqp_url: str, data_dir: Path, fixtures: str) -> dict[str, str]:

@@ -17,8 +17,9 @@ class GatewaySettings(ServiceSettings):
 
     directory_cache_seconds: float = 5.0  # other processes' directory changes are seen within this time
     token_cache_seconds: float = 60.0  # a verified caller token is trusted this long (never past its expiry)
-    # The caller's bearer token proves who it is to the gateway; providers get X-Road headers instead.
-    forward_bearer_token: bool = False
+    # The caller's bearer token proves the calling application to the gateway, and the end user to the provider: every
+    # BB authenticates its own protected operations, so stripping the token would leave them unusable through here.
+    forward_bearer_token: bool = True
 
     log_payloads: bool = False  # message log: bodies are stored only when this is on
     message_log_batch_size: int = 500

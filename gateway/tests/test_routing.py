@@ -23,7 +23,7 @@ def test_allowed_call_reaches_the_provider_unchanged_and_is_logged(exchange, log
     assert echoed["body"] == '{"a": 1}'
     assert echoed["headers"]["x-custom"] == "kept"
     assert echoed["headers"]["x-road-client"] == "/".join(exchange.client)
-    assert "authorization" not in echoed["headers"]  # the caller's token is for the gateway only
+    assert echoed["headers"]["authorization"] == exchange.headers()["Authorization"]  # providers authenticate users too
     assert response.headers["X-Road-Id"] == message_id
     assert response.headers["X-Road-Service"] == "/".join(exchange.provider) + "/records"
     assert len(response.headers["X-Road-Request-Hash"]) == 64

@@ -39,3 +39,9 @@ class VerificationMethod(str, Enum):
 
     jws_individual = "jws-individual"
     jws_service = "jws-service"
+
+
+class PushStatus(str, Enum):
+    pending = "pending"
+    delivered = "delivered"
+    given_up = "given_up"

@@ -180,3 +180,24 @@ class WebhookDelivery(Base, table=True):
     delivered: bool = False
     error: str | None = Field(default=None, max_length=500)
     attempted_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class WebhookPush(Base, table=True):
+    """An event owed to one webhook: retried with exponential backoff until delivered or given up.
+
+    Kept in the database (not in a broker delay queue) so the delay can grow per attempt and survive restarts.
+    """
+
+    __tablename__ = "webhook_push"
+    __table_args__ = (UniqueConstraint("event_id", "webhook_id", name="uq_webhook_push_event_webhook"),
+                      Index("ix_webhook_push_due", "status", "next_attempt_at"))
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=64)
+    webhook_id: str = Field(max_length=64)
+    event_id: str = Field(max_length=64)
+    event_type: str = Field(max_length=100)
+    body: str = Field(sa_column=Column(Text, nullable=False))  # the exact bytes pushed (and signed) on every attempt
+    status: str = Field(default="pending", max_length=20)  # PushStatus
+    attempts: int = 0
+    next_attempt_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))

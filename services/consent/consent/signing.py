@@ -2,6 +2,8 @@
 import json
 import logging
 import os
+import sys
+import tempfile
 import threading
 from pathlib import Path
 
@@ -43,17 +45,37 @@ def service_key(path: Path) -> ECKey:
     """The service's P-256 key, created and kept in `path` (mode 600) on first use."""
     with _lock:
         if path not in _service_keys:
-            if path.exists():
-                key = ECKey.import_key(json.loads(path.read_text()))
-            else:
-                log.warning("created a new service signing key; set SIGNING_KEY_FILE to one shared, persistent key in production")
-                key = ECKey.generate_key("P-256", private=True)
-                path.parent.mkdir(parents=True, exist_ok=True)
-                descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-                with os.fdopen(descriptor, "w") as file:
-                    file.write(json.dumps(key.as_dict(private=True)))
-            _service_keys[path] = key
+            if not path.exists():
+                _create_key_file(path)
+            _service_keys[path] = ECKey.import_key(json.loads(path.read_text()))
         return _service_keys[path]
+
+
+def new_key_json() -> str:
+    return json.dumps(ECKey.generate_key("P-256", private=True).as_dict(private=True))
+
+
+def _create_key_file(path: Path) -> None:
+    """Write a new key to `path` unless another process got there first (API workers start together): the key is
+    written in full to a private temporary file, then linked into place, which fails if the path exists."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=".signing-key-")  # mode 600
+    try:
+        with os.fdopen(descriptor, "w") as file:
+            file.write(new_key_json())
+        os.link(temporary, path)
+        log.warning("created a new service signing key; set SIGNING_KEY_FILE to one shared, persistent key in production")
+    except FileExistsError:
+        pass  # another process created it; use theirs
+    finally:
+        os.unlink(temporary)
+
+
+if __name__ == "__main__":
+    # `python -m consent.signing new-key`: print a new private JWK for SIGNING_KEY_FILE (e.g. a Kubernetes Secret).
+    if sys.argv[1:] != ["new-key"]:
+        sys.exit("usage: python -m consent.signing new-key")
+    print(new_key_json())
 
 
 def sign(payload: str, key) -> str:

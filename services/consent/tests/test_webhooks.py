@@ -1,17 +1,22 @@
-"""Consent events reach registered webhooks by signed HTTP push, through the outbox, RabbitMQ and the consumer."""
+"""Consent events reach registered webhooks by signed HTTP push, through the outbox, RabbitMQ, the consumer and its
+delivery loop, retried with exponential backoff."""
 import hashlib
 import hmac
 import json
 import uuid
+from datetime import datetime, timedelta, timezone
 
+import httpx
 import pytest
 from sqlmodel import Session, col, select
 from starlette.applications import Starlette
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from consent import webhook_delivery
+from consent.enums import PushStatus
 from consent.handlers import HANDLERS
-from consent.models import WebhookDelivery
+from consent.models import WebhookDelivery, WebhookPush
 from kernel.consumer import Consumer
 from kernel.relay import run as run_relay
 from kernel.testing import running, serve, wait_until
@@ -42,12 +47,21 @@ class Receiver:
         return [(h, b) for h, b in self.received if json.loads(b)["data"]["consentRecordId"] == record_id]
 
 
+RETRY_BASE_SECONDS = 0.4
+
+
 @pytest.fixture(scope="module")
-def workers(settings, engine):
+def push_settings(settings):
+    return settings.model_copy(update={"webhook_retry_base_seconds": RETRY_BASE_SECONDS, "webhook_retry_max_seconds": 5.0,
+                                       "webhook_poll_seconds": 0.05})
+
+
+@pytest.fixture(scope="module")
+def workers(settings, push_settings, engine):
     consumer = Consumer(engine, amqp_url=settings.amqp_url, exchange=settings.events_exchange, queue="consent", source="consent",
                         handlers=HANDLERS, max_retries=5, retry_delay_ms=settings.consumer_retry_delay_ms)
     with running(lambda stop: run_relay(engine, amqp_url=settings.amqp_url, exchange=settings.events_exchange, stop=stop)), \
-            running(consumer.run):
+            running(consumer.run), running(lambda stop: webhook_delivery.run(push_settings, engine, stop)):
         yield
 
 
@@ -95,20 +109,52 @@ def test_a_webhook_receives_given_and_withdrawn_with_a_valid_signature(client, w
                                             "individualId": citizen.individual_id}
 
 
-def test_a_failed_push_is_retried_and_every_attempt_is_logged(client, engine, workers, webhook, agreement, new_citizen):
-    receiver = Receiver(failures=1)
+def test_a_failed_push_is_retried_with_growing_delays_and_every_attempt_is_logged(client, engine, workers, webhook, agreement,
+                                                                                 new_citizen):
+    receiver = Receiver(failures=2)
     with serve(receiver.app()) as url:
         registered = webhook(url + "/hook")
         citizen = new_citizen()
         record_id = give_signed_consent(client, citizen, agreement["id"])["consentRecord"]["id"]
 
-        [(headers, _)] = wait_until(lambda: receiver.events_for(record_id), message="the retried push")
+        [(headers, _)] = wait_until(lambda: receiver.events_for(record_id), message="the pushed event after two failures")
 
     with Session(engine) as session:
         attempts = session.exec(select(WebhookDelivery).where(WebhookDelivery.webhook_id == registered["id"],
                                                               WebhookDelivery.event_id == headers["x-consentbb-delivery"])
                                 .order_by(col(WebhookDelivery.attempt))).all()
-    assert [(a.attempt, a.status_code, a.delivered) for a in attempts] == [(1, 500, False), (2, 200, True)]
+        push = session.exec(select(WebhookPush).where(WebhookPush.webhook_id == registered["id"])).one()
+    assert [(a.attempt, a.status_code, a.delivered) for a in attempts] == [(1, 500, False), (2, 500, False), (3, 200, True)]
+    first_wait = (attempts[1].attempted_at - attempts[0].attempted_at).total_seconds()
+    second_wait = (attempts[2].attempted_at - attempts[1].attempted_at).total_seconds()
+    assert first_wait >= RETRY_BASE_SECONDS and second_wait >= 2 * RETRY_BASE_SECONDS  # base, then twice the base
+    assert (push.status, push.attempts) == (PushStatus.delivered.value, 3)
+
+
+def test_retry_delays_double_up_to_the_cap():
+    delays = [webhook_delivery.retry_delay(n, base=5, cap=60) for n in range(1, 7)]
+
+    assert delays == [5, 10, 20, 40, 60, 60]
+
+
+def test_a_push_that_fails_after_the_give_up_window_is_given_up(engine, push_settings, webhook):
+    receiver = Receiver(failures=1000)
+    now = datetime.now(timezone.utc)
+    settings = push_settings.model_copy(update={"webhook_give_up_after_seconds": 3600})
+    with serve(receiver.app()) as url:
+        registered = webhook(url + "/hook")
+        # Not due (no loop picks it up); created two hours ago, so the next try would fall outside the window.
+        push = WebhookPush(webhook_id=registered["id"], event_id=str(uuid.uuid4()), event_type="consent.record.given", body="{}",
+                           created_at=now - timedelta(hours=2), next_attempt_at=now + timedelta(days=1))
+        with Session(engine, expire_on_commit=False) as session, httpx.Client(timeout=5) as http:
+            session.add(push)
+            session.commit()
+
+            delivery = webhook_delivery.attempt(session, push, settings, http, now=now)
+            session.commit()
+
+    assert (delivery.status_code, delivery.delivered) == (500, False)
+    assert (push.status, push.attempts) == (PushStatus.given_up.value, 1)
 
 
 def test_a_webhook_gets_only_the_events_it_subscribed_to(client, workers, webhook, agreement, new_citizen):

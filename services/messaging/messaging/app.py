@@ -2,6 +2,7 @@
 from fastapi import FastAPI
 
 from kernel.app import build_app
+from messaging import audit
 from messaging.errors import error_shape
 from messaging.fixtures import FIXTURES
 from messaging.routes import api_router
@@ -9,7 +10,7 @@ from messaging.settings import MessagingSettings
 
 
 def create_app(settings: MessagingSettings | None = None) -> FastAPI:
-    return build_app(
+    app = build_app(
         settings or MessagingSettings(),
         title="GovStack Messaging BB",
         version="1.0.0",
@@ -17,4 +18,7 @@ def create_app(settings: MessagingSettings | None = None) -> FastAPI:
         migrations_package="messaging.migrations",
         error_shape=error_shape,
         fixtures=FIXTURES,
+        description="Email (GovStack Messaging API) and SMS (our extension under /send/sms/...) to citizens.",
     )
+    audit.install(app)
+    return app

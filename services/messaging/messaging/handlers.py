@@ -1,4 +1,100 @@
-"""Reactions to events from RabbitMQ: routing-key pattern -> handler(envelope, uow)."""
-from kernel.consumer import Handler
+"""Reactions to events from RabbitMQ: routing-key pattern -> handler(envelope, uow).
 
-HANDLERS: dict[str, Handler] = {}
+Delivery and reply callbacks go to the callback URI the client gave with its request; a failed POST raises, so the
+kernel consumer retries it and finally dead-letters it.
+"""
+import functools
+import logging
+
+import httpx
+from jinja2 import TemplateError
+
+from kernel.consumer import Handler
+from kernel.db import UnitOfWork
+from kernel.events import Envelope
+from messaging import crypto
+from messaging.addresses import InvalidRecipient
+from messaging.enums import Channel, MessageStatus, Priority, status_bucket
+from messaging.events import MessageBounced, MessageDelivered, MessageFailed, ReplyReceived
+from messaging.models import Message, Reply, SendRequest
+from messaging.notify import notify
+from messaging.settings import MessagingSettings
+
+OTP_REQUESTED = "identity.otp.requested"
+
+log = logging.getLogger(__name__)
+
+
+@functools.cache
+def _settings() -> MessagingSettings:
+    return MessagingSettings()
+
+
+def _post(url: str, payload: dict, settings: MessagingSettings) -> None:
+    response = httpx.post(url, json=payload, timeout=settings.callback_timeout_seconds)
+    if response.status_code >= 300:
+        raise RuntimeError(f"callback answered {response.status_code}")  # retried by the consumer
+
+
+def post_delivery_callback(envelope: Envelope, uow: UnitOfWork, settings: MessagingSettings | None = None) -> None:
+    """Tell the client how one recipient's message ended (no address or content, just ids and the status)."""
+    settings = settings or _settings()
+    message = uow.session.get(Message, envelope.data["message_id"])
+    request = uow.session.get(SendRequest, envelope.data["request_id"])
+    if message is None or request is None or not request.callback_uri:
+        return
+    _post(request.callback_uri, {"requestUID": request.request_uid, "messageId": message.id,
+                                 "status": status_bucket(MessageStatus(message.status))}, settings)
+    log.info("delivery callback sent", extra={"fields": {"message_id": message.id}})
+
+
+def forward_reply(envelope: Envelope, uow: UnitOfWork, settings: MessagingSettings | None = None) -> None:
+    """Hand a P2G reply to the client's callback URI, in the spec's callbackContent shape."""
+    settings = settings or _settings()
+    reply = uow.session.get(Reply, envelope.data["reply_id"])
+    request = uow.session.get(SendRequest, envelope.data["request_id"])
+    if reply is None or request is None or not request.callback_uri or reply.content_enc is None:
+        return
+    _post(request.callback_uri, {"requestUID": request.request_uid, "replyId": reply.id,
+                                 "meta": crypto.decrypt(settings.messaging_secret, reply.meta_enc),
+                                 "content": crypto.decrypt(settings.messaging_secret, reply.content_enc)}, settings)
+    log.info("reply forwarded", extra={"fields": {"reply_id": reply.id}})
+
+
+def send_otp(envelope: Envelope, uow: UnitOfWork, settings: MessagingSettings | None = None) -> None:
+    """The Identity BB's command: send a login code on the emergency lane, in the citizen's language.
+
+    Data (identity.events.SendOtp): transaction_id, channel (sms|email), recipient, otp, language, expires_seconds.
+    """
+    settings = settings or _settings()
+    data = envelope.data
+    try:
+        notify(uow, settings=settings, channel=Channel(data["channel"]), recipient=data["recipient"],
+               language=data.get("language", "lo"), template="otp", priority=Priority.emergency,
+               params={"code": data["otp"], "minutes": max(1, -(-int(data.get("expires_seconds", 300)) // 60))})
+    except (InvalidRecipient, KeyError, ValueError, TemplateError) as exc:
+        # Retrying cannot fix a malformed command; it is logged (ids only) and dropped.
+        log.error("otp not sent", extra={"fields": {"transaction_id": data.get("transaction_id"), "error": type(exc).__name__}})
+        return
+    log.info("otp queued", extra={"fields": {"transaction_id": data.get("transaction_id")}})
+
+
+def handlers_for(settings: MessagingSettings) -> dict[str, Handler]:
+    """The table with settings bound (tests pass their own; the consumer process reads the environment)."""
+    delivery = lambda envelope, uow: post_delivery_callback(envelope, uow, settings)  # noqa: E731
+    return {
+        MessageDelivered.type: delivery,
+        MessageBounced.type: delivery,
+        MessageFailed.type: delivery,
+        ReplyReceived.type: lambda envelope, uow: forward_reply(envelope, uow, settings),
+        OTP_REQUESTED: lambda envelope, uow: send_otp(envelope, uow, settings),
+    }
+
+
+HANDLERS: dict[str, Handler] = {
+    MessageDelivered.type: post_delivery_callback,
+    MessageBounced.type: post_delivery_callback,
+    MessageFailed.type: post_delivery_callback,
+    ReplyReceived.type: forward_reply,
+    OTP_REQUESTED: send_otp,
+}

@@ -17,7 +17,8 @@ VERIFIER = "verifier"
 AUDITOR = "auditor"
 
 Admin = Annotated[Caller, require(roles=(ADMIN,))]
-Verifier = Annotated[Caller, require(roles=(VERIFIER, ADMIN))]
+VERIFIER_ROLES = (VERIFIER, ADMIN)
+Verifier = Annotated[Caller, require(roles=VERIFIER_ROLES)]
 Auditor = Annotated[Caller, require(roles=(AUDITOR, ADMIN))]
 ForIndividual = Annotated[Caller, require(roles=(APPLICATION, CITIZEN), scopes=("individual",))]
 

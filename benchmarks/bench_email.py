@@ -1,0 +1,133 @@
+"""End-to-end emails per second (HTTP accept -> outbox -> RabbitMQ -> delivery worker -> SMTP sink) next to a plain
+smtplib loop sending the same mails to the same sink, measured in one run. Not a test.
+
+Run: `.venv/bin/python services/messaging/benchmarks/bench_email.py` (local PostgreSQL and RabbitMQ, or Docker).
+The module also offers run(infrastructure) -> rows in the shape of benchmarks/common.py.
+"""
+import base64
+import json
+import os
+import smtplib
+import subprocess
+import sys
+import threading
+import time
+import uuid
+
+import httpx
+from aiosmtpd.controller import Controller
+
+from common import SCALE, Row
+from kernel.db import UnitOfWork, make_engine, migrate
+from kernel.testing import Infrastructure, free_port
+from messaging import apikeys
+from messaging.channels import Outgoing, SmtpMailer
+from messaging.delivery import ensure_topology
+from messaging.models import ApiKey
+from messaging.settings import MessagingSettings
+
+BATCH = 50
+
+
+class CountingSink:
+    def __init__(self):
+        self.count = 0
+        self.lock = threading.Lock()
+
+    async def handle_DATA(self, server, session, envelope):
+        with self.lock:
+            self.count += 1
+        return "250 OK"
+
+
+def plain_loop(settings: MessagingSettings, n: int) -> float:
+    """Mails per second straight to the sink over one SMTP connection, composed exactly as the worker composes them."""
+    mailer = SmtpMailer(settings)
+    outgoing = [_outgoing(i) for i in range(n)]
+    start = time.perf_counter()
+    with smtplib.SMTP(settings.smtp_host, settings.smtp_port) as smtp:
+        for item in outgoing:
+            mail, envelope = mailer.compose(item)
+            smtp.send_message(mail, from_addr=settings.mail_from, to_addrs=envelope)
+    return n / (time.perf_counter() - start)
+
+
+def _outgoing(i: int) -> Outgoing:
+    return Outgoing(message_id=str(uuid.uuid4()), recipient={"email": f"citizen{i}@example.la", "name": "Citizen"},
+                    sender={"name": "Ministry", "replyTo": "reply@moh.gov.la"},
+                    content={"title": "Appointment", "content": "Your appointment is on Monday at 9:00."})
+
+
+def _process(command: str, settings: MessagingSettings) -> subprocess.Popen:
+    env = {**os.environ, "DATABASE_URL": settings.database_url, "AMQP_URL": settings.amqp_url, "ENVIRONMENT": "test",
+           "SMTP_HOST": settings.smtp_host, "SMTP_PORT": str(settings.smtp_port), "MESSAGING_SECRET": settings.messaging_secret,
+           "LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "WARNING"), "PORT": str(settings.port), "RELAY_POLL_SECONDS": "0.01"}
+    return subprocess.Popen([sys.executable, "-m", "messaging", command], env=env, stdout=subprocess.DEVNULL,
+                            stderr=open(os.environ["BENCH_LOG_DIR"] + f"/{command}.log", "ab") if os.environ.get("BENCH_LOG_DIR") else subprocess.DEVNULL)
+
+
+def end_to_end(infrastructure, settings: MessagingSettings, sink: CountingSink, n: int, workers: int) -> float:
+    """As deployed: the API, the relay and `workers` consumer processes (each runs one delivery worker)."""
+    run_id = uuid.uuid4().hex[:6]
+    settings = settings.model_copy(update={"database_url": infrastructure.new_database(f"bench_msg_{run_id}"),
+                                           "amqp_url": infrastructure.new_vhost(f"bench_msg_{run_id}"), "port": free_port()})
+    engine = make_engine(settings)
+    migrate(engine, "messaging.migrations")
+    key = apikeys.generate()
+    with UnitOfWork(engine, source="bench") as uow:
+        uow.session.add(ApiKey(name="bench", key_hash=apikeys.hash_key(key)))
+        uow.commit()
+    ensure_topology(settings)
+    processes = [_process("api", settings), _process("relay", settings)] + [_process("consumer", settings) for _ in range(workers)]
+    url = f"http://127.0.0.1:{settings.port}"
+    try:
+        _wait_for(lambda: httpx.get(f"{url}/health/live").status_code == 200)
+        time.sleep(2)  # let the consumer processes connect before the clock starts
+        before = sink.count
+        start = time.perf_counter()
+        with httpx.Client(base_url=url, headers={"api_key": key}) as client:
+            for first in range(0, n, BATCH):
+                batch = [{"recipientInfo": {"email": f"citizen{i}@example.la", "name": "Citizen"}} for i in range(first, min(n, first + BATCH))]
+                body = {"senderInfo": {"name": "Ministry", "replyTo": "reply@moh.gov.la"},
+                        "recipientInfo": {"batchEmailAsBase64": base64.b64encode(json.dumps(batch).encode()).decode()},
+                        "emailContent": {"title": "Appointment", "content": f"Your appointment is on Monday at 9:00. ({run_id}-{first})"}}
+                client.post("/send/email/batch", json=body).raise_for_status()
+        _wait_for(lambda: sink.count - before >= n, timeout=600)
+        elapsed = time.perf_counter() - start
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(timeout=30)
+        engine.dispose()
+    return n / elapsed
+
+
+def _wait_for(predicate, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if predicate():
+                return
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            raise TimeoutError("benchmark setup timed out")
+        time.sleep(0.005)
+
+
+def run(infrastructure) -> list[Row]:
+    n = max(BATCH, int(1000 * SCALE))
+    sink = CountingSink()
+    controller = Controller(sink, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        settings = MessagingSettings(smtp_host="127.0.0.1", smtp_port=controller.port, environment="test", log_level="WARNING")
+        baseline = plain_loop(settings, n)
+        one = end_to_end(infrastructure, settings, sink, n, workers=1)
+        four = end_to_end(infrastructure, settings, sink, n, workers=4)
+    finally:
+        controller.stop()
+    return [Row("messaging e2e email, 1 worker process", one, baseline, "mails/s", 0.8, note="plain smtplib loop, same sink"),
+            Row("messaging e2e email, 4 worker processes", four, baseline, "mails/s", 0.8, note="plain smtplib loop, same sink")]
+

@@ -1,0 +1,82 @@
+"""Accepting a send: store the request and one message per recipient, and request each delivery through the outbox."""
+import logging
+import secrets
+import string
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import select
+
+from kernel.db import UnitOfWork
+from messaging import crypto
+from messaging.enums import Channel, MessageStatus, Priority
+from messaging.events import accepted_event
+from messaging.models import Message, SendRequest, new_id
+from messaging.settings import MessagingSettings
+
+log = logging.getLogger(__name__)
+
+_UID_ALPHABET = string.ascii_letters + string.digits
+
+
+def new_request_uid() -> str:
+    """Shaped like the spec's example, UfQK-CPju-Ea5B-6y7X-8A72-VqU5 (about 143 random bits)."""
+    return "-".join("".join(secrets.choice(_UID_ALPHABET) for _ in range(4)) for _ in range(6))
+
+
+def _find_duplicate(uow: UnitOfWork, *, caller: str, content_hash: str, since: datetime) -> SendRequest | None:
+    return uow.session.exec(
+        select(SendRequest).where(SendRequest.caller == caller, SendRequest.content_hash == content_hash, SendRequest.created_at >= since)
+    ).first()
+
+
+def accept(uow: UnitOfWork, *, settings: MessagingSettings, caller: str, channel: Channel, priority: Priority,
+           recipients: list[dict], sender: dict | None, content: dict, callback_uri: str | None,
+           dedupe: bool = True) -> tuple[SendRequest, bool]:
+    """Store and enqueue a request, or return the earlier identical one.
+
+    With dedupe it commits (the duplicate check needs the unique constraint's verdict); without, the caller commits.
+
+    Returns (request, created).
+    """
+    now = datetime.now(timezone.utc)
+    window = settings.duplicate_window_seconds
+    fingerprint = {"channel": channel, "priority": priority, "recipients": recipients, "sender": sender,
+                   "content": content, "callback": callback_uri}
+    request_id = new_id()
+    if not dedupe:
+        fingerprint["request"] = request_id  # internal notifications are deduplicated by event id upstream instead
+    content_hash = crypto.content_hash(settings.messaging_secret, {"caller": caller, **fingerprint})
+    if dedupe:
+        earlier = _find_duplicate(uow, caller=caller, content_hash=content_hash, since=now - timedelta(seconds=window))
+        if earlier is not None:
+            log.info("duplicate request not queued again", extra={"fields": {"request_id": earlier.id}})
+            return earlier, False
+    request = SendRequest(
+        id=request_id, request_uid=new_request_uid(), caller=caller, channel=channel, priority=priority, content_hash=content_hash,
+        dedupe_window=int(now.timestamp() // window),
+        callback_uri=callback_uri, created_at=now,
+        sender_enc=crypto.encrypt(settings.messaging_secret, sender) if sender else None,
+        content_enc=crypto.encrypt(settings.messaging_secret, content),
+    )
+    try:
+        uow.session.add(request)
+        uow.session.flush()  # the request row first: messages reference it (no ORM relationship orders the inserts)
+        for recipient in recipients:
+            message = Message(request_id=request.id, recipient_enc=crypto.encrypt(settings.messaging_secret, recipient),
+                              status=MessageStatus.queued, next_attempt_at=now, created_at=now, updated_at=now)
+            uow.session.add(message)
+            uow.emit(accepted_event(message_id=message.id, priority=priority))
+        if dedupe:
+            uow.commit()
+    except IntegrityError:
+        # An identical request committed concurrently in the same window; answer with that one.
+        if not dedupe:
+            raise
+        uow.rollback()
+        earlier = _find_duplicate(uow, caller=caller, content_hash=content_hash, since=now - timedelta(seconds=window))
+        if earlier is None:
+            raise
+        return earlier, False
+    log.info("request accepted", extra={"fields": {"request_id": request.id, "messages": len(recipients), "channel": str(channel), "priority": str(priority)}})
+    return request, True

@@ -1,0 +1,47 @@
+"""API keys of calling applications, managed by administrators (OIDC bearer token with role admin)."""
+from datetime import datetime, timezone
+
+from fastapi import APIRouter, Response
+from sqlmodel import select
+
+from kernel.auth import Caller, require
+from kernel.db import UowDep
+from kernel.errors import ApiError
+from messaging import apikeys
+from messaging.models import ApiKey
+from messaging.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyRead
+
+router = APIRouter(prefix="/admin/api-keys", tags=["admin"])
+Admin = require(roles=("admin",))
+
+
+def _read(api_key: ApiKey) -> dict:
+    return {"id": api_key.id, "name": api_key.name, "emergencyAllowed": api_key.emergency_allowed,
+            "createdAt": api_key.created_at, "revokedAt": api_key.revoked_at}
+
+
+@router.post("", status_code=201)
+def create_api_key(key_in: ApiKeyCreate, uow: UowDep, caller: Caller = Admin) -> ApiKeyCreated:
+    """The key is in this answer only; afterwards only its hash exists."""
+    key = apikeys.generate()
+    api_key = ApiKey(name=key_in.name, key_hash=apikeys.hash_key(key), emergency_allowed=key_in.emergencyAllowed,
+                     created_by=caller.subject)
+    uow.session.add(api_key)
+    uow.commit()
+    return ApiKeyCreated(**_read(api_key), apiKey=key)
+
+
+@router.get("")
+def list_api_keys(uow: UowDep, caller: Caller = Admin) -> list[ApiKeyRead]:
+    return [ApiKeyRead(**_read(api_key)) for api_key in uow.session.exec(select(ApiKey).order_by(ApiKey.created_at)).all()]
+
+
+@router.delete("/{api_key_id}", status_code=204)
+def revoke_api_key(api_key_id: str, uow: UowDep, caller: Caller = Admin) -> Response:
+    api_key = uow.session.get(ApiKey, api_key_id)
+    if api_key is None:
+        raise ApiError(404, "not_found", "No such API key.")
+    if api_key.revoked_at is None:
+        api_key.revoked_at = datetime.now(timezone.utc)
+        uow.commit()
+    return Response(status_code=204)
