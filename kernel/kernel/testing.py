@@ -163,6 +163,33 @@ class Infrastructure:
         self._vhosts.append(vhost)
         return f"{self.amqp_root}/{quote(vhost, safe='')}"
 
+    def restart_broker(self) -> None:
+        """Stop and start RabbitMQ (durable queues and persistent messages must survive it)."""
+        if self.local_rabbit:
+            _rabbitmqctl("stop_app")
+            _rabbitmqctl("start_app")
+            subprocess.run(["rabbitmqctl", "-q", "await_startup"], check=True, capture_output=True, timeout=120)
+        else:
+            self._containers[1].get_wrapped_container().restart()
+
+    def restart_database(self) -> None:
+        """Restart PostgreSQL: every open connection is cut, as in a failover."""
+        if self._containers:
+            self._containers[0].get_wrapped_container().restart()
+        else:
+            version = sorted(os.listdir("/etc/postgresql"))[-1]
+            subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "restart"], check=True,
+                           capture_output=True, timeout=120)
+        wait_until(self._database_answers, timeout=60, interval=0.5, message="PostgreSQL after restart")
+
+    def _database_answers(self) -> bool:
+        try:
+            with psycopg.connect(self.postgres_admin_url, connect_timeout=2) as connection:
+                connection.execute("SELECT 1")
+            return True
+        except psycopg.Error:
+            return False
+
     def close(self) -> None:
         with contextlib.suppress(Exception), psycopg.connect(self.postgres_admin_url, autocommit=True) as connection:
             for database in self._databases:
