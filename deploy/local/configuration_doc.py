@@ -7,7 +7,7 @@ from kernel.settings import ServiceSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = {"gateway": "GatewaySettings", "identity": "IdentitySettings", "registration": "RegistrationSettings",
-            "consent": "ConsentSettings", "messaging": "MessagingSettings"}
+            "consent": "ConsentSettings", "messaging": "MessagingSettings", "web": "WebSettings"}
 START, END = "<!-- service settings: start -->", "<!-- service settings: end -->"
 
 
@@ -21,7 +21,8 @@ def render() -> str:
             if name in ServiceSettings.model_fields:
                 continue
             default = field.default if field.default_factory is None else field.default_factory()
-            shown = "(secret: set in production)" if "secret" in name or "password" in name else f"`{default}`"
+            secret = isinstance(default, str) and any(word in name for word in ("secret", "password", "jwk", "token", "private"))
+            shown = "(secret: set in production)" if secret else f"`{default}`" if len(str(default)) <= 60 else "(see the settings class)"
             lines.append(f"| {package} | `{name.upper()}` | {shown} |")
     return "\n".join(lines + ["", END])
 
