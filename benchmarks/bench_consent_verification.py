@@ -7,18 +7,14 @@ is measured from its *scheduled* send time, so queueing in the server (or in the
 omission. Target: p99 <= 5 ms at 500 requests/s. Baseline: the same call's p50 at concurrency 1.
 """
 import asyncio
-import os
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import aiohttp
-import httpx
 
-from common import Row, SCALE
+from common import Row, SCALE, start_service
 from kernel.app import load_fixtures
 from kernel.db import make_engine, migrate
 from kernel.testing import ServerThread, TestIssuer, free_port
@@ -27,30 +23,8 @@ RATE = 500.0  # offered requests per second
 SECONDS = 10.0 * SCALE
 TARGET_MS = 5.0
 API_WORKERS = 2
-SERVICE_ROOT = Path(__file__).resolve().parent.parent / "services" / "consent"
 PATH = "/service/verification/consent-record/"
 PARAMS = {"individualId": "1", "dataAgreementId": "1"}
-
-
-def _start_server(*, database_url: str, issuer_url: str, port: int, data_dir: str) -> subprocess.Popen:
-    env = {**os.environ, "DATABASE_URL": database_url, "PORT": str(port), "HOST": "127.0.0.1", "OIDC_ISSUERS": issuer_url,
-           "API_WORKERS": str(API_WORKERS), "ENVIRONMENT": "test", "LOG_LEVEL": "WARNING", "DATA_DIR": data_dir}
-    return subprocess.Popen([sys.executable, "-m", "consent", "api"], env=env, cwd=SERVICE_ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
-def _wait_ready(base_url: str, process: subprocess.Popen, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError("the consent server exited during start-up")
-        try:
-            if httpx.get(f"{base_url}/health/ready", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError("the consent server did not become ready")
 
 
 def _seed(database_url: str, data_dir: str) -> None:
@@ -127,9 +101,10 @@ def measure(infrastructure) -> dict:
     base_url = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryDirectory() as data_dir:
         _seed(database_url, data_dir)
-        process = _start_server(database_url=database_url, issuer_url=issuer.url, port=port, data_dir=data_dir)
+        process = start_service("consent", {"DATABASE_URL": database_url, "PORT": str(port), "HOST": "127.0.0.1",
+                                            "OIDC_ISSUERS": issuer.url, "API_WORKERS": str(API_WORKERS),
+                                            "ENVIRONMENT": "test", "DATA_DIR": data_dir})
         try:
-            _wait_ready(base_url, process)
             # One long-lived service token, as the gateway would hold.
             headers = {"Authorization": "Bearer " + issuer.token(sub="gateway", audience="consent", roles=["verifier"], expires_in=3600)}
             url = base_url + PATH

@@ -5,8 +5,6 @@ uvicorn process (at most one core's worth of Python: the GIL); a few client thre
 request carrying a fresh RS256 assertion (signed before timing, so client-side signing is not counted against the server).
 """
 import os
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -16,34 +14,12 @@ import httpx
 from joserfc import jwt
 from joserfc.jwk import RSAKey
 
-from common import Row, scaled
+from common import Row, scaled, start_service
 from kernel.db import UnitOfWork, make_engine
 from kernel.testing import free_port
 
 KEYCLOAK_GRANTS_PER_VCPU = 120.0
 CLIENT_THREADS = 4
-SERVICE_ROOT = Path(__file__).resolve().parent.parent / "services" / "identity"
-
-
-def _start_server(database_url: str, amqp_url: str, port: int) -> subprocess.Popen:
-    env = {**os.environ, "DATABASE_URL": database_url, "AMQP_URL": amqp_url, "PORT": str(port), "HOST": "127.0.0.1",
-           "PUBLIC_URL": f"http://127.0.0.1:{port}", "ENVIRONMENT": "test", "LOG_LEVEL": "WARNING"}
-    return subprocess.Popen([sys.executable, "-m", "identity", "api"], env=env, cwd=SERVICE_ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
-def _wait_ready(base_url: str, process: subprocess.Popen, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError("the identity server exited during start-up")
-        try:
-            if httpx.get(f"{base_url}/health/ready", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError("the identity server did not become ready")
 
 
 def _assertions(key: RSAKey, client_id: str, audience: str, n: int) -> list[str]:
@@ -67,9 +43,9 @@ def grants_per_second(infrastructure, n: int) -> tuple[float, float, int]:
     base_url = f"http://127.0.0.1:{port}"
     settings = IdentitySettings(database_url=infrastructure.new_database("bench_identity"), amqp_url=infrastructure.new_vhost("bench_identity"),
                                 port=port, public_url=base_url, environment="test")
-    process = _start_server(settings.database_url, settings.amqp_url, port)
+    process = start_service("identity", {"DATABASE_URL": settings.database_url, "AMQP_URL": settings.amqp_url, "PORT": str(port),
+                                         "HOST": "127.0.0.1", "PUBLIC_URL": base_url, "ENVIRONMENT": "test"}, timeout=30)
     try:
-        _wait_ready(base_url, process)
         key = RSAKey.generate_key(2048, parameters={"kid": "bench", "use": "sig"})
         engine = make_engine(settings)
         with UnitOfWork(engine, source="bench") as uow:

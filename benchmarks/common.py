@@ -33,3 +33,29 @@ class Row:
 
 def scaled(n: int) -> int:
     return max(1, int(n * SCALE))
+
+
+def start_service(package: str, env: dict, *, timeout: float = 60.0):
+    """Start `python -m <package> api` with env on top of ours, wait until /health/ready answers; returns the process."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    process = subprocess.Popen([sys.executable, "-m", package, "api"], env={**os.environ, "LOG_LEVEL": "WARNING", **env},
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base_url = f"http://127.0.0.1:{env['PORT']}"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{package} exited during start-up")
+        try:
+            if httpx.get(f"{base_url}/health/ready", timeout=1).status_code == 200:
+                return process
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    process.terminate()
+    raise RuntimeError(f"{package} did not become ready")

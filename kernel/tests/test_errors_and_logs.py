@@ -91,7 +91,7 @@ def test_json_log_has_trace_id_and_no_personal_data():
 
 
 def test_value_the_database_refuses_is_400_and_not_logged(infrastructure, caplog):
-    from sqlmodel import Field, Session, SQLModel, select
+    from sqlmodel import Field, Session, select
 
     from kernel.db import make_engine
     from kernel.outbox import service_base
