@@ -1,4 +1,5 @@
 """`make run` brings every service to ready and stops cleanly on Ctrl-C."""
+import contextlib
 import os
 import random
 import signal
@@ -29,28 +30,27 @@ def _is_free(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) != 0
 
 
-def test_make_run_starts_everything_and_stops_cleanly(infrastructure, tmp_path):
+@contextlib.contextmanager
+def make_run(infrastructure, tmp_path, **extra_env):
+    """`make run` on free ports until ready; yields (base port, log path); then Ctrl-C and checks a clean stop."""
     base = free_port_base(SERVICES.values())
     env = {**os.environ, "PORT_BASE": str(base), "DATA_DIR": str(tmp_path / "data"),
-           "AMQP_URL": infrastructure.new_vhost("make_run"), "LOG_FORMAT": "text"}
+           "AMQP_URL": infrastructure.new_vhost("make_run"), "LOG_FORMAT": "text", **extra_env}
     env.pop("DATABASE_URL", None)
-    log = (tmp_path / "run.log").open("w+b")
-    run = subprocess.Popen(["make", "run"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    log_path = tmp_path / "run.log"
+    run = subprocess.Popen(["make", "run"], cwd=ROOT, env=env, stdout=log_path.open("w+b"), stderr=subprocess.STDOUT,
+                           start_new_session=True)
     try:
-        wait_until(lambda: b"All services are ready" in (tmp_path / "run.log").read_bytes() or run.poll() is not None,
+        wait_until(lambda: b"All services are ready" in log_path.read_bytes() or run.poll() is not None,
                    timeout=240, interval=0.5, message="make run to report ready")
-        assert run.poll() is None, (tmp_path / "run.log").read_text()
-        for name, offset in SERVICES.items():
-            response = httpx.get(f"http://127.0.0.1:{base + offset}/health/ready", timeout=5)
-            assert response.status_code == 200, name
-        assert len(list((tmp_path / "data").glob("*.db"))) == len(SERVICES)  # one SQLite database per service
-
+        assert run.poll() is None, log_path.read_text()
+        yield base, log_path
         os.killpg(run.pid, signal.SIGINT)  # what Ctrl-C in the terminal does
         run.wait(timeout=60)
     finally:
         if run.poll() is None:
             os.killpg(run.pid, signal.SIGKILL)
-    output = (tmp_path / "run.log").read_text()
+    output = log_path.read_text()
     assert "all services stopped" in output
     assert "did not stop in time" not in output
     assert "Traceback" not in output
@@ -58,6 +58,27 @@ def test_make_run_starts_everything_and_stops_cleanly(infrastructure, tmp_path):
     while time.monotonic() < deadline and not all(_is_free(base + offset) for offset in SERVICES.values()):
         time.sleep(0.2)
     assert all(_is_free(base + offset) for offset in SERVICES.values())
+
+
+def test_make_run_starts_everything_and_stops_cleanly(infrastructure, tmp_path):
+    with make_run(infrastructure, tmp_path) as (base, _):
+        for name, offset in SERVICES.items():
+            response = httpx.get(f"http://127.0.0.1:{base + offset}/health/ready", timeout=5)
+            assert response.status_code == 200, name
+        assert len(list((tmp_path / "data").glob("*.db"))) == len(SERVICES)  # one SQLite database per service
+
+
+def test_conformance_fixtures_start_on_fresh_state_with_govstack_data(infrastructure, tmp_path):
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "consent.db").write_bytes(b"left over from an earlier run, not a database")
+
+    with make_run(infrastructure, tmp_path, FIXTURES="conformance") as (base, _):
+        agreement = httpx.get(f"http://127.0.0.1:{base + SERVICES['consent']}/service/data-agreement/1/", timeout=5)
+        services = httpx.get(f"http://127.0.0.1:{base + SERVICES['registration']}/services", timeout=5,
+                             headers={"Information-Mediator-Client": "LA/GOV/LA-DGC/test"})
+
+    assert agreement.status_code == 200  # the GovStack suite's data agreement "1"
+    assert services.status_code == 200 and len(services.json()) > 0
 
 
 def test_make_run_explains_an_unreachable_broker(tmp_path):
