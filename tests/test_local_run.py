@@ -19,7 +19,7 @@ SERVICES = {"gateway": 0, "identity": 1, "registration": 2, "consent": 3, "messa
 
 def free_port_base(offsets) -> int:
     for _ in range(100):
-        base = random.randrange(20000, 60000, 10)
+        base = random.randrange(10000, 32000, 10)  # below the ephemeral range, where the OS hands out client ports
         if all(_is_free(base + offset) for offset in offsets):
             return base
     raise RuntimeError("no free port range")

@@ -61,9 +61,16 @@ def detach_context(token) -> None:
     otel_context.detach(token)
 
 
-# Personal data must never reach logs: mask anything shaped like an e-mail address or a phone/ID number.
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
-_LONG_NUMBER = re.compile(r"\+?\d[\d \-]{6,}\d")
+# Personal data must never reach logs: mask anything shaped like an e-mail address, a phone number or an ID number,
+# but not timestamps or UUIDs (the lookarounds keep digits inside a longer token, like a UUID's last group, alone).
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_LONG_NUMBER = re.compile(
+    r"(?<![\w-])(?:"
+    r"\+\d[\d \-]{6,}\d"  # international phone number, separators allowed: +856 20 5555 1234
+    r"|0\d{1,2}[ -]?\d{3,4}[ -]?\d{4}"  # national phone number: 020 5555 1234
+    r"|\d{7,}"  # ID numbers and other long digit runs: UIN, VID, account numbers
+    r")(?![\w-])"
+)
 _PERSONAL_KEYS = {"name", "given_name", "family_name", "phone", "phone_number", "email", "uin", "individual_id", "address", "birthdate", "password", "pin", "otp"}
 
 

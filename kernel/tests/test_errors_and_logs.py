@@ -10,7 +10,7 @@ from opentelemetry import trace
 from pydantic import BaseModel
 
 from kernel.errors import ApiError, install_error_handlers
-from kernel.telemetry import JsonFormatter
+from kernel.telemetry import JsonFormatter, redact
 from kernel.testing import serve
 
 
@@ -69,6 +69,18 @@ def test_api_error_keeps_its_status_and_code(url):
     response = httpx.get(f"{url}/conflict")
 
     assert (response.status_code, response.json()["error"]["code"]) == (409, "duplicate")
+
+
+@pytest.mark.parametrize("personal", ["+856 20 5555 1234", "+8562055551234", "020 5555 1234", "02055551234",
+                                      "2759183642", "somchai.p@example.la"])
+def test_redaction_masks_phone_id_numbers_and_emails(personal):
+    assert redact(f"sent to {personal}.") == "sent to [redacted]."
+
+
+@pytest.mark.parametrize("harmless", ["2026-11-21 06:04:55,376", "5f0c1a2e-4d12-4bd3-9c7e-123456789012", "port 58890",
+                                      "HTTP/1.1 200", "retry 3 of 5"])
+def test_redaction_leaves_timestamps_uuids_and_small_numbers(harmless):
+    assert redact(harmless) == harmless
 
 
 def test_json_log_has_trace_id_and_no_personal_data():

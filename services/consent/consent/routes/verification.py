@@ -1,4 +1,5 @@
 """Verification: may data be used? For data consumers and the gateway (role `verifier`)."""
+import re
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -18,6 +19,7 @@ from kernel.db import UowDep
 from kernel.errors import ApiError
 
 router = APIRouter(tags=["service"])
+_ID = re.compile(ID_PATTERN)
 RecordId = id_path("consentRecordId")
 
 
@@ -31,11 +33,16 @@ _VALID_CONSENT = (
 )
 
 
-def _consent_check(request: Request, individual_id: str, data_agreement_id: str) -> dict:
+def _consent_check(request: Request, individual_id: str | None, data_agreement_id: str | None) -> dict:
     """Token, role and query in one worker thread: as dependencies they took three thread hops per call."""
-    caller = authenticated(request)
+    caller = authenticated(request)  # before the parameters: an anonymous caller learns nothing, not even what is valid
     if not caller.has_any_role(VERIFIER_ROLES):
         raise ApiError(403, "forbidden", "The token does not grant this operation.")
+    bad = [{"field": name, "reason": "required, and must be an id"}
+           for name, value in (("individualId", individual_id), ("dataAgreementId", data_agreement_id))
+           if value is None or not _ID.fullmatch(value)]
+    if bad:
+        raise ApiError(400, "invalid_request", "The request is not valid.", details=bad)
     row = read_one(request.app.state.read_engine, _VALID_CONSENT, {"individual_id": individual_id, "data_agreement_id": data_agreement_id})
     if row is None:
         raise not_found("data agreement")
@@ -46,8 +53,8 @@ def _consent_check(request: Request, individual_id: str, data_agreement_id: str)
 
 @router.get("/service/verification/consent-record/")
 async def service_verification_consent_check(request: Request,
-                                             individual_id: Annotated[str, Query(alias="individualId", pattern=ID_PATTERN)],
-                                             data_agreement_id: Annotated[str, Query(alias="dataAgreementId", pattern=ID_PATTERN)]) -> JSONResponse:
+                                             individual_id: Annotated[str | None, Query(alias="individualId")] = None,
+                                             data_agreement_id: Annotated[str | None, Query(alias="dataAgreementId")] = None) -> JSONResponse:
     """The gateway's fast path (role `verifier` or `admin`): is there an opted-in, signed record of this individual at the
     agreement's current revision?
 
