@@ -19,7 +19,7 @@ from aiosmtpd.controller import Controller
 
 from common import SCALE, Row
 from kernel.db import UnitOfWork, make_engine, migrate
-from kernel.testing import Infrastructure, free_port
+from kernel.testing import free_port
 from messaging import apikeys
 from messaging.channels import Outgoing, SmtpMailer
 from messaging.delivery import ensure_topology

@@ -16,7 +16,7 @@ from gateway.messagelog import MessageLogWriter
 from gateway.metrics import ExchangeMetrics
 from gateway.registry import seed_default_directory
 from gateway.routes import api_router, proxy
-from gateway.service_token import ServiceTokenSource
+from kernel.service_token import ServiceTokenSource
 from gateway.settings import GatewaySettings
 from kernel.app import build_app
 
@@ -50,7 +50,8 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.state.caller_verifier = CachedVerifier(app.state.verifier, settings.token_cache_seconds)
     app.state.metrics = ExchangeMetrics.create()
     app.state.message_log = MessageLogWriter(engine, batch_size=settings.message_log_batch_size,
-                                             sign_interval=settings.chain_sign_interval_seconds)
+                                             sign_interval=settings.chain_sign_interval_seconds,
+                                             linger=settings.message_log_linger_seconds)
     token_source = ServiceTokenSource(token_url=settings.service_token_url, client_id=settings.service_client_id,
                                       private_jwk=settings.service_private_jwk, audience="consent") \
         if settings.service_token_url and settings.service_client_id and settings.service_private_jwk else None

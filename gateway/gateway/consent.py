@@ -9,7 +9,7 @@ from sqlmodel import Session, func, select
 from starlette.concurrency import run_in_threadpool
 
 from gateway.models import ConsentWithdrawal
-from gateway.service_token import ServiceTokenSource, TokenUnavailable
+from kernel.service_token import ServiceTokenSource, TokenUnavailable
 
 log = logging.getLogger(__name__)
 

@@ -23,6 +23,7 @@ class GatewaySettings(ServiceSettings):
 
     log_payloads: bool = False  # message log: bodies are stored only when this is on
     message_log_batch_size: int = 500
+    message_log_linger_seconds: float = 0.05  # after a write, wait this long so the next batch gathers more exchanges
     chain_sign_interval_seconds: float = 60.0
 
     consent_cache_seconds: float = 30.0

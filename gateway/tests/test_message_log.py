@@ -75,3 +75,36 @@ def test_a_forged_signature_breaks_verification(exchange, engine, logged):
             connection.execute(text("UPDATE chain_signature SET jws = :jws WHERE id = :id"), {"jws": signature.jws, "id": signature.id})
 
     assert not result.ok and "signature" in result.reason
+
+
+def test_the_writer_waits_to_gather_a_batch_and_a_stop_while_waiting_loses_nothing(engine, logged):
+    import asyncio
+    from datetime import datetime, timezone
+
+    from gateway.messagelog import Exchange, MessageLogWriter
+
+    def exchange_record() -> Exchange:
+        now = datetime.now(timezone.utc)
+        return Exchange(message_id=str(uuid.uuid4()), client="LA/GOV/T/c", service="LA/GOV/T/p/s", method="GET", path="/x",
+                        status=200, outcome="delivered", started_at=now, finished_at=now)
+
+    first, later = exchange_record(), [exchange_record() for _ in range(20)]
+    waiting_before_stop = []
+
+    async def scenario() -> None:
+        writer = MessageLogWriter(engine, batch_size=500, sign_interval=3600, linger=60)  # the stop comes during the wait
+        writer.start()
+        writer.record(first)
+        while await asyncio.to_thread(logged, first.message_id) is None:
+            await asyncio.sleep(0.05)
+        for exchange in later:
+            writer.record(exchange)
+        await asyncio.sleep(0.2)
+        waiting_before_stop.extend([await asyncio.to_thread(logged, e.message_id) for e in later])
+        await writer.stop()
+
+    asyncio.run(asyncio.wait_for(scenario(), timeout=30))
+
+    assert waiting_before_stop == [None] * 20  # still gathering: not written one by one
+    assert all(logged(e.message_id) is not None for e in later)
+    assert verify(engine).ok

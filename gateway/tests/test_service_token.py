@@ -12,7 +12,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from gateway.consent import ConsentChecker, ConsentUnavailable
-from gateway.service_token import ASSERTION_TYPE, ServiceTokenSource
+from kernel.service_token import ASSERTION_TYPE, ServiceTokenSource
 from kernel.testing import serve
 
 KEY = RSAKey.generate_key(2048, parameters={"kid": "gw-1", "alg": "RS256"})

@@ -2,7 +2,6 @@
 import asyncio
 import logging
 import threading
-import time
 from datetime import datetime, timezone
 
 import pika
@@ -11,7 +10,6 @@ from opentelemetry import trace
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, select
 
-from kernel import bus
 from kernel.events import Envelope
 from kernel.outbox import OutboxMessage
 from kernel.telemetry import context_from_headers, current_trace_headers

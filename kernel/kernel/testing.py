@@ -15,7 +15,6 @@ import uuid
 from collections.abc import Callable
 from urllib.parse import quote, urlsplit, urlunsplit
 
-import httpx
 import psycopg
 import pytest
 import uvicorn

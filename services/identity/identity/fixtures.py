@@ -6,7 +6,7 @@ from datetime import timedelta
 from joserfc.jwk import RSAKey
 
 from kernel.app import FixtureLoader
-from identity import persons
+from identity import persons, service_accounts
 from identity.models import AuthTransaction, OidcClient, Person, PersonRevision, WalletPartner, utcnow
 from identity.secrets_check import hash_secret
 
@@ -99,4 +99,27 @@ def load_demo(uow, settings) -> None:
         persons.set_pin(session, person_id=DEMO_CITIZEN_ID, pin="123456")
 
 
-FIXTURES["demo"] = load_demo
+
+
+# --- the Messaging BB's service account: it reads applicants' notification contacts from the Registration BB -----
+
+# DEV-ONLY key: the public half of messaging's MessagingSettings.service_private_jwk default. Production registers its own key.
+MESSAGING_CLIENT_ID = "messaging-bb"
+MESSAGING_DEV_PUBLIC_JWK = {"n": "2yK1gnRTJ7meC-AiJy8OWSMx6UqPWt7d8-1DF3Cbsh2K1MnlMx-l-XmAt6QLyXvmvWwmtrrDApcASArtOvpo_dapvUJUmtw20ljlPsskrxyQuLVInn3wZ5hVX6QvA49lyAmlPjDgt_2uHY4WDfL8k-AU-djR1gte2rQxXH45Sq5tT8e7FbCpLom37CAie7WTtift5Llg9UN8ynaz_77ieGfbn9BrAtHWCIW3VuxDoOWuU0XDzkPXjzrN8zxLoS0HuwpoQWI25VcRY4B0Dn1YBA6cuIUIakurTU5Uc1XBQnVELU_QZ3EZFhph35v8Yf5jZD8atZrwfo6AGBw9f_9vYQ", "e": "AQAB", "kid": "messaging-bb-dev-1", "use": "sig", "alg": "RS256", "kty": "RSA"}
+MESSAGING_SCOPES = ["notification.read"]
+
+
+def load_messaging_account(uow, settings) -> None:
+    # The token's audience is asked for per call (registration); the gateway checks that the client id is bound to its application.
+    service_accounts.upsert(uow.session, client_id=MESSAGING_CLIENT_ID, name="Messaging BB", public_key=MESSAGING_DEV_PUBLIC_JWK,
+                            scopes=MESSAGING_SCOPES, roles=[])
+
+
+def _load_demo_with_messaging(uow, settings) -> None:
+    load_demo(uow, settings)
+    load_messaging_account(uow, settings)
+
+
+# Demo only: the private half of this key is in the repository, and a token from it reads applicants' emails and phone
+# numbers. The conformance data set may run where others can reach it, so it does not get this account.
+FIXTURES["demo"] = _load_demo_with_messaging

@@ -12,7 +12,7 @@ from jinja2 import TemplateError
 from kernel.consumer import Handler
 from kernel.db import UnitOfWork
 from kernel.events import Envelope
-from messaging import crypto
+from messaging import contacts, crypto
 from messaging.addresses import InvalidRecipient
 from messaging.enums import Channel, MessageStatus, Priority, status_bucket
 from messaging.events import MessageBounced, MessageDelivered, MessageFailed, ReplyReceived
@@ -21,6 +21,13 @@ from messaging.notify import notify
 from messaging.settings import MessagingSettings
 
 OTP_REQUESTED = "identity.otp.requested"
+# The Registration BB's events (registration.events); each names the template and its extra parameters.
+APPLICATION_EVENTS = {
+    "registration.application.submitted": ("application_submitted", {}),
+    "registration.application.sent_back": ("application_sent_back", {}),
+    "registration.application.approved": ("application_decided", {"approved": True}),
+    "registration.application.rejected": ("application_decided", {"approved": False}),
+}
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +86,41 @@ def send_otp(envelope: Envelope, uow: UnitOfWork, settings: MessagingSettings | 
     log.info("otp queued", extra={"fields": {"transaction_id": data.get("transaction_id")}})
 
 
+def notify_applicant(envelope: Envelope, uow: UnitOfWork, settings: MessagingSettings | None = None) -> None:
+    """Tell the applicant what happened to their application, by email and/or SMS, in their language.
+
+    The event carries ids only; the contact comes from the Registration BB (through the gateway). An unreachable
+    registration raises, so the consumer retries; an application without a usable contact is logged and skipped.
+    """
+    settings = settings or _settings()
+    data = envelope.data
+    if not data.get("notify_applicant"):
+        return
+    template, extra = APPLICATION_EVENTS[envelope.type]
+    ids = {"application_id": data.get("application_id"), "event_id": envelope.id}
+    contact = contacts.fetch(settings, application_id=str(data["application_id"]))
+    if contact is None:
+        log.warning("applicant not notified: unknown application", extra={"fields": ids})
+        return
+    params = {"application_number": contact.application_number, "service_name": contact.service_name, **extra}
+    queued = []
+    for channel, address in ((Channel.email, contact.email), (Channel.sms, contact.phone)):
+        if not address:
+            continue
+        try:
+            request = notify(uow, settings=settings, channel=channel, recipient=address, language=contact.language,
+                             template=template, params=params)
+        except InvalidRecipient:
+            # Retrying cannot fix an address the applicant typed; the other channel may still work.
+            log.warning("applicant not notified on this channel: invalid address", extra={"fields": {**ids, "channel": str(channel)}})
+            continue
+        queued.append(request.id)
+    if not queued:
+        log.warning("applicant not notified: no usable contact", extra={"fields": ids})
+        return
+    log.info("applicant notification queued", extra={"fields": {**ids, "request_ids": queued}})
+
+
 def handlers_for(settings: MessagingSettings) -> dict[str, Handler]:
     """The table with settings bound (tests pass their own; the consumer process reads the environment)."""
     delivery = lambda envelope, uow: post_delivery_callback(envelope, uow, settings)  # noqa: E731
@@ -88,6 +130,7 @@ def handlers_for(settings: MessagingSettings) -> dict[str, Handler]:
         MessageFailed.type: delivery,
         ReplyReceived.type: lambda envelope, uow: forward_reply(envelope, uow, settings),
         OTP_REQUESTED: lambda envelope, uow: send_otp(envelope, uow, settings),
+        **{key: (lambda envelope, uow: notify_applicant(envelope, uow, settings)) for key in APPLICATION_EVENTS},
     }
 
 
@@ -97,4 +140,5 @@ HANDLERS: dict[str, Handler] = {
     MessageFailed.type: post_delivery_callback,
     ReplyReceived.type: forward_reply,
     OTP_REQUESTED: send_otp,
+    **{key: notify_applicant for key in APPLICATION_EVENTS},
 }

@@ -7,6 +7,8 @@ from pydantic_settings import NoDecode
 from kernel.settings import ServiceSettings, _split_csv
 
 _DEVELOPMENT_SECRET = "development-only-messaging-secret"
+# DEV-ONLY private key of the service account messaging-bb; identity's demo fixture registers its public half.
+DEV_SERVICE_PRIVATE_JWK = '{"n": "2yK1gnRTJ7meC-AiJy8OWSMx6UqPWt7d8-1DF3Cbsh2K1MnlMx-l-XmAt6QLyXvmvWwmtrrDApcASArtOvpo_dapvUJUmtw20ljlPsskrxyQuLVInn3wZ5hVX6QvA49lyAmlPjDgt_2uHY4WDfL8k-AU-djR1gte2rQxXH45Sq5tT8e7FbCpLom37CAie7WTtift5Llg9UN8ynaz_77ieGfbn9BrAtHWCIW3VuxDoOWuU0XDzkPXjzrN8zxLoS0HuwpoQWI25VcRY4B0Dn1YBA6cuIUIakurTU5Uc1XBQnVELU_QZ3EZFhph35v8Yf5jZD8atZrwfo6AGBw9f_9vYQ", "e": "AQAB", "d": "F6663JgrQ3wPPVvR_RecDpyb4IlXEFxNMvdFnLMmFHwWXLRcIagONTXBKDehsXsDPx4A2hc5i55boK2ToV_eOG66ZfKU966MezOxxNVKB-XHqzqmWECmml-PfHhfP1yARLvsIJpCMwhGyLlqH0RPMUESq0TYOrB8Zhj6y7L1iKE5i0h6tNMofVlJtYJFqZS3sq2ZzgbY4AXBk17b3SqTygpRS1nUTdNOew5JzDLpv5ksjSmTslywpmIh3jaGV3xiQpjA8LShJT_aPa9R6GEbGjZb7arK86fBe8BH9yTGuylPUEEwLDOLf2ICPslHU6ktYeT4NQHA9RCCtJlGeQ3eRQ", "p": "7qOSi2kYF8s445ELyxlgeCP0Etn6PiB_gn0cWpK97qhpclbfwV5Gyn6_SIP3_ot1OSL3O8F0V_N0S-h0weCUG8EYhx6zpjyVXnvahJoyTLI6OktWP-JqCHrw4nRS92x3zCcXVt2Q86Jj1dzrcsjABN_R2Nv26nQ73OTSxaHXtH0", "q": "6xPnjIkdyK3hUE0qJe0YHQeY1X-PHPG_l3q-SdjFBukQn_cGIG8XSpi89ZsmJpPiJM9dDrUQz35TaCjRsU_NJnVSiV6yXZeGZUsBmkX7otxO7Rez7yAmMkuzTpPcoj4C8hJdb04DU1AAnqZ1OIna6HDXjbMTieRIQR6F2n5Hj7U", "dp": "6ugZWSIalVF2rowZD9PrIlhB6kyoCH_1BH4jawUH8eXV5redirtC9BHQOZGujOK6gYPp2uiTngAIerBYPoDTSn7JpjiSnxED9_3zHJSs7tKCft-qBzjZJ3_dnwzinqwnQM86KkfwZ-NyYxMUsejrG-E2sEHWzPOd-dNFp0WpEAE", "dq": "hgTkBoAJheZzxOcpN1QTYkF5hYZindrJIuAsakd2FHl9K-WWDZmoCrRHTjK0rluzGs9Ju1_JBLJ9dK2I1vCrAdjzRDPDto3zZf48HKr3SiMVsB_KSnLms9fqksrDh4-Y-E82C4XLaYz7vXci7yfQsKHckgFdC0klVFLFdwp1W90", "qi": "djGCyyttlrahAj7o8C6JXsCriAC69WRSX6H5scAeT__4XSQIt0I2LCRlfjiCU-fNjLMVYaOjP9dNW1ZP9mtOR7WkiFk5uAkPmLDhbJlhZVbKELYWNGbRtm3GzgxVJAnYLnKk-_TqJW94J1wXHqjffc_RMHhXpTJzJUzypCC0iYM", "kid": "messaging-bb-dev-1", "use": "sig", "alg": "RS256", "kty": "RSA"}'
 
 
 class MessagingSettings(ServiceSettings):
@@ -51,10 +53,22 @@ class MessagingSettings(ServiceSettings):
     # (e.g. https://registration.gov.la/) so a caller cannot aim us at internal services. Empty: any http(s) URL.
     callback_url_prefixes: Annotated[list[str], NoDecode] = []
 
+    # Notifying applicants of registration events: our own service token (client credentials, private_key_jwt) and
+    # the Registration BB reached through the gateway as the application messaging-bb.
+    identity_url: str = "http://localhost:8001"  # its token endpoint is <identity_url>/oauth/token
+    service_client_id: str = "messaging-bb"
+    service_private_jwk: str = DEV_SERVICE_PRIVATE_JWK  # the private JWK as JSON
+    registration_audience: str = "registration"
+    gateway_client: str = "LA/GOV/LA-DGC/messaging-bb"  # Information-Mediator-Client: INSTANCE/CLASS/MEMBER/APPLICATION
+    registration_gateway_path: str = "/r1/LA/GOV/LA-DGC/registration-bb/registration"
+    registration_timeout_seconds: float = 10.0
+
     _split_lists = field_validator("sms_allowed_regions", "callback_url_prefixes", mode="before")(_split_csv)
 
     @model_validator(mode="after")
     def _no_development_secret_in_production(self):
         if self.environment == "production" and self.messaging_secret == _DEVELOPMENT_SECRET:
             raise ValueError("MESSAGING_SECRET must be set in production")
+        if self.environment == "production" and self.service_private_jwk == DEV_SERVICE_PRIVATE_JWK:
+            raise ValueError("SERVICE_PRIVATE_JWK must be set in production (the default is a development key)")
         return self

@@ -1,8 +1,11 @@
+import json
 import threading
 from dataclasses import dataclass, field
 
 import pytest
 from aiosmtpd.controller import Controller
+from joserfc import jwt
+from joserfc.jwk import RSAKey
 
 from kernel import relay
 from kernel.consumer import Consumer
@@ -67,7 +70,7 @@ def smtp_sink():
 
 
 @pytest.fixture(scope="session")
-def settings(infrastructure, oidc_issuer, smtp_sink, http_receiver) -> MessagingSettings:
+def settings(infrastructure, oidc_issuer, smtp_sink, http_receiver, registration_stand_in) -> MessagingSettings:
     return MessagingSettings(
         database_url=infrastructure.new_database("messaging"),
         amqp_url=infrastructure.new_vhost("messaging"),
@@ -82,6 +85,9 @@ def settings(infrastructure, oidc_issuer, smtp_sink, http_receiver) -> Messaging
         retry_max_interval_seconds=0.5,
         scheduler_poll_seconds=0.1,
         consumer_retry_delay_ms=200,
+        identity_url=registration_stand_in.url,
+        gateway_url=registration_stand_in.url,
+        service_private_jwk=json.dumps(SERVICE_KEY.as_dict(private=True)),
     )
 
 
@@ -167,3 +173,57 @@ def http_receiver():
     with serve(receiver.app()) as url:
         receiver.url = url
         yield receiver
+
+
+SERVICE_KEY = RSAKey.generate_key(2048, parameters={"kid": "messaging-test", "alg": "RS256"})
+CONTACT_PATH = "/r1/LA/GOV/LA-DGC/registration-bb/registration/applications/{application_id}/notification-contact"
+
+
+class RegistrationStandIn:
+    """The Identity BB's token endpoint and the Registration BB's contact lookup behind the gateway path, for handler tests
+    (the real services meet in tests/test_registration_notifies_citizen.py). `down` makes the lookup answer 503."""
+
+    def __init__(self):
+        self.contacts: dict[str, dict] = {}
+        self.lookups: list[str] = []
+        self.refused_while_down = 0
+        self.issued = 0
+        self.down = False
+        self.url = ""
+
+    def app(self):
+        from starlette.applications import Starlette
+        from starlette.responses import JSONResponse
+        from starlette.routing import Route
+
+        async def token(request):
+            form = await request.form()
+            claims = jwt.decode(form["client_assertion"], SERVICE_KEY).claims
+            if claims["iss"] != "messaging-bb" or form.get("audience") != "registration" or form.get("scope") != "notification.read":
+                return JSONResponse({"error": "invalid_client"}, status_code=400)
+            self.issued += 1
+            return JSONResponse({"access_token": f"tok-{self.issued}", "token_type": "Bearer", "expires_in": 300})
+
+        async def contact(request):
+            if self.down:
+                self.refused_while_down += 1
+                return JSONResponse({"type": "Server.ServerProxy.ServiceUnavailable"}, status_code=503)
+            if request.headers.get("authorization") != f"Bearer tok-{self.issued}" \
+                    or request.headers.get("information-mediator-client") != "LA/GOV/LA-DGC/messaging-bb":
+                return JSONResponse({"code": "forbidden"}, status_code=403)
+            application_id = request.path_params["application_id"]
+            self.lookups.append(application_id)
+            if application_id not in self.contacts:
+                return JSONResponse({"code": "file_not_found", "message": "No application file has this id."}, status_code=404)
+            return JSONResponse(self.contacts[application_id])
+
+        return Starlette(routes=[Route("/oauth/token", token, methods=["POST"]),
+                                 Route(CONTACT_PATH, contact)])
+
+
+@pytest.fixture(scope="session")
+def registration_stand_in():
+    stand_in = RegistrationStandIn()
+    with serve(stand_in.app()) as url:
+        stand_in.url = url
+        yield stand_in

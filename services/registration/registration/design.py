@@ -13,6 +13,7 @@ END, APPLICANT = "end", "applicant"
 # Where each decision may send the file: another role, or its own terminal place.
 DECISION_TARGETS = {"approve": (END,), "reject": (END,), "send_back": (APPLICANT,)}
 LANGUAGES = ("en", "lo")
+CONTACT_KINDS = ("email", "phone")
 
 _CODE = re.compile(r"^[A-Z][A-Z0-9]{1,19}$")
 _ID = re.compile(r"^[A-Za-z0-9_.:#-]{1,64}$")
@@ -49,6 +50,7 @@ def validate_service(document) -> list[Problem]:
     _check_documents(document.get("documents", []), add)
     _check_roles(document.get("roles"), add)
     _check_steps(document.get("steps", []), add)
+    _check_contact(document.get("contact"), document.get("eforms"), add)
     return problems
 
 
@@ -226,6 +228,24 @@ def _check_steps(value, add) -> None:
             add(f"{at}.agreement_id", "required: the Consent BB data agreement the applicant must agree to")
 
 
+def _check_contact(value, eforms, add) -> None:
+    """Which form fields hold the applicant's email and phone, for notifications (optional)."""
+    if value is None:
+        return
+    if not isinstance(value, dict):
+        add("contact", f"must be an object from {' or '.join(CONTACT_KINDS)} to a form field")
+        return
+    fields = set()
+    for eform in eforms if isinstance(eforms, list) else []:
+        properties = eform.get("schema", {}).get("properties") if isinstance(eform, dict) and isinstance(eform.get("schema"), dict) else None
+        fields.update(properties if isinstance(properties, dict) else {})
+    for kind, field in value.items():
+        if kind not in CONTACT_KINDS:
+            add(f"contact.{kind}", f"unknown contact; allowed: {', '.join(CONTACT_KINDS)}")
+        elif not isinstance(field, str) or field not in fields:
+            add(f"contact.{kind}", "must name a field of one of the service's e-forms")
+
+
 # --- reading a valid document ---------------------------------------------------------------------------------
 
 def text(value, language: str = "en") -> str:
@@ -263,3 +283,13 @@ def registration_names(document: dict) -> set[str]:
         names.add(registration.get("code", ""))
         names.update(v for v in (registration.get("name") or {}).values() if isinstance(v, str))
     return names
+
+
+def contact(document: dict, form_data: dict) -> dict[str, str]:
+    """The applicant's contacts from the fields the designer marked (kind -> value); empty or missing values are left out."""
+    found = {}
+    for kind, field in (document.get("contact") or {}).items():
+        value = form_data.get(field) if isinstance(form_data, dict) else None
+        if kind in CONTACT_KINDS and isinstance(value, str) and value.strip():
+            found[kind] = value.strip()
+    return found

@@ -1,0 +1,260 @@
+"""Gateway (Information Mediator) vs calling the service directly: added p50 latency and throughput ratio, in one run.
+
+Three processes besides this one: a trivial upstream (a bare ASGI app under uvicorn answering a small JSON), and the
+gateway (`python -m gateway api`, API_WORKERS workers) on a fresh PostgreSQL database and RabbitMQ vhost, with the
+upstream registered as a service that the calling application is allowed to use. Every call through the gateway carries
+the caller's client-credentials token (verified: signature once, then from the expiry-bound cache), passes the access
+check and is written to the hash-chained message log. A small OIDC issuer runs in this process (it is asked for its keys
+once). The load generator is an aiohttp client with a pooled keep-alive connector on uvloop, in this process.
+
+Targets (issue 7): at most 0.5 ms added to the p50 at concurrency 1; at least 0.7 of direct throughput at concurrency 16.
+"""
+import asyncio
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import aiohttp
+import httpx
+from common import SCALE, Row
+from kernel.testing import ServerThread, TestIssuer, free_port
+
+GATEWAY_ROOT = Path(__file__).resolve().parent.parent / "gateway"
+API_WORKERS = int(os.environ.get("BENCH_GATEWAY_WORKERS", "1"))
+SEQUENTIAL_CALLS = int(2000 * SCALE) or 1
+CONCURRENCY = 16
+THROUGHPUT_SECONDS = 5.0 * SCALE
+ADDED_MS_TARGET = 0.5
+THROUGHPUT_TARGET = 0.7
+PROVIDER = ("LA", "GOV", "BENCH-PROVIDER", "records")
+CLIENT = ("LA", "GOV", "BENCH-CLIENT", "caller")
+CLIENT_ID = "bench-caller"
+BODY = b'{"status":"ok","items":[1,2,3]}'
+
+
+async def upstream_app(scope, receive, send) -> None:
+    """The provider: as little work as an HTTP service can do, so the comparison isolates the gateway."""
+    if scope["type"] == "lifespan":
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+    await send({"type": "http.response.start", "status": 200,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(BODY)).encode())]})
+    await send({"type": "http.response.body", "body": BODY})
+
+
+def _serve_upstream(port: int) -> None:
+    import uvicorn
+
+    uvicorn.run(upstream_app, host="127.0.0.1", port=port, log_config=None, access_log=False)
+
+
+def _start_upstream(port: int) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, __file__, "--upstream", str(port)], cwd=Path(__file__).parent,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _start_gateway(*, database_url: str, amqp_url: str, issuer_url: str, port: int) -> subprocess.Popen:
+    env = {**os.environ, "DATABASE_URL": database_url, "AMQP_URL": amqp_url, "OIDC_ISSUERS": issuer_url, "PORT": str(port),
+           "HOST": "127.0.0.1", "API_WORKERS": str(API_WORKERS), "ENVIRONMENT": "test", "LOG_LEVEL": "WARNING"}
+    env.pop("FIXTURES", None)
+    return subprocess.Popen([sys.executable, "-m", "gateway", "api"], env=env, cwd=GATEWAY_ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _wait_ready(url: str, process: subprocess.Popen, what: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the {what} exited during start-up")
+        try:
+            if httpx.get(url, timeout=1).status_code < 500:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"the {what} did not become ready")
+
+
+def _prepare_database(database_url: str, upstream_url: str) -> None:
+    """Migrate and register the upstream here, before the workers start, so they do not race to do it."""
+    from gateway.settings import GatewaySettings
+    from kernel.db import make_engine, migrate
+    from sqlmodel import Session
+
+    from gateway import registry
+
+    settings = GatewaySettings(database_url=database_url)
+    engine = make_engine(settings)
+    migrate(engine, "gateway.migrations")
+    with Session(engine) as session:
+        registry.seed_default_directory(session, settings)
+        provider_member = registry.upsert_member(session, instance=PROVIDER[0], member_class=PROVIDER[1], code=PROVIDER[2])
+        provider = registry.upsert_application(session, member=provider_member, code=PROVIDER[3])
+        service = registry.upsert_service(session, application=provider, code="data", url=upstream_url)
+        client_member = registry.upsert_member(session, instance=CLIENT[0], member_class=CLIENT[1], code=CLIENT[2])
+        client = registry.upsert_application(session, member=client_member, code=CLIENT[3], client_id=CLIENT_ID)
+        registry.set_right(session, service=service, client=client, allowed=True)
+        session.commit()
+    engine.dispose()
+
+
+def _message_log_rows(database_url: str) -> dict[str, int]:
+    from gateway.models import MessageLogEntry
+    from gateway.settings import GatewaySettings
+    from kernel.db import make_engine
+    from sqlalchemy import func
+    from sqlmodel import Session, select
+
+    engine = make_engine(GatewaySettings(database_url=database_url))
+    with Session(engine) as session:
+        counts = dict(session.exec(select(MessageLogEntry.outcome, func.count()).group_by(MessageLogEntry.outcome)).all())
+    engine.dispose()
+    return counts
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and its children (uvicorn workers) so far (Linux /proc); 0 elsewhere."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK") + sum(_cpu_seconds(int(child)) for child in children)
+
+
+def _connector() -> aiohttp.TCPConnector:
+    return aiohttp.TCPConnector(limit=CONCURRENCY, keepalive_timeout=60)
+
+
+async def _sequential_ms(url: str, headers: dict, n: int) -> list[float]:
+    latencies = []
+    async with aiohttp.ClientSession(headers=headers, connector=_connector()) as http:
+        for _ in range(n):
+            start = time.perf_counter()
+            async with http.get(url) as response:
+                await response.read()
+                if response.status != 200:
+                    raise RuntimeError(f"{url} answered HTTP {response.status}")
+            latencies.append((time.perf_counter() - start) * 1000)
+    return latencies
+
+
+async def _closed_loop_rps(url: str, headers: dict, *, concurrency: int, seconds: float) -> tuple[float, int]:
+    """Completed requests per second with `concurrency` callers each sending the next request when the last one ends."""
+    done = 0
+    async with aiohttp.ClientSession(headers=headers, connector=_connector()) as http:
+        deadline = time.perf_counter() + seconds
+
+        async def caller() -> None:
+            nonlocal done
+            while time.perf_counter() < deadline:
+                async with http.get(url) as response:
+                    await response.read()
+                    if response.status != 200:
+                        raise RuntimeError(f"{url} answered HTTP {response.status}")
+                done += 1
+
+        start = time.perf_counter()
+        await asyncio.gather(*(caller() for _ in range(concurrency)))
+        elapsed = time.perf_counter() - start
+    return done / elapsed, done
+
+
+async def _measure(direct_url: str, gateway_url: str, gateway_headers: dict, gateway_pid: int) -> dict:
+    # Warm-up: connections open, the gateway's workers load the directory and verify the token once each.
+    _, warm_up_calls = await _closed_loop_rps(gateway_url, gateway_headers, concurrency=CONCURRENCY, seconds=1.0)
+    await _closed_loop_rps(direct_url, {}, concurrency=CONCURRENCY, seconds=0.5)
+    # Halves interleaved, so a drift in the machine's load does not favour one side.
+    half = max(1, SEQUENTIAL_CALLS // 2)
+    direct, through = [], []
+    for _ in range(2):
+        direct += await _sequential_ms(direct_url, {}, half)
+        through += await _sequential_ms(gateway_url, gateway_headers, half)
+    direct_rps, gateway_rps, gateway_calls, gateway_cpu = [], [], 0, 0.0
+    for _ in range(2):
+        direct_rps.append((await _closed_loop_rps(direct_url, {}, concurrency=CONCURRENCY, seconds=THROUGHPUT_SECONDS / 2))[0])
+        cpu_before = _cpu_seconds(gateway_pid)
+        rps, calls = await _closed_loop_rps(gateway_url, gateway_headers, concurrency=CONCURRENCY, seconds=THROUGHPUT_SECONDS / 2)
+        gateway_cpu += _cpu_seconds(gateway_pid) - cpu_before
+        gateway_rps.append(rps)
+        gateway_calls += calls
+    # Throughput on a shared machine depends on the CPU left to us; the gateway's CPU per call does not.
+    return {"direct_p50": statistics.median(direct), "gateway_p50": statistics.median(through),
+            "direct_rps": statistics.mean(direct_rps), "gateway_rps": statistics.mean(gateway_rps),
+            "gateway_cpu_us": gateway_cpu / gateway_calls * 1e6, "gateway_calls": warm_up_calls + len(through) + gateway_calls}
+
+
+def _run_loop(coroutine):
+    try:
+        import uvloop
+
+        return uvloop.run(coroutine)
+    except ImportError:
+        return asyncio.run(coroutine)
+
+
+def measure(infrastructure) -> dict:
+    issuer = TestIssuer()
+    issuer_server = ServerThread(issuer.app(), free_port())
+    issuer.url = issuer_server.url
+    issuer_server.start()
+    upstream_port, gateway_port = free_port(), free_port()
+    upstream_url, gateway_base = f"http://127.0.0.1:{upstream_port}", f"http://127.0.0.1:{gateway_port}"
+    database_url = infrastructure.new_database("bench_gateway")
+    processes = [_start_upstream(upstream_port)]
+    try:
+        _prepare_database(database_url, upstream_url)
+        processes.append(_start_gateway(database_url=database_url, amqp_url=infrastructure.new_vhost("bench_gateway"),
+                                        issuer_url=issuer.url, port=gateway_port))
+        _wait_ready(upstream_url + "/", processes[0], "upstream")
+        _wait_ready(gateway_base + "/health/ready", processes[1], "gateway")
+        token = issuer.token(sub=CLIENT_ID, audience="gateway", client_id=CLIENT_ID, expires_in=3600)
+        headers = {"Information-Mediator-Client": "/".join(CLIENT), "Authorization": f"Bearer {token}"}
+        gateway_url = f"{gateway_base}/r1/{'/'.join(PROVIDER)}/data/v1/items"
+        result = _run_loop(_measure(upstream_url + "/v1/items", gateway_url, headers, processes[1].pid))
+    finally:
+        for process in reversed(processes):  # the gateway first: it flushes its message log on the way out
+            process.terminate()
+            process.wait(timeout=30)
+        issuer_server.stop()
+    # The message log is part of what is measured: after a clean stop every exchange must be in it, as delivered.
+    result["logged"] = _message_log_rows(database_url)
+    return result
+
+
+def run(infrastructure) -> list[Row]:
+    m = measure(infrastructure)
+    added = m["gateway_p50"] - m["direct_p50"]
+    note = (f"direct p50 {m['direct_p50']:.2f} ms, through the gateway {m['gateway_p50']:.2f} ms; target <= {ADDED_MS_TARGET:g} ms added; "
+            f"{API_WORKERS} gateway worker(s), {os.cpu_count()} cores; message log: {m['logged'].get('delivered', 0)} of "
+            f"{m['gateway_calls']} calls logged as delivered")
+    return [
+        # The Row holds a ratio target: (direct + 0.5 ms) / direct makes "met" mean "at most 0.5 ms added".
+        Row("gateway p50 latency at concurrency 1 vs direct", m["gateway_p50"], m["direct_p50"], "ms",
+            round((m["direct_p50"] + ADDED_MS_TARGET) / m["direct_p50"], 2), higher_is_better=False, note=note),
+        Row(f"gateway throughput at concurrency {CONCURRENCY} vs direct", m["gateway_rps"], m["direct_rps"], "req/s",
+            THROUGHPUT_TARGET, note=f"direct, same upstream; added p50 {added:.2f} ms; gateway CPU {m['gateway_cpu_us']:.0f} us per call; "
+                                 f"load average {os.getloadavg()[0]:.1f}"),
+    ]
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["--upstream"]:
+        _serve_upstream(int(sys.argv[2]))
+        sys.exit(0)
+    from kernel.testing import Infrastructure
+
+    infrastructure = Infrastructure()
+    try:
+        for row in run(infrastructure):
+            print(row.markdown())
+    finally:
+        infrastructure.close()
