@@ -21,7 +21,9 @@ def validate_data(eform: dict, data) -> list[Problem]:
             problems.extend(Problem(".".join([*path, name]), "not a field of this form") for name in extra)
         else:
             problems.append(Problem(".".join(path) or "formData.data", _reason(error)))
-    return problems
+    # jsonschema reports `required` once per missing field, each naming the whole list: keep one entry per field.
+    unique = {(p.field, p.reason): p for p in problems}
+    return list(unique.values())
 
 
 def _reason(error) -> str:

@@ -68,6 +68,15 @@ def test_form_data_failures_name_each_field_without_the_value():
     assert "Paris" not in problems["province"]
 
 
+def test_each_missing_field_is_named_once():
+    eform = enterprise_document()["eforms"][0]
+
+    problems = forms.validate_data(eform, {})
+
+    missing = [p.field for p in problems if p.reason == "required"]
+    assert missing and len(missing) == len(set(missing)) == len(eform["schema"]["required"])
+
+
 def test_vientiane_capital_districts_are_checked():
     eform = enterprise_document()["eforms"][0]
 
