@@ -1,7 +1,10 @@
 """Enrolment packets: pending while collected (single- or multi-step), then a person with a UIN, or an update of one."""
 import hashlib
 import json
+from dataclasses import dataclass
+from datetime import datetime, timezone
 
+from sqlalchemy import func
 from sqlmodel import Session, select
 
 from identity import uin as uin_numbers
@@ -9,6 +12,9 @@ from identity.events import PersonEnrolled, PersonUpdated
 from identity.models import Enrollment, Person, PersonRevision, utcnow
 
 PROCESSES = ("NEW", "UPDATE")
+# The spec's "not committed yet" is our "pending"; completed enrolments are frozen and not searchable here.
+UNCOMMITTED_STATUSES = ("uncommitted", "pending")
+SEARCH_LIMIT_DEFAULT, SEARCH_LIMIT_MAX = 20, 100
 LANGUAGES = {"lao": "lo", "lo": "lo", "eng": "en", "en": "en"}
 # Enrolment field names (MOSIP ID schema style) -> OIDC claim names of the person's attributes.
 FIELD_CLAIMS = {
@@ -139,3 +145,71 @@ def _unused_uin(session: Session) -> str:
         candidate = uin_numbers.new_uin()
         if session.exec(select(Person.id).where(Person.uin == candidate)).first() is None:
             return candidate
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    process: str | None = None
+    source: str | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+    offset: int = 0
+    limit: int = SEARCH_LIMIT_DEFAULT
+
+
+def _count(value: str | None, name: str, *, default: int, lowest: int, highest: int | None = None) -> int:
+    if value is None:
+        return default
+    if not value.isascii() or not value.isdigit() or len(value) > 9:
+        raise Invalid("invalid_request", f"{name} must be a whole number.")
+    number = int(value)
+    if number < lowest or (highest is not None and number > highest):
+        raise Invalid("invalid_request", f"{name} must be between {lowest} and {highest}." if highest is not None
+                      else f"{name} must be at least {lowest}.")
+    return number
+
+
+def _moment(value: str | None, name: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise Invalid("invalid_request", f"{name} must be an ISO 8601 date-time, e.g. 2026-01-31T08:00:00Z.") from None
+    # A time without an offset is read as UTC, the zone every stored time is in.
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
+
+
+def search_query(*, status: str | None, process: str | None, source: str | None, created_from: str | None,
+                 created_to: str | None, offset: str | None, limit: str | None) -> SearchQuery:
+    """Validate the search's query parameters (all optional) into a SearchQuery; Invalid on anything malformed."""
+    if status is not None and status not in UNCOMMITTED_STATUSES:
+        raise Invalid("invalid_request", "status must be uncommitted: completed enrolments cannot be searched or changed.")
+    if process is not None and process not in PROCESSES:
+        raise Invalid("invalid_request", "process must be NEW or UPDATE.")
+    if source is not None and not 0 < len(source) <= 100:
+        raise Invalid("invalid_request", "source must be 1 to 100 characters.")
+    query = SearchQuery(process=process, source=source, created_from=_moment(created_from, "createdFrom"),
+                        created_to=_moment(created_to, "createdTo"),
+                        offset=_count(offset, "offset", default=0, lowest=0),
+                        limit=_count(limit, "limit", default=SEARCH_LIMIT_DEFAULT, lowest=1, highest=SEARCH_LIMIT_MAX))
+    if query.created_from and query.created_to and query.created_from > query.created_to:
+        raise Invalid("invalid_request", "createdFrom must not be after createdTo.")
+    return query
+
+
+def search_uncommitted(session: Session, query: SearchQuery) -> tuple[list[Enrollment], int]:
+    """One page of pending enrolments, oldest first, and how many match in all."""
+    conditions = [Enrollment.status == "pending"]
+    if query.process is not None:
+        conditions.append(Enrollment.process == query.process)
+    if query.source is not None:
+        conditions.append(Enrollment.source == query.source)
+    if query.created_from is not None:
+        conditions.append(Enrollment.created_at >= query.created_from)
+    if query.created_to is not None:
+        conditions.append(Enrollment.created_at <= query.created_to)
+    total = session.exec(select(func.count()).select_from(Enrollment).where(*conditions)).one()
+    page = session.exec(select(Enrollment).where(*conditions).order_by(Enrollment.created_at, Enrollment.id)
+                        .offset(query.offset).limit(query.limit)).all()
+    return list(page), total

@@ -2,7 +2,7 @@
 import uuid
 from datetime import datetime, timezone
 
-from sqlalchemy import JSON, Column, DateTime, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, DateTime, Index, Text, UniqueConstraint
 from sqlmodel import Field
 
 from kernel.outbox import service_base
@@ -109,6 +109,8 @@ class Enrollment(Base, table=True):
     """An enrolment packet; editable while pending, frozen once completed."""
 
     __tablename__ = "enrollment"
+    # The search of uncommitted enrolments reads the few pending rows in creation order, not every completed one.
+    __table_args__ = (Index("ix_enrollment_status_created_at", "status", "created_at"),)
 
     id: str = Field(primary_key=True, max_length=100)
     process: str = Field(max_length=32)

@@ -18,15 +18,18 @@ def envelope(response: dict | None = None, errors: list[tuple[str, str]] = ()) -
 
 
 def enrollment_envelope(response: list[dict] | None = None, errors: list[tuple[str, str]] = (), *, request_id: str = "govstack.enrollment",
-                        version: str = "v1") -> dict:
-    """The enrollment.yaml response: {id, version, responsetime, response:[...], errors:[{errorCode, message}]}."""
-    return {
+                        version: str = "v1", meta_data: dict | None = None) -> dict:
+    """The enrollment.yaml response: {id, version, responsetime, [metaData,] response:[...], errors:[{errorCode, message}]}."""
+    body = {
         "id": request_id,
         "version": version,
         "responsetime": response_time(),
         "response": response,
         "errors": [{"errorCode": code, "message": message} for code, message in errors],
     }
+    if meta_data is not None:
+        body["metaData"] = meta_data
+    return body
 
 
 def parse_request_time(value) -> datetime | None:

@@ -1,8 +1,9 @@
-"""Enrolment (enrollment.yaml): PUT /enrollment, single-step with finalize or multi-step; plus a lookup of one enrolment."""
+"""Enrolment (enrollment.yaml): PUT /enrollment, single-step with finalize or multi-step; plus a lookup of one enrolment
+and a search of the uncommitted ones (spec 6.2; enrollment.yaml defines no search, so its shape is ours)."""
 import time
 from typing import Any
 
-from fastapi import APIRouter, Body, Request
+from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import JSONResponse
 
 from kernel.auth import require
@@ -10,7 +11,7 @@ from kernel.db import UowDep
 from kernel.errors import ApiError
 from identity import enrollment as enrolments
 from identity import tokens
-from identity.models import Enrollment, Person
+from identity.models import Enrollment, Person, as_utc
 from identity.schemas import enrollment_envelope
 
 router = APIRouter(tags=["Enrollment"])
@@ -43,6 +44,30 @@ def put_enrollment(request: Request, uow: UowDep, body: Any = Body(None)):
         return JSONResponse(enrollment_envelope(None, [(invalid.code, invalid.message)], request_id=request_id),
                             status_code=_STATUS.get(invalid.code, 400))
     return JSONResponse(enrollment_envelope([info], request_id=request_id), status_code=201 if created else 200)
+
+
+def _search_item(enrollment: Enrollment) -> dict:
+    # Ids, state and times only: the personal field values stay behind GET /enrollment/{id}.
+    return {"id": enrollment.id, "status": enrollment.status, "process": enrollment.process, "source": enrollment.source,
+            "refId": enrollment.ref_id, "creationDate": as_utc(enrollment.created_at).isoformat(),
+            "updatedDate": as_utc(enrollment.updated_at).isoformat()}
+
+
+@router.get("/enrollment", dependencies=[ENROLMENT_STAFF])
+def search_enrollments(uow: UowDep, status: str | None = Query(None), process: str | None = Query(None),
+                       source: str | None = Query(None), created_from: str | None = Query(None, alias="createdFrom"),
+                       created_to: str | None = Query(None, alias="createdTo"), offset: str | None = Query(None),
+                       limit: str | None = Query(None)):
+    """Uncommitted (pending) enrolments, oldest first, paged by offset and limit; metaData gives the total."""
+    request_id = "govstack.enrollment.search"
+    try:
+        query = enrolments.search_query(status=status, process=process, source=source, created_from=created_from,
+                                        created_to=created_to, offset=offset, limit=limit)
+    except enrolments.Invalid as invalid:
+        return JSONResponse(enrollment_envelope(None, [(invalid.code, invalid.message)], request_id=request_id), status_code=400)
+    page, total = enrolments.search_uncommitted(uow.session, query)
+    return enrollment_envelope([_search_item(e) for e in page], request_id=request_id,
+                               meta_data={"offset": query.offset, "limit": query.limit, "total": total})
 
 
 @router.get("/enrollment/{enrollment_id}", dependencies=[ENROLMENT_STAFF])

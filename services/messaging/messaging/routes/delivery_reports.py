@@ -3,7 +3,7 @@ import hmac
 from datetime import datetime, timezone
 from typing import Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
 from kernel.auth import bearer_token
@@ -34,9 +34,8 @@ def _gateway(request: Request) -> None:
         raise ApiError(401, "unauthorized", "The gateway's bearer token is required.", headers={"WWW-Authenticate": "Bearer"})
 
 
-@router.post("/callback/sms/delivery-report", status_code=204)
+@router.post("/callback/sms/delivery-report", status_code=204, dependencies=[Depends(_gateway)])  # token before body
 def receive_sms_delivery_report(report: DeliveryReport, request: Request, uow: UowDep) -> None:
-    _gateway(request)
     message = uow.session.get(Message, report.reference)
     if message is None:
         raise ApiError(404, "not_found", "No such message.")
