@@ -130,14 +130,3 @@ def run(infrastructure) -> list[Row]:
         Row("consent verification p50 at 500 req/s (open loop)", m["p50"], m["baseline_p50"], "ms", target, higher_is_better=False, note=note),
         Row("consent verification p99 at 500 req/s (open loop)", m["p99"], m["baseline_p50"], "ms", target, higher_is_better=False, note=note),
     ]
-
-
-if __name__ == "__main__":
-    from kernel.testing import Infrastructure
-
-    infrastructure = Infrastructure()
-    try:
-        for row in run(infrastructure):
-            print(row.markdown())
-    finally:
-        infrastructure.close()

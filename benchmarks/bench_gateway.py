@@ -246,15 +246,5 @@ def run(infrastructure) -> list[Row]:
     ]
 
 
-if __name__ == "__main__":
-    if sys.argv[1:2] == ["--upstream"]:
-        _serve_upstream(int(sys.argv[2]))
-        sys.exit(0)
-    from kernel.testing import Infrastructure
-
-    infrastructure = Infrastructure()
-    try:
-        for row in run(infrastructure):
-            print(row.markdown())
-    finally:
-        infrastructure.close()
+if __name__ == "__main__":  # the upstream process this benchmark starts; run the benchmark with benchmarks/run.py gateway
+    _serve_upstream(int(sys.argv[2]))

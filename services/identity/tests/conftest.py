@@ -1,11 +1,13 @@
 import pytest
 
-pytest.register_assert_rewrite("tests.helpers")
+pytest.register_assert_rewrite("services.identity.tests.helpers")
 
 from kernel.db import make_engine  # noqa: E402
 from kernel.testing import free_port, serve  # noqa: E402
 from identity.app import create_app  # noqa: E402
 from identity.settings import IdentitySettings  # noqa: E402
+
+from .helpers import enrol_person, register_client  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -42,3 +44,16 @@ def admin_token(oidc_issuer) -> str:
     """A token from the trusted test IAM with the client-management scopes and the operator role."""
     return oidc_issuer.token(sub="admin-1", audience="identity", roles=["operator"], scopes=["add_oidc_client", "update_oidc_client"],
                              expires_in=3600)
+
+
+@pytest.fixture(scope="module")
+def rp(base_url, admin_token):
+    """A relying party registered for the module, with its private key."""
+    client_id, key = register_client(base_url, admin_token)
+    return {"client_id": client_id, "key": key}
+
+
+@pytest.fixture(scope="module")
+def person(base_url, admin_token):
+    """A citizen enrolled for the module (UIN and PIN)."""
+    return enrol_person(base_url, admin_token)

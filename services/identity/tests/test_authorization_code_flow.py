@@ -11,17 +11,6 @@ from .helpers import (assertion, enrol_person, login_and_consent, new_key, redee
 
 
 @pytest.fixture(scope="module")
-def rp(base_url, admin_token):
-    client_id, key = register_client(base_url, admin_token)
-    return {"client_id": client_id, "key": key}
-
-
-@pytest.fixture(scope="module")
-def person(base_url, admin_token):
-    return enrol_person(base_url, admin_token)
-
-
-@pytest.fixture(scope="module")
 def jwks(base_url):
     return KeySet.import_key_set(httpx.get(f"{base_url}/.well-known/jwks.json").json())
 

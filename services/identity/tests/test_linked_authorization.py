@@ -7,18 +7,7 @@ from joserfc.jwk import KeySet
 from sqlmodel import Session
 
 from identity.models import AuthTransaction, utcnow
-from .helpers import enrol_person, linked_request, redeem, register_client, start_authorize, start_linked, transaction_id_of, wallet_post
-
-
-@pytest.fixture(scope="module")
-def rp(base_url, admin_token):
-    client_id, key = register_client(base_url, admin_token)
-    return {"client_id": client_id, "key": key}
-
-
-@pytest.fixture(scope="module")
-def person(base_url, admin_token):
-    return enrol_person(base_url, admin_token)
+from .helpers import linked_request, redeem, start_authorize, start_linked, transaction_id_of, wallet_post
 
 
 def _pin(person) -> list[dict]:

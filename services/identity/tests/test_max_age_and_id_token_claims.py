@@ -8,18 +8,7 @@ from joserfc.jwk import KeySet
 from sqlmodel import Session
 
 from identity.models import AuthTransaction, utcnow
-from .helpers import enrol_person, login_and_consent, redeem, register_client, start_authorize, transaction_id_of
-
-
-@pytest.fixture(scope="module")
-def rp(base_url, admin_token):
-    client_id, key = register_client(base_url, admin_token)
-    return {"client_id": client_id, "key": key}
-
-
-@pytest.fixture(scope="module")
-def person(base_url, admin_token):
-    return enrol_person(base_url, admin_token)
+from .helpers import login_and_consent, redeem, start_authorize, transaction_id_of
 
 
 def _id_token(base_url, rp, code) -> dict:

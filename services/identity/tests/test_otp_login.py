@@ -15,7 +15,7 @@ from kernel.testing import running, wait_until
 from identity import maintenance
 from identity.events import SendOtp
 from identity.models import OtpChallenge, utcnow
-from .helpers import enrol_person, redeem, register_client, start_authorize, transaction_id_of, unique
+from .helpers import redeem, register_client, start_authorize, transaction_id_of, unique
 
 OTP_ACR = "idbb:acr:generated-code"
 
@@ -61,11 +61,6 @@ def messaging(settings, engine):
 def otp_rp(base_url, admin_token):
     client_id, key = register_client(base_url, admin_token, authContextRefs=[OTP_ACR])
     return {"client_id": client_id, "key": key}
-
-
-@pytest.fixture(scope="module")
-def person(base_url, admin_token):
-    return enrol_person(base_url, admin_token)
 
 
 def _ask_for_code(browser, otp_rp, individual_id, channel="sms", **params) -> tuple[str, httpx.Response]:

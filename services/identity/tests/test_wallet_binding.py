@@ -28,11 +28,6 @@ def binding_token(oidc_issuer) -> str:
     return oidc_issuer.token(sub="wallet-backend", audience="identity", scopes=["wallet_binding"], expires_in=3600)
 
 
-@pytest.fixture(scope="module")
-def person(base_url, admin_token):
-    return enrol_person(base_url, admin_token)
-
-
 def _bind(base_url, token, partner_id, person, public_key, *, api_key=PARTNER_KEY, **overrides) -> httpx.Response:
     request = {"individualId": person["uin"], "authFactorType": "WLA", "format": "jwt", "publicKey": public_key,
                "challengeList": [{"authFactorType": "PIN", "challenge": person["pin"], "format": "number"}], **overrides}
