@@ -3,7 +3,7 @@ SHELL := /bin/bash
 UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 PYTHON := .venv/bin/python
 
-.PHONY: install run test bench lint
+.PHONY: install run test bench bench-scaling lint
 
 install:
 	@command -v uv >/dev/null 2>&1 || [ -x "$(UV)" ] || python3 -m pip install --user --quiet uv
@@ -17,3 +17,6 @@ test: install
 
 bench: install
 	@$(PYTHON) benchmarks/run.py
+
+bench-scaling: install
+	@$(PYTHON) benchmarks/scaling.py

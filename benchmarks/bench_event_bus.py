@@ -6,7 +6,7 @@ import uuid
 import pika
 from sqlmodel import Field, Session, func, select
 
-from common import Row, scaled
+from common import Row, loaded, scaled
 from kernel import bus
 from kernel.consumer import Consumer
 from kernel.db import UnitOfWork, make_engine
@@ -89,10 +89,10 @@ def kernel_bus(infrastructure, n: int) -> float:
 
 
 def run(infrastructure) -> list[Row]:
-    n = scaled(3000)
+    n = scaled(loaded(3000))  # the load is the size of the burst of events
     amqp_url = infrastructure.new_vhost("bench_raw")
     raw = raw_pika(amqp_url, n, confirms=False)
-    raw_confirmed = raw_pika(amqp_url, scaled(1000), confirms=True)
+    raw_confirmed = raw_pika(amqp_url, scaled(loaded(1000)), confirms=True)
     ours = kernel_bus(infrastructure, n)
     return [
         Row("event bus vs raw pika (no confirms)", ours, raw, "msg/s", 0.5, note="raw pika publish+consume, persistent"),

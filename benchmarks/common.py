@@ -3,6 +3,9 @@ import os
 from dataclasses import dataclass
 
 SCALE = float(os.environ.get("BENCH_SCALE", "1.0"))
+# The offered load (rate, concurrency, citizens) as a fraction of each benchmark's nominal load; `benchmarks/scaling.py`
+# runs every benchmark at 0.1, 0.2, 0.5 and 1.0 of it to show how the figures grow from 1x to 10x load.
+LOAD = float(os.environ.get("BENCH_LOAD", "1.0"))
 
 
 @dataclass
@@ -33,6 +36,11 @@ class Row:
 
 def scaled(n: int) -> int:
     return max(1, int(n * SCALE))
+
+
+def loaded(n: float) -> int:
+    """A nominal load figure (requests per second, concurrency, citizens) at this run's BENCH_LOAD."""
+    return max(1, round(n * LOAD))
 
 
 def start_service(package: str, env: dict, *, timeout: float = 60.0):

@@ -1,8 +1,11 @@
 """`make bench`: run every benchmark in this folder in one process and print one table of ratios measured in this run.
 
-Each bench_*.py module has run(infrastructure) -> list[Row]. BENCH_SCALE (default 1.0) scales the workload.
+Each bench_*.py module has run(infrastructure) -> list[Row]. BENCH_SCALE (default 1.0) scales the workload (how long
+each measurement runs); BENCH_LOAD (default 1.0) the offered load (see benchmarks/scaling.py).
 """
 import importlib
+import json
+import os
 import pkgutil
 import platform
 import sys
@@ -27,6 +30,9 @@ def main(names: list[str]) -> int:
             rows.extend(importlib.import_module(name).run(infrastructure))
     finally:
         infrastructure.close()
+    if os.environ.get("BENCH_JSON"):  # benchmarks/scaling.py reads the rows back
+        print(json.dumps([row.__dict__ for row in rows]))
+        return 0
     print(f"\nBenchmarks, {date.today().isoformat()}, {platform.machine()} {platform.processor() or ''} "
           f"({__import__('os').cpu_count()} cores), Python {platform.python_version()}\n")
     print("| benchmark | measured | baseline | ratio | target | met |")
