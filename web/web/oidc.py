@@ -39,7 +39,7 @@ def authorize_url(settings: WebSettings, *, state: str, nonce: str, verifier: st
     query = {"response_type": "code", "client_id": settings.portal_client_id, "redirect_uri": redirect_uri(settings), "scope": "openid",
              "state": state, "nonce": nonce, "code_challenge": pkce_challenge(verifier), "code_challenge_method": "S256",
              "acr_values": STATIC_CODE_ACR, "ui_locales": lang}
-    return f"{settings.identity_url.rstrip('/')}/authorize?{urlencode(query)}"
+    return f"{(settings.identity_browser_url or settings.identity_url).rstrip('/')}/authorize?{urlencode(query)}"
 
 
 def client_assertion(settings: WebSettings) -> str:

@@ -12,6 +12,8 @@ class WebSettings(ServiceSettings):
     service_name: str = "web"
     port: int = 8080
     identity_url: str = "http://localhost:8001"  # the Identity BB as browsers and this server reach it (its issuer)
+    # Where browsers reach the Identity BB when its issuer URL is an internal host name (compose: http://localhost:8001).
+    identity_browser_url: str = ""
     portal_client_id: str = "govstack-portal"
     portal_client_jwk: str = DEV_PORTAL_CLIENT_JWK  # JWK JSON of the private key for private_key_jwt
     im_client: str = "LA/GOV/LA-DGC/web-portal"  # Information-Mediator-Client of the portal at the gateway
