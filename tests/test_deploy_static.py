@@ -394,15 +394,34 @@ def test_hpas_target_existing_deployments():
     assert {"gateway"} | {f"{s}-consumer" for s in SERVICES} <= targets
 
 
-def test_ingress_routes_to_the_gateway_service():
+# What browsers and outside applications may reach: the gateway, the portal, and identity's sign-in pages only.
+INGRESS_EXPOSES = {"gateway": ("/",), "web": ("/",), "identity": ("/authorize",)}
+
+
+def test_ingress_exposes_only_the_gateway_the_portal_and_the_sign_in_pages():
     services = of_kind("Service")
+    exposed = set()
     for ingress in of_kind("Ingress").values():
+        assert ingress["spec"]["tls"], "public hosts are served over TLS"
         for rule in ingress["spec"]["rules"]:
             for path in rule["http"]["paths"]:
                 backend = path["backend"]["service"]
-                assert backend["name"] == "gateway"
-                assert backend["port"]["name"] in {p["name"] for p in services["gateway"]["spec"]["ports"]}
-    assert of_kind("Ingress")
+                assert path["path"] in INGRESS_EXPOSES.get(backend["name"], ()), f"{backend['name']} {path['path']} is exposed"
+                assert backend["port"]["name"] in {p["name"] for p in services[backend["name"]]["spec"]["ports"]}
+                exposed.add(backend["name"])
+    assert exposed == set(INGRESS_EXPOSES)
+
+
+def test_the_portal_runs_in_kubernetes_like_in_compose():
+    deployments, services = of_kind("Deployment"), of_kind("Service")
+    api = containers_of(deployments["web"])[0]
+    assert api["args"] == ["python", "-m", "web", "api"]
+    assert [p["port"] for p in services["web"]["spec"]["ports"]] == [settings_class("web").model_fields["port"].default]
+    env = {e["name"]: e.get("value") for e in api["env"]}
+    # Browsers are sent to identity's public sign-in host, never to the in-cluster issuer name.
+    assert env["IDENTITY_BROWSER_URL"].startswith("https://") and env["IDENTITY_URL"] == "http://identity:8001"
+    for worker in WORKERS:
+        assert containers_of(deployments[f"web-{worker}"])[0]["args"] == ["python", "-m", "web", worker]
 
 
 def test_kubernetes_environment_is_read_by_the_settings():
