@@ -5,6 +5,8 @@ from dataclasses import dataclass
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
+from registration.rules import check_condition
+
 CLASSIFICATIONS = ("public", "internal", "personal", "sensitive_personal")
 DECISIONS = ("approve", "reject", "send_back")
 STEP_TYPES = ("require_signed_in_citizen", "require_consent", "notify_applicant", "write_registry")
@@ -44,8 +46,11 @@ def validate_service(document) -> list[Problem]:
     _check_text(document.get("description"), "description", add, required=False)
     if document.get("type", "Public") not in SERVICE_TYPES:
         add("type", f"must be one of {', '.join(SERVICE_TYPES)}")
+    days = document.get("processing_days")
+    if days is not None and (isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= 3650):
+        add("processing_days", "must be a whole number of days from 1 to 3650 (when a decision is due after submission)")
 
-    _check_registrations(document.get("registrations"), add)
+    _check_registrations(document.get("registrations"), _numeric_fields(document.get("eforms")), add)
     _check_eforms(document.get("eforms"), add)
     _check_documents(document.get("documents", []), add)
     _check_roles(document.get("roles"), add)
@@ -90,7 +95,19 @@ def _unique_ids(items, field, key, add) -> list[str]:
     return seen
 
 
-def _check_registrations(value, add) -> None:
+def _numeric_fields(eforms) -> set[str]:
+    """Form fields typed number or integer: what a fee may be computed per unit of."""
+    found = set()
+    for eform in eforms if isinstance(eforms, list) else []:
+        schema = eform.get("schema") if isinstance(eform, dict) else None
+        properties = schema.get("properties") if isinstance(schema, dict) else None
+        for name, spec in (properties if isinstance(properties, dict) else {}).items():
+            if isinstance(spec, dict) and spec.get("type") in ("integer", "number"):
+                found.add(name)
+    return found
+
+
+def _check_registrations(value, numeric_fields: set[str], add) -> None:
     registrations = _list(value, "registrations", add, required=True)
     _unique_ids(registrations, "registrations", "code", add)
     for index, registration in enumerate(registrations):
@@ -106,6 +123,7 @@ def _check_registrations(value, add) -> None:
             _check_text(determinant.get("description"), f"{at}.determinants[{d}].description", add, required=True)
             if determinant.get("obligation") not in ("mandatory", "optional"):
                 add(f"{at}.determinants[{d}].obligation", "must be 'mandatory' or 'optional'")
+            check_condition(determinant.get("condition"), f"{at}.determinants[{d}].condition", add)
         for f, fee in enumerate(_list(registration.get("fees"), f"{at}.fees", add, required=False)):
             if not isinstance(fee, dict):
                 add(f"{at}.fees[{f}]", "must be an object")
@@ -116,6 +134,9 @@ def _check_registrations(value, add) -> None:
                 add(f"{at}.fees[{f}].amount", "required: a number not below 0")
             if not (isinstance(fee.get("currency"), str) and re.fullmatch(r"[A-Z]{3}", fee["currency"])):
                 add(f"{at}.fees[{f}].currency", "required: an ISO 4217 code such as LAK")
+            check_condition(fee.get("condition"), f"{at}.fees[{f}].condition", add)
+            if "per_field" in fee and fee["per_field"] not in numeric_fields:
+                add(f"{at}.fees[{f}].per_field", "must name a number or integer field of one of the service's e-forms")
 
 
 def _check_eforms(value, add) -> None:
@@ -182,6 +203,7 @@ def _check_documents(value, add) -> None:
             add(f"{at}.max_bytes", "required: a positive number of bytes")
         if not isinstance(document.get("required", False), bool):
             add(f"{at}.required", "must be true or false")
+        check_condition(document.get("condition"), f"{at}.condition", add)
 
 
 def _check_roles(value, add) -> None:

@@ -84,6 +84,9 @@ class ApplicationFile(Base, table=True):
     registered: datetime | None = _when(nullable=True)  # when it was submitted
     ended: bool = False
     registration_number: str | None = Field(default=None, max_length=80)
+    fees: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False, server_default="{}"))  # rules.fees_for at submission
+    expected_end: datetime | None = _when(nullable=True)  # (re)submission + the service's processing_days
+    fields_to_fix: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False, server_default="[]"))  # marked on send-back
 
 
 class FileHistory(Base, table=True):
@@ -99,6 +102,20 @@ class FileHistory(Base, table=True):
     role_id: str | None = Field(default=None, max_length=64)
     status: str = Field(max_length=20)
     reason: str = ""
+
+
+class FileMessage(Base, table=True):
+    """A message between the applicant and the operators of one file."""
+
+    __tablename__ = "file_message"
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=64)
+    file_id: str = Field(foreign_key="application_file.id", index=True, max_length=64)
+    at: datetime = _when()
+    author_id: str = Field(max_length=200)
+    author_kind: str = Field(max_length=20)  # applicant or operator
+    role_id: str | None = Field(default=None, max_length=64)  # the operator's processing role
+    text: str
 
 
 class Task(Base, table=True):

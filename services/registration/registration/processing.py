@@ -1,5 +1,5 @@
 """What happens to an application file: submission, correction, operators' decisions and the registry write."""
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import func
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -9,7 +9,7 @@ from sqlmodel import select
 from kernel.auth import Caller
 from kernel.db import UnitOfWork
 from kernel.errors import ApiError
-from registration import design, forms
+from registration import design, forms, rules
 from registration.events import ApplicationApproved, ApplicationRejected, ApplicationSentBack, ApplicationSubmitted
 from registration.models import (ApplicationFile, Document, FileHistory, RegistryRecord, RegistrySequence,
                                  ServiceDefinition, Task, utcnow)
@@ -59,29 +59,38 @@ def attach_documents(uow: UnitOfWork, *, file: ApplicationFile, document: dict, 
         stored.file_id = file.id
         uow.session.add(stored)
     for required in document.get("documents", []):
-        if required.get("required") and required["type"] not in attached_types:
+        # A condition limits a requirement to the applicants it describes (e.g. only companies above some capital).
+        needed = required.get("required") and rules.holds(required.get("condition"), file.form_data)
+        if needed and required["type"] not in attached_types:
             problems.append({"field": f"documents.{required['type']}", "reason": "required document is missing"})
     if problems:
         raise ApiError(400, "invalid_documents", "The attached documents do not match what the service asks for.", details=problems)
+
+
+def check_rules(document: dict, *, file: ApplicationFile) -> None:
+    """Determinants decide whether this applicant may register (400 naming each unmet rule); fees and the expected end
+    of processing are recorded on the file."""
+    unmet = rules.unmet_determinants(document, file.form_data)
+    if unmet:
+        raise ApiError(400, "not_eligible", "The submitted data meets none of the registration's determinants (who must or may register).",
+                       details=unmet)
+    file.fees = rules.fees_for(document, file.form_data)
+    days = document.get("processing_days")
+    file.expected_end = utcnow() + timedelta(days=days) if isinstance(days, int) and not isinstance(days, bool) else None
 
 
 def document_id_from_url(url) -> str:
     return str(url).rstrip("/").rsplit("/", 1)[-1]
 
 
-def require_citizen(document: dict, caller: Caller) -> None:
-    if design.has_step(document, "require_signed_in_citizen") and (not caller.subject or caller.subject == caller.client_id):
-        # A client-credentials token names a system, not a signed-in person.
-        raise ApiError(403, "citizen_required", "This service must be used by a signed-in citizen.")
-
-
 def submit(uow: UnitOfWork, *, service: ServiceDefinition, service_version: int, document: dict, file: ApplicationFile,
            caller: Caller) -> ApplicationFile:
-    """Submit a new file or a draft: validate it, start the first role's task and announce it."""
-    require_citizen(document, caller)
+    """Submit a new file or a draft: validate it, start the first role's task and announce it (the caller commits, after
+    the integration steps have passed)."""
     eform = check_form(document, eform_id=file.eform_id or None, data=file.form_data)
     file.eform_id = eform["id"]
     file.service_version = service_version
+    check_rules(document, file=file)
     attach_documents(uow, file=file, document=document, urls=file.document_urls, caller=caller)
     file.status, file.registered = "PENDING", utcnow()
     uow.session.add(file)
@@ -97,8 +106,9 @@ def resubmit(uow: UnitOfWork, *, document: dict, file: ApplicationFile, caller: 
     if file.status != "SENDBACK":
         raise ApiError(409, "not_sent_back", "Only a file that was sent back can be corrected.")
     check_form(document, eform_id=file.eform_id or None, data=file.form_data)
+    check_rules(document, file=file)
     attach_documents(uow, file=file, document=document, urls=file.document_urls, caller=caller)
-    file.status = "PENDING"
+    file.status, file.fields_to_fix = "PENDING", []
     uow.session.add(file)
     role = design.role(document, file.sent_back_by_role or "") or design.first_role(document)
     _open_task(uow, file=file, document=document, role=role)
@@ -142,8 +152,10 @@ def decide(uow: UnitOfWork, *, task: Task, file: ApplicationFile, service: Servi
         raise ApiError(400, "decision_not_allowed", f"This role may decide: {allowed}.", details=[{"field": "data.decision", "reason": f"must be one of {allowed}"}])
     if not reason.strip():
         raise ApiError(400, "reason_required", "A decision needs a reason.", details=[{"field": "data.reason", "reason": "required"}])
+    fields_to_fix = marked_fields(document, file=file, role=role, decision=decision, marked=data.pop("fieldsToFix", None))
     claim(uow, task=task, caller=caller)
-    task.decision, task.reason, task.data = decision, reason, data
+    # Kept with the decision too, for a send-back that routes to another role rather than to the applicant.
+    task.decision, task.reason, task.data = decision, reason, {**data, "fieldsToFix": fields_to_fix} if fields_to_fix else data
     task.status, task.completed = DECISION_STATUS[decision], utcnow()
     uow.session.add(task)
 
@@ -153,7 +165,7 @@ def decide(uow: UnitOfWork, *, task: Task, file: ApplicationFile, service: Servi
     if next_role is not None:
         _open_task(uow, file=file, document=document, role=next_role)
     elif decision == "send_back":
-        file.status, file.sent_back_by_role = "SENDBACK", role["id"]
+        file.status, file.sent_back_by_role, file.fields_to_fix = "SENDBACK", role["id"], fields_to_fix
         event = ApplicationSentBack
     elif decision == "approve":
         file.status, file.ended = "APPROVED", True
@@ -169,6 +181,31 @@ def decide(uow: UnitOfWork, *, task: Task, file: ApplicationFile, service: Servi
         uow.emit(event(application_id=file.id, service_id=file.service_id, applicant_sub=file.applicant_id, decision_id=task.id,
                        language=file.language, notify_applicant=_notifies(document)))
     return task
+
+
+def marked_fields(document: dict, *, file: ApplicationFile, role: dict, decision: str, marked) -> list[dict]:
+    """The fields an operator marks for the applicant to fix on send-back: [{field, reason}], only fields of the file's
+    e-form that this role may see (a name alone is accepted; the reason then is empty)."""
+    if marked is None or marked == []:
+        return []
+    if decision != "send_back":
+        raise ApiError(400, "invalid_fields", "Only a send-back marks fields to fix.", details=[{"field": "data.fieldsToFix", "reason": "only with send_back"}])
+    if not isinstance(marked, list):
+        raise ApiError(400, "invalid_fields", "fieldsToFix must be a list.", details=[{"field": "data.fieldsToFix", "reason": "must be a list"}])
+    visible = forms.visible_fields(design.eform(document, file.eform_id) or {}, role.get("sees", []))
+    found, problems = [], []
+    for index, item in enumerate(marked):
+        if isinstance(item, dict):
+            name, why = item.get("field"), item.get("reason", "")
+        else:
+            name, why = item, ""
+        if not isinstance(name, str) or name not in visible or not isinstance(why, str):
+            problems.append({"field": f"data.fieldsToFix[{index}]", "reason": "must name a field of the form that your role sees, with a text reason"})
+        else:
+            found.append({"field": name, "reason": why[:1000]})
+    if problems:
+        raise ApiError(400, "invalid_fields", "Some marked fields are not fields of this form.", details=problems)
+    return found
 
 
 def write_registry(uow: UnitOfWork, *, service: ServiceDefinition, file: ApplicationFile) -> RegistryRecord:

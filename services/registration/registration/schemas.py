@@ -34,6 +34,10 @@ def file_out(view: FileView, uow: UnitOfWork, *, lang: str, with_history: bool =
     }
     if file.registration_number:
         body["registrationNumber"] = file.registration_number
+    # Our extensions: the fees owed, when processing should end, and what the applicant must fix after a send-back.
+    body["fees"] = dict(file.fees) if file.fees else {"items": [], "totals": []}
+    body["expectedEnd"] = iso(file.expected_end)
+    body["fieldsToFix"] = list(file.fields_to_fix)
     if not view.is_applicant:
         body["processingData"] = dict(file.processing_data)
     if with_history:
@@ -51,7 +55,7 @@ def file_list_item(view: FileView, task: Task | None, lang: str) -> dict:
         "status": status(file.status), "applicantId": file.applicant_id, "created": iso(file.created),
         "registered": iso(file.registered), "description": file.description,
         "serviceName": design.text(view.document.get("name"), lang), "serviceId": file.service_id, "eformId": file.eform_id,
-        "documentUrls": list(file.document_urls), "additionalMeta": {"data": {}},
+        "documentUrls": list(file.document_urls), "additionalMeta": {"data": {}}, "expectedEnd": iso(file.expected_end),
     }
 
 

@@ -19,9 +19,14 @@ def unique_code(prefix: str = "T") -> str:
     return f"{prefix}{uuid.uuid4().hex[:10].upper()}"
 
 
-def enterprise_document(**overrides) -> dict:
-    """The demo enterprise service under a fresh code and operator roles, so tests never share files or tasks."""
+def enterprise_document(*, with_consent: bool = False, **overrides) -> dict:
+    """The demo enterprise service under a fresh code and operator roles, so tests never share files or tasks.
+
+    Without its require_consent step unless asked: that step needs a Consent BB behind a gateway (test_consent_step.py).
+    """
     document = yaml.safe_load((FIXTURE_DATA / "lao_enterprise_registration.yaml").read_text(encoding="utf-8"))
+    if not with_consent:
+        document["steps"] = [step for step in document["steps"] if step["type"] != "require_consent"]
     tag = uuid.uuid4().hex[:6]
     document["code"] = unique_code("LER")
     document["roles"][0]["operator_roles"] = [f"reviewer-{tag}"]
@@ -29,6 +34,23 @@ def enterprise_document(**overrides) -> dict:
     document["documents"][0]["required"] = False
     document.update(overrides)
     return document
+
+
+def sct_document() -> dict:
+    """The demo social cash transfer service as bundled."""
+    return yaml.safe_load((FIXTURE_DATA / "social_cash_transfer.yaml").read_text(encoding="utf-8"))
+
+
+def cash_transfer_document() -> dict:
+    """The demo cash transfer service under a fresh code, without the consent step (test_consent_step.py covers it)."""
+    document = sct_document()
+    document["code"] = unique_code("SCT")
+    document["steps"] = [s for s in document["steps"] if s["type"] != "require_consent"]
+    return document
+
+
+HOUSEHOLD = {"head_of_household": "Noy", "id_number": "LA-998877", "province": "SVK", "district": "Kaysone", "household_size": 5,
+             "monthly_income_lak": 900_000, "children_under_5": 1, "pregnant_member": False, "member_with_disability": False}
 
 
 def enterprise_data(**overrides) -> dict:
@@ -71,6 +93,9 @@ class Api:
             return self.call("POST", f"/services/{service_id}/applications", expect=expect, headers={**headers, **IM},
                              files={k: (None, v) for k, v in fields.items()})
         return self.call("POST", f"/services/{service_id}/applications", expect=expect, headers={**headers, **IM}, data=fields)
+
+    def submit_household(self, service_id: str, headers: dict, expect: int = 200, **overrides) -> httpx.Response:
+        return self.submit(service_id, headers, {**HOUSEHOLD, **overrides}, eform_id="sct-household", expect=expect)
 
     def tasks(self, headers: dict, **params) -> list[dict]:
         return self.call("GET", "/tasks", expect=200, headers={**headers, **IM}, params=params).json()

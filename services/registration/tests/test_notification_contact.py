@@ -2,7 +2,7 @@
 import pytest
 
 from registration import design
-from .api_client import IM, enterprise_data, enterprise_document, unique
+from .api_client import IM, cash_transfer_document, enterprise_data, enterprise_document, unique
 
 
 def service_token(api, scopes=("notification.read",)) -> dict:
@@ -52,6 +52,16 @@ def test_service_without_contact_fields_gives_only_the_language(api):
     body = api.call("GET", contact_path(file_id), expect=200, headers=service_token(api)).json()
 
     assert "email" not in body and "phone" not in body
+
+
+def test_cash_transfer_applicants_are_reachable_too(api):
+    service_id = api.publish(cash_transfer_document())["id"]
+    file_id = api.submit_household(service_id, api.token(sub=unique("citizen")), phone="+856 20 7777 1234",
+                               email="noy@example.la").json()["fileId"]
+
+    body = api.call("GET", contact_path(file_id), expect=200, headers=service_token(api)).json()
+
+    assert (body["phone"], body["email"]) == ("+856 20 7777 1234", "noy@example.la")
 
 
 def test_citizen_token_is_refused_even_with_the_scope(api, submitted):

@@ -1,8 +1,9 @@
 """All routers of the registration API."""
 from fastapi import APIRouter
 
-from registration.routes import applications, contacts, designer, documents, registry, services, statistics, tasks
+from registration.routes import (applications, audit, catalogue, certificates, contacts, designer, documents, messages, registry, services,
+                                 statistics, tasks)
 
 api_router = APIRouter()
-for module in (services, applications, contacts, documents, tasks, statistics, designer, registry):
+for module in (services, applications, contacts, documents, tasks, statistics, designer, registry, catalogue, messages, audit, certificates):
     api_router.include_router(module.router)

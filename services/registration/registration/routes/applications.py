@@ -7,7 +7,7 @@ from sqlmodel import select
 from kernel.auth import CallerDep
 from kernel.db import UowDep
 from kernel.errors import ApiError
-from registration import access, designer, processing, schemas
+from registration import access, designer, integration, processing, schemas
 from registration.models import ApplicationFile, FileHistory
 from registration.routes.deps import CurrentService, IMClient, SettingsDep, Utf8JSONResponse, json_field, language, read_body
 
@@ -53,8 +53,10 @@ async def submit_application(request: Request, service: CurrentService, uow: Uow
     body = await read_body(request)
     file = _new_file(service, caller)
     _apply_submission(file, body, request)
+    integration.require_citizen(settings, document=document, caller=caller)
     uow.session.add(file)
     processing.submit(uow, service=service, service_version=service.published_version, document=document, file=file, caller=caller)
+    await integration.require_consent(settings, document=document, caller=caller)  # after the local checks; refused: nothing is committed
     uow.commit()
     view = access.file_view(uow, file_id=file.id, caller=caller, admin_roles=settings.admin_roles)
     return schemas.file_out(view, uow, lang=language(request))
@@ -98,7 +100,9 @@ async def update_application(file_id: str, request: Request, uow: UowDep, caller
     file = view.file
     if view.is_applicant:
         _apply_submission(file, body, request)
+        integration.require_citizen(settings, document=view.document, caller=caller)
         processing.resubmit(uow, document=view.document, file=file, caller=caller)
+        await integration.require_consent(settings, document=view.document, caller=caller)
     else:
         if file.ended:
             raise ApiError(409, "file_ended", "Processing of this file has ended.")
@@ -176,7 +180,10 @@ async def submit_draft(draft_id: str, request: Request, uow: UowDep, caller: Cal
         raise ApiError(400, "confirmation_required", "Submitting needs the applicant's explicit confirmation.",
                        details=[{"field": "confirm", "reason": "must be true"}])
     service = designer.get_or_raise(uow, service_id=file.service_id)
-    processing.submit(uow, service=service, service_version=service.published_version, document=_published(uow, service), file=file, caller=caller)
+    document = _published(uow, service)
+    integration.require_citizen(settings, document=document, caller=caller)
+    processing.submit(uow, service=service, service_version=service.published_version, document=document, file=file, caller=caller)
+    await integration.require_consent(settings, document=document, caller=caller)
     uow.commit()
     view = access.file_view(uow, file_id=file.id, caller=caller, admin_roles=settings.admin_roles)
     return schemas.file_out(view, uow, lang=language(request))

@@ -59,6 +59,13 @@ async def import_design(request: Request, uow: UowDep, publish: bool = False, ca
     return _summary(service, row)
 
 
+@router.post("/validate", dependencies=[Designer])
+async def validate_document(request: Request) -> dict:
+    """Every problem of a service document, without storing it: the designer console's live validation."""
+    problems = design.validate_service(await _document(request))
+    return {"valid": not problems, "problems": [p.as_dict() for p in problems]}
+
+
 @router.get("/{service_id}", dependencies=[Designer])
 def get_design(service: CurrentService, uow: UowDep) -> dict:
     rows = designer.versions(uow, service_id=service.id)
