@@ -39,6 +39,8 @@ PUBLIC = {
         ("POST", "/linked-authorization/link-transaction"),
         ("POST", "/linked-authorization/authenticate"),
         ("POST", "/linked-authorization/consent"),
+        ("POST", "/linked-authorization/qr-code"),  # the login page's link-code with its QR image, same XSRF binding
+        ("POST", "/linked-authorization/send-otp"),  # the wallet's OTP for a linked transaction it redeemed a link code for
     },
     "consent": {
         ("GET", "/service/policy/{policyId}/"),  # citizens must see what they agree to
@@ -63,6 +65,9 @@ PUBLIC = {
         ("GET", "/services/{service_id}"),
         ("GET", "/services/{service_id}/eForms"),
         ("GET", "/eForms/{eform_id}"),
+        ("GET", "/certificates/keys"),  # the public key that checks registration certificates
+        ("GET", "/catalogue/services"),  # published services' labels, document slots and fees: design data, no applicant data
+        ("GET", "/catalogue/services/{service_id}"),
     },
 }
 # Reviewed: operations that answer something other than 401 to a bad bearer token, the statuses allowed, and why.

@@ -9,6 +9,8 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from identity.fixtures import PORTAL_DEV_PUBLIC_JWK
+
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 DOCKERFILE = ROOT / "deploy/docker/Dockerfile"
@@ -312,9 +314,13 @@ def test_keycloak_realm_has_roles_clients_and_demo_users():
     services = clients["govstack-services"]
     assert services["publicClient"] is False and services["serviceAccountsEnabled"] is True
     portal = clients["govstack-portal"]
-    assert portal["publicClient"] is True and portal["standardFlowEnabled"] is True
+    # The portal authenticates with private_key_jwt, with the same development key it uses at the Identity BB.
+    assert portal["publicClient"] is False and portal["clientAuthenticatorType"] == "client-jwt" and portal["standardFlowEnabled"] is True
+    assert json.loads(portal["attributes"]["jwks.string"])["keys"] == [PORTAL_DEV_PUBLIC_JWK]
     assert portal["attributes"]["pkce.code.challenge.method"] == "S256"
     assert portal["redirectUris"] == ["http://localhost:8080/*"]
+    roles_mapper = next(m for m in portal["protocolMappers"] if m["protocolMapper"] == "oidc-usermodel-realm-role-mapper")
+    assert roles_mapper["config"]["claim.name"] == "roles" and roles_mapper["config"]["id.token.claim"] == "true"  # the portal reads roles from the ID token
     users_by_role = {role: user for user in realm["users"] for role in user.get("realmRoles", [])}
     for role in ("admin", "designer", "operator", "auditor"):
         assert all(c["temporary"] for c in users_by_role[role]["credentials"]), f"{role} demo password must be temporary"

@@ -101,7 +101,8 @@ def test_sent_back_application_is_corrected_and_resubmitted(browser, service_id,
     task = registration_api("GET", "tasks", roles=["enterprise_reviewer"], params={"fileId": file_id}).json()[0]
     assert registration_api("POST", f"tasks/{task['taskId'] if 'taskId' in task else task['id']}/claim", roles=["enterprise_reviewer"]).status_code == 200
     decided = registration_api("POST", f"tasks/{task.get('taskId', task.get('id'))}/complete", roles=["enterprise_reviewer"],
-                               json={"data": {"decision": "send_back", "reason": "Capital is unclear"}})
+                               json={"data": {"decision": "send_back", "reason": "Capital is unclear",
+                                              "fieldsToFix": [{"field": "registered_capital_lak", "reason": "Not the amount on the deed"}]}})
     assert decided.status_code == 200, decided.text
 
     page = browser.get(f"/applications/{file_id}")
@@ -109,6 +110,7 @@ def test_sent_back_application_is_corrected_and_resubmitted(browser, service_id,
     after = browser.get(f"/applications/{file_id}")
 
     assert "ສົ່ງກັບຄືນໃຫ້ແກ້ໄຂ" in page.text and "Capital is unclear" in page.text and 'id="resubmit"' in page.text
+    assert 'id="e-registered_capital_lak">Not the amount on the deed' in page.text  # the field the operator marked
     assert resubmitted.status_code == 303
     assert "ລໍຖ້າພິຈາລະນາ" in after.text and "ແກ້ໄຂ ແລະ ສົ່ງຄືນ" in after.text
 
@@ -116,3 +118,23 @@ def test_sent_back_application_is_corrected_and_resubmitted(browser, service_id,
 def test_other_peoples_drafts_are_not_found(browser):
     assert browser.get("/drafts/00000000-0000-0000-0000-000000000000").status_code == 404
 
+
+
+def test_citizen_writes_to_the_officers_and_sees_the_answer(browser, service_id, registration_api):
+    file_id = submitted_application(browser, service_id)
+    sent = browser.post(f"/applications/{file_id}/messages", data={"text": "ເອກະສານເພີ່ມເຕີມຈະສົ່ງມື້ອື່ນ"})
+    answered = registration_api("POST", f"applications/{file_id}/messages", roles=["enterprise_reviewer"], json={"text": "Thank you"})
+
+    page = browser.get(f"/applications/{file_id}")
+
+    assert sent.status_code == 303 and answered.status_code == 201, answered.text
+    assert "ເອກະສານເພີ່ມເຕີມຈະສົ່ງມື້ອື່ນ" in page.text and "Thank you" in page.text
+    assert '<strong>ເຈົ້າໜ້າທີ່</strong>: Thank you' in page.text and "operator-1" not in page.text  # no staff ids for the citizen
+
+
+def test_empty_message_is_refused_in_lao(browser, service_id):
+    file_id = submitted_application(browser, service_id)
+
+    response = browser.post(f"/applications/{file_id}/messages", data={"text": "  "})
+
+    assert response.status_code == 400 and 'id="message-error">ກະລຸນາຂຽນຂໍ້ຄວາມ' in response.text

@@ -7,12 +7,13 @@ from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from kernel.app import build_app
-from web.bb import Unavailable
+from web.bb import Unavailable, portal_token_source
 from web.errors import error_shape
 from web.fixtures import FIXTURES
 from web.pages import render
 from web.routes import api_router
-from web.routes.deps import SignInRequired, sign_in_url
+from web.console import console_error
+from web.routes.deps import NotPermitted, SignInRequired, sign_in_url
 from web.settings import WebSettings
 
 
@@ -33,6 +34,10 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     async def sign_in_required(request: Request, exc: SignInRequired):
         return RedirectResponse(sign_in_url(exc.next_path), status_code=303)
 
+    @app.exception_handler(NotPermitted)
+    async def not_permitted(request: Request, exc: NotPermitted):
+        return console_error(request, staff=exc.staff, message_key="not_permitted", status=403)
+
     @app.exception_handler(Unavailable)
     async def building_block_unavailable(request: Request, exc: Unavailable):
         if exc.status == 401:  # the citizen's access token expired: sign in again, then come back
@@ -46,6 +51,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
         async with kernel_lifespan(app):
             # One pooled client for every call to the gateway and the identity provider.
             app.state.http = httpx.Client(timeout=httpx.Timeout(30.0, connect=5.0))
+            app.state.portal_token = portal_token_source(settings)
             try:
                 yield
             finally:

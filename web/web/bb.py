@@ -1,9 +1,16 @@
 """Calls to the building blocks, always through the gateway, as the portal's client application with the user's token."""
 from dataclasses import dataclass
+from urllib.parse import quote
 
 import httpx
 
+from kernel.service_token import ServiceTokenSource
 from web.settings import WebSettings
+
+
+def segment(value: str) -> str:
+    """An id from the browser as one path segment: "..", "/" or "?" cannot steer the call elsewhere."""
+    return quote(value, safe="")
 
 
 class Unavailable(Exception):
@@ -35,3 +42,10 @@ class BuildingBlocks:
         if response.status_code in ok or response.status_code in expected:
             return response
         raise Unavailable(response.status_code, response.text[:500])
+
+
+def portal_token_source(settings: WebSettings) -> ServiceTokenSource:
+    """The portal's own client-credentials token, for public reads when no citizen is signed in (the gateway still
+    wants to know which client application calls). Its audience is the portal's, as citizens' tokens are."""
+    return ServiceTokenSource(token_url=settings.identity_url.rstrip("/") + "/oauth/token", client_id=settings.portal_client_id,
+                              private_jwk=settings.portal_client_jwk, audience=settings.portal_client_id)

@@ -14,6 +14,10 @@ class WebSettings(ServiceSettings):
     identity_url: str = "http://localhost:8001"  # the Identity BB as browsers and this server reach it (its issuer)
     # Where browsers reach the Identity BB when its issuer URL is an internal host name (compose: http://localhost:8001).
     identity_browser_url: str = ""
+    # Staff sign-in: empty means the Identity BB's staff login; compose sets its Keycloak realm (found through discovery),
+    # and STAFF_ISSUER_BROWSER_URL where browsers reach it when the issuer is an internal host name.
+    staff_issuer_url: str = ""
+    staff_issuer_browser_url: str = ""
     portal_client_id: str = "govstack-portal"
     portal_client_jwk: str = DEV_PORTAL_CLIENT_JWK  # JWK JSON of the private key for private_key_jwt
     im_client: str = "LA/GOV/LA-DGC/web-portal"  # Information-Mediator-Client of the portal at the gateway

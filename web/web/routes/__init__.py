@@ -1,8 +1,9 @@
 """All routers of the portal."""
 from fastapi import APIRouter
 
-from web.routes import auth, citizen, home
+from web.routes import auth, citizen, consents, designer, home, operator
 
 api_router = APIRouter()
-for module in (home, auth, citizen):
+for module in (home, auth, citizen, consents, operator, designer):
     api_router.include_router(module.router)
+api_router.include_router(auth.staff_router)

@@ -1,21 +1,15 @@
-"""Citizen pages: the service catalogue, the e-form wizard over drafts, documents, submission, my applications."""
-from urllib.parse import quote
-
+"""Citizen pages: the service catalogue, the e-form wizard over drafts (consent step, documents, fee), submission,
+my applications."""
 from fastapi import APIRouter, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from web import i18n
-from web.bb import BuildingBlocks
+from web import catalogue, consent, forms, i18n
+from web.bb import BuildingBlocks, segment
 from web.pages import language, render
 from web.routes.deps import Citizen, CitizenBlocks
 
 router = APIRouter(tags=["citizen"], include_in_schema=False)
 REG = "registration"
-
-
-def _id(value: str) -> str:
-    # Ids from the browser go into the gateway path as one segment each: "..", "/" or "?" cannot steer the call elsewhere.
-    return quote(value, safe="")
 
 
 def _not_found(request: Request, user) -> HTMLResponse:
@@ -24,17 +18,16 @@ def _not_found(request: Request, user) -> HTMLResponse:
 
 @router.get("/services", response_class=HTMLResponse)
 def list_services(request: Request, citizen: Citizen, bb: CitizenBlocks):
-    services = bb.call("GET", REG, "services").json()
-    return render(request, "services.html", user=citizen, services=services)
+    return render(request, "services.html", user=citizen, services=catalogue.services(bb, language(request)))
 
 
 @router.post("/services/{service_id}/apply")
 def start_application(service_id: str, request: Request, citizen: Citizen, bb: CitizenBlocks):
     """A new draft on the service's e-form; the wizard then works on that draft."""
-    eforms = bb.call("GET", REG, f"services/{_id(service_id)}/eForms")
+    eforms = bb.call("GET", REG, f"services/{segment(service_id)}/eForms")
     if eforms.status_code != 200 or not eforms.json():
         return _not_found(request, citizen)
-    created = bb.call("POST", REG, f"services/{_id(service_id)}/drafts", json={"formData": {"eFormId": eforms.json()[0]["eFormId"], "data": {}},
+    created = bb.call("POST", REG, f"services/{segment(service_id)}/drafts", json={"formData": {"eFormId": eforms.json()[0]["eFormId"], "data": {}},
                                                                          "language": language(request)})
     if created.status_code != 201:
         return _not_found(request, citizen)
@@ -42,26 +35,17 @@ def start_application(service_id: str, request: Request, citizen: Citizen, bb: C
 
 
 def _form(bb: BuildingBlocks, eform_id: str) -> dict:
-    response = bb.call("GET", REG, f"eForms/{_id(eform_id)}")
+    response = bb.call("GET", REG, f"eForms/{segment(eform_id)}")
     return response.json().get("schema", {}) if response.status_code == 200 else {}
-
-
-def _fields(schema: dict, lang: str) -> list[dict]:
-    """What the page shows per property of the e-form's JSON Schema, in schema order."""
-    required = set(schema.get("required", []))
-    fields = []
-    for name, rule in (schema.get("properties") or {}).items():
-        kind = "select" if "enum" in rule else "number" if rule.get("type") in ("integer", "number") else "text"
-        fields.append({"name": name, "label": i18n.text(rule.get("title"), lang) or name.replace("_", " ").capitalize(),
-                       "kind": kind, "options": rule.get("enum", []), "required": name in required,
-                       "step": "1" if rule.get("type") == "integer" else "any"})
-    return fields
 
 
 def _values(form, schema: dict) -> dict:
     """Form strings as the schema's types; empty fields are left out, so the API can say they are required."""
     data = {}
     for name, rule in (schema.get("properties") or {}).items():
+        if rule.get("type") == "boolean":
+            data[name] = form.get(name) == "true"  # an unticked box is an answer: no
+            continue
         raw = form.get(name)
         if not isinstance(raw, str) or not raw.strip():
             continue
@@ -86,38 +70,89 @@ def _errors(details: list, lang: str) -> tuple[dict, dict]:
             field = field.removeprefix(prefix)
         if field.startswith("documents."):
             documents[field.removeprefix("documents.")] = i18n.validation_message(reason, lang)
+        elif isinstance(problem.get("description"), dict):  # a determinant the applicant does not meet, in both languages
+            fields[field] = i18n.CATALOGS[lang]["v_not_eligible"].format(rule=i18n.text(problem["description"], lang))
         else:
             fields[field] = i18n.validation_message(reason, lang)
     return fields, documents
 
 
 def _draft(bb: BuildingBlocks, draft_id: str) -> dict | None:
-    response = bb.call("GET", REG, f"drafts/{_id(draft_id)}")
+    response = bb.call("GET", REG, f"drafts/{segment(draft_id)}")
     return response.json() if response.status_code == 200 else None
 
 
+def _service_page(bb: BuildingBlocks, service_id: str, eform_id: str, lang: str, entry: dict | None = None) -> dict:
+    """What every wizard page shows of the service: its fields, document slots and fees."""
+    entry = entry or catalogue.entry(bb, service_id)
+    schema = _form(bb, eform_id)
+    return {"schema": schema, "entry": entry, "fields": catalogue.fields(schema, entry, lang), "slots": catalogue.documents(entry, lang),
+            "fees": catalogue.fees(entry, lang)}
+
+
 def _wizard(request: Request, citizen, bb: BuildingBlocks, draft: dict, *, status: int = 200, errors=None, document_errors=None,
-            values=None, notice: str | None = None, action: str | None = None) -> HTMLResponse:
+            values=None, notice: str | None = None, entry: dict | None = None) -> HTMLResponse:
     lang = language(request)
     form_data = draft["applicationData"]["formData"]
-    schema = _form(bb, form_data["eFormId"])
-    fields = _fields(schema, lang)
-    names = {field["name"] for field in fields}
-    other_errors = [message for name, message in (errors or {}).items() if name not in names]  # e.g. a document that is not ours
-    return render(request, "wizard.html", status=status, user=citizen, draft=draft, fields=fields, other_errors=other_errors,
-                  values=values if values is not None else form_data.get("data", {}), errors=errors or {},
-                  document_errors=document_errors or {}, documents=draft["applicationData"].get("documentUrls", []), notice=notice,
-                  action=action or f"/drafts/{draft['fileId']}")
+    page = _service_page(bb, draft["serviceId"], form_data["eFormId"], lang, entry)
+    names = {field["name"] for field in page["fields"]}
+    other_errors = [message for name, message in (errors or {}).items() if name not in names]  # e.g. a field that is not ours
+    slot_types = {slot["type"] for slot in page["slots"]}
+    other_errors += [message for kind, message in (document_errors or {}).items() if kind not in slot_types]
+    return render(request, "wizard.html", status=status, user=citizen, draft=draft, fields=page["fields"], slots=page["slots"],
+                  fees=page["fees"], other_errors=other_errors, values=values if values is not None else form_data.get("data", {}),
+                  errors=errors or {}, document_errors=document_errors or {}, documents=draft["applicationData"].get("documentUrls", []),
+                  notice=notice, action=f"/drafts/{draft['fileId']}")
+
+
+def _consent_page(request: Request, citizen, draft: dict, agreement: consent.Agreement | None, *, status: int = 200,
+                  missing_tick: bool = False) -> HTMLResponse:
+    return render(request, "consent.html", status=status, user=citizen, draft=draft, agreement=agreement, missing_tick=missing_tick)
+
+
+def _needed_agreement(request: Request, bb: BuildingBlocks, entry: dict | None) -> tuple[bool, consent.Agreement | None]:
+    """Whether the service still needs the citizen's consent, and the agreement to show if it does."""
+    agreement_id = catalogue.agreement_id(entry)
+    if agreement_id is None:
+        return False, None
+    agreement = consent.agreement(bb, agreement_id, language(request))
+    if agreement is not None and consent.is_valid(consent.current_record(bb, agreement_id), agreement):
+        return False, agreement
+    return True, agreement
 
 
 @router.get("/drafts/{draft_id}", response_class=HTMLResponse)
-def get_draft(draft_id: str, request: Request, citizen: Citizen, bb: CitizenBlocks, saved: bool = False, missing: str = ""):
+def get_draft(draft_id: str, request: Request, citizen: Citizen, bb: CitizenBlocks, saved: bool = False, consented: bool = False,
+              consent_missing: bool = False, missing: str = ""):
     draft = _draft(bb, draft_id)
     if draft is None:
         return _not_found(request, citizen)
+    entry = catalogue.entry(bb, draft["serviceId"])
+    needed, agreement = _needed_agreement(request, bb, entry)
+    if needed:  # the consent step comes first: the form is shown once the citizen has agreed
+        return _consent_page(request, citizen, draft, agreement, status=200 if agreement else 502)
     t = i18n.CATALOGS[language(request)]
     document_errors = {kind: t["v_document_missing"] for kind in missing.split(",") if kind}
-    return _wizard(request, citizen, bb, draft, notice=t["draft_saved"] if saved else None, document_errors=document_errors)
+    notice = t["draft_saved"] if saved else t["consent_given"] if consented else t["consent_not_accepted"] if consent_missing else None
+    return _wizard(request, citizen, bb, draft, notice=notice, document_errors=document_errors, entry=entry)
+
+
+@router.post("/drafts/{draft_id}/consent")
+async def give_consent(draft_id: str, request: Request, citizen: Citizen, bb: CitizenBlocks):
+    """The citizen's explicit consent to the service's data agreement (a ticked box; nothing is assumed)."""
+    draft = _draft(bb, draft_id)
+    if draft is None:
+        return _not_found(request, citizen)
+    needed, agreement = _needed_agreement(request, bb, catalogue.entry(bb, draft["serviceId"]))
+    if not needed:
+        return RedirectResponse(f"/drafts/{segment(draft_id)}", status_code=303)
+    if agreement is None:
+        return _consent_page(request, citizen, draft, None, status=502)
+    form = await request.form()
+    if form.get("agree") != "yes":
+        return _consent_page(request, citizen, draft, agreement, status=400, missing_tick=True)
+    consent.give(bb, agreement)
+    return RedirectResponse(f"/drafts/{segment(draft_id)}?consented=1", status_code=303)
 
 
 @router.post("/drafts/{draft_id}")
@@ -128,13 +163,19 @@ async def save_draft(draft_id: str, request: Request, citizen: Citizen, bb: Citi
     form = await request.form()
     schema = _form(bb, draft["applicationData"]["formData"]["eFormId"])
     data = _values(form, schema)
-    saved = bb.call("PUT", REG, f"drafts/{_id(draft_id)}", json={"formData": {"data": data}, "language": language(request)})
+    saved = bb.call("PUT", REG, f"drafts/{segment(draft_id)}", json={"formData": {"data": data}, "language": language(request)})
     if saved.status_code != 200:
         fields, _ = _errors(saved.json().get("details", []), language(request))
         return _wizard(request, citizen, bb, draft, status=400, errors=fields, values=data)
     if form.get("action") == "review":
-        return RedirectResponse(f"/drafts/{_id(draft_id)}/review", status_code=303)
-    return RedirectResponse(f"/drafts/{draft_id}?saved=1", status_code=303)
+        # Saved as typed, but reviewed only once the form's own rules (eligibility included) are met.
+        entry = catalogue.entry(bb, draft["serviceId"])
+        problems = {**forms.problems(schema, data, language(request)), **forms.unmet_determinants(entry, data, language(request))}
+        if problems:
+            t = i18n.CATALOGS[language(request)]
+            return _wizard(request, citizen, bb, draft, status=400, errors=problems, values=data, notice=t["form_has_errors"], entry=entry)
+        return RedirectResponse(f"/drafts/{segment(draft_id)}/review", status_code=303)
+    return RedirectResponse(f"/drafts/{segment(draft_id)}?saved=1", status_code=303)
 
 
 @router.post("/drafts/{draft_id}/documents")
@@ -151,8 +192,15 @@ async def upload_document(draft_id: str, request: Request, citizen: Citizen, bb:
         message = {413: t["v_upload_size"], 415: t["v_upload_type"]}.get(uploaded.status_code, t["v_invalid"])
         return _wizard(request, citizen, bb, draft, status=400, document_errors={document_type or "file": message})
     urls = [*draft["applicationData"].get("documentUrls", []), uploaded.json()["url"]]
-    bb.call("PUT", REG, f"drafts/{_id(draft_id)}", json={"documentUrls": urls})
-    return RedirectResponse(f"/drafts/{draft_id}?saved=1", status_code=303)
+    bb.call("PUT", REG, f"drafts/{segment(draft_id)}", json={"documentUrls": urls})
+    return RedirectResponse(f"/drafts/{segment(draft_id)}?saved=1", status_code=303)
+
+
+def _review(request: Request, citizen, bb: BuildingBlocks, draft: dict, *, status: int = 200, confirm_error: bool = False) -> HTMLResponse:
+    form_data = draft["applicationData"]["formData"]
+    page = _service_page(bb, draft["serviceId"], form_data["eFormId"], language(request))
+    return render(request, "review.html", status=status, user=citizen, draft=draft, fields=page["fields"], fees=page["fees"],
+                  values=form_data.get("data", {}), confirm_error=confirm_error)
 
 
 @router.get("/drafts/{draft_id}/review", response_class=HTMLResponse)
@@ -160,9 +208,7 @@ def review_draft(draft_id: str, request: Request, citizen: Citizen, bb: CitizenB
     draft = _draft(bb, draft_id)
     if draft is None:
         return _not_found(request, citizen)
-    schema = _form(bb, draft["applicationData"]["formData"]["eFormId"])
-    return render(request, "review.html", user=citizen, draft=draft, fields=_fields(schema, language(request)),
-                  values=draft["applicationData"]["formData"].get("data", {}), confirm_error=False)
+    return _review(request, citizen, bb, draft)
 
 
 @router.post("/drafts/{draft_id}/submit")
@@ -172,15 +218,15 @@ async def submit_draft(draft_id: str, request: Request, citizen: Citizen, bb: Ci
         return _not_found(request, citizen)
     form = await request.form()
     if form.get("confirm") != "yes":
-        schema = _form(bb, draft["applicationData"]["formData"]["eFormId"])
-        return render(request, "review.html", status=400, user=citizen, draft=draft, fields=_fields(schema, language(request)),
-                      values=draft["applicationData"]["formData"].get("data", {}), confirm_error=True)
-    submitted = bb.call("POST", REG, f"drafts/{_id(draft_id)}/submit", json={"confirm": True})
+        return _review(request, citizen, bb, draft, status=400, confirm_error=True)
+    submitted = bb.call("POST", REG, f"drafts/{segment(draft_id)}/submit", json={"confirm": True}, expected=(400, 403, 404, 409))
+    if submitted.status_code == 403:  # the service's consent step is not met (e.g. withdrawn meanwhile): back to it
+        return RedirectResponse(f"/drafts/{segment(draft_id)}?consent_missing=1", status_code=303)
     if submitted.status_code != 200:
         fields, documents = _errors(submitted.json().get("details", []), language(request))
         t = i18n.CATALOGS[language(request)]
         return _wizard(request, citizen, bb, draft, status=400, errors=fields, document_errors=documents, notice=t["form_has_errors"])
-    return RedirectResponse(f"/applications/{submitted.json()['fileId']}?submitted=1", status_code=303)
+    return RedirectResponse(f"/applications/{segment(submitted.json()['fileId'])}?submitted=1", status_code=303)
 
 
 @router.get("/applications", response_class=HTMLResponse)
@@ -190,31 +236,57 @@ def list_applications(request: Request, citizen: Citizen, bb: CitizenBlocks):
     return render(request, "applications.html", user=citizen, files=files, drafts=drafts)
 
 
+def _application_page(request: Request, citizen, bb: BuildingBlocks, file: dict, *, status: int = 200, notice=None, values=None,
+                      errors=None, message_error: bool = False) -> HTMLResponse:
+    form_data = file["applicationData"]["formData"]
+    fields = []
+    if file["status"]["code"] == "SENDBACK":  # only a file sent back is edited again
+        fields = _service_page(bb, file["serviceId"], form_data["eFormId"], language(request))["fields"]
+    if errors is None:  # the fields the operator marked, with their reason as the operator wrote it
+        t = i18n.CATALOGS[language(request)]
+        errors = {item["field"]: item.get("reason") or t["v_check_field"] for item in file.get("fieldsToFix") or [] if item.get("field")}
+    fees = [{"amount": catalogue.money(total.get("amount")), "currency": total.get("currency", "")}
+            for total in (file.get("fees") or {}).get("totals", [])]
+    messages = bb.call("GET", REG, f"applications/{segment(file['fileId'])}/messages")
+    return render(request, "application.html", status=status, user=citizen, file=file, notice=notice, fields=fields, fees=fees,
+                  values=values if values is not None else form_data.get("data", {}), errors=errors,
+                  messages=messages.json() if messages.status_code == 200 else [], message_error=message_error)
+
+
 @router.get("/applications/{file_id}", response_class=HTMLResponse)
-def get_application(file_id: str, request: Request, citizen: Citizen, bb: CitizenBlocks, submitted: bool = False, resubmitted: bool = False):
-    response = bb.call("GET", REG, f"applications/{_id(file_id)}")
+def get_application(file_id: str, request: Request, citizen: Citizen, bb: CitizenBlocks, submitted: bool = False, resubmitted: bool = False,
+                    sent: bool = False):
+    response = bb.call("GET", REG, f"applications/{segment(file_id)}")
     if response.status_code != 200:
         return _not_found(request, citizen)
-    file = response.json()
-    schema = _form(bb, file["applicationData"]["formData"]["eFormId"]) if file["status"]["code"] == "SENDBACK" else {}
     t = i18n.CATALOGS[language(request)]
-    notice = t["submitted"] if submitted else t["resubmitted"] if resubmitted else None
-    return render(request, "application.html", user=citizen, file=file, notice=notice, fields=_fields(schema, language(request)),
-                  values=file["applicationData"]["formData"].get("data", {}), errors={})
+    notice = t["submitted"] if submitted else t["resubmitted"] if resubmitted else t["message_sent"] if sent else None
+    return _application_page(request, citizen, bb, response.json(), notice=notice)
 
 
 @router.post("/applications/{file_id}/resubmit")
 async def resubmit_application(file_id: str, request: Request, citizen: Citizen, bb: CitizenBlocks):
-    response = bb.call("GET", REG, f"applications/{_id(file_id)}")
+    response = bb.call("GET", REG, f"applications/{segment(file_id)}")
     if response.status_code != 200:
         return _not_found(request, citizen)
     file = response.json()
     eform_id = file["applicationData"]["formData"]["eFormId"]
-    schema = _form(bb, eform_id)
-    data = _values(await request.form(), schema)
-    updated = bb.call("PUT", REG, f"applications/{_id(file_id)}", json={"formData": {"data": data, "eFormId": eform_id}, "language": language(request)})
+    data = _values(await request.form(), _form(bb, eform_id))
+    updated = bb.call("PUT", REG, f"applications/{segment(file_id)}", json={"formData": {"data": data, "eFormId": eform_id}, "language": language(request)})
     if updated.status_code != 200:
         fields, _ = _errors(updated.json().get("details", []), language(request))
-        return render(request, "application.html", status=400, user=citizen, file=file, notice=None,
-                      fields=_fields(schema, language(request)), values=data, errors=fields)
-    return RedirectResponse(f"/applications/{file_id}?resubmitted=1", status_code=303)
+        return _application_page(request, citizen, bb, file, status=400, values=data, errors=fields)
+    return RedirectResponse(f"/applications/{segment(file_id)}?resubmitted=1", status_code=303)
+
+
+@router.post("/applications/{file_id}/messages")
+async def send_message(file_id: str, request: Request, citizen: Citizen, bb: CitizenBlocks):
+    """A message to the officers handling the application."""
+    response = bb.call("GET", REG, f"applications/{segment(file_id)}")
+    if response.status_code != 200:
+        return _not_found(request, citizen)
+    text = (await request.form()).get("text")
+    sent = bb.call("POST", REG, f"applications/{segment(file_id)}/messages", json={"text": text if isinstance(text, str) else ""})
+    if sent.status_code != 201:
+        return _application_page(request, citizen, bb, response.json(), status=400, message_error=True)
+    return RedirectResponse(f"/applications/{segment(file_id)}?sent=1", status_code=303)

@@ -1,0 +1,159 @@
+"""Designer console over HTTP, against real identity, registration and gateway servers: list, create, edit with
+validation, preview as a citizen, publish."""
+import html
+import re
+import uuid
+
+import httpx
+import pytest
+import yaml
+
+from web.routes.designer import STARTER
+from .staff_helpers import signed_in_staff
+
+
+@pytest.fixture(scope="module")
+def designer(base_url) -> httpx.Client:
+    return signed_in_staff(base_url, "designer")
+
+
+def unique_code() -> str:
+    return "T" + uuid.uuid4().hex[:8].upper()
+
+
+def starter(code: str, **changes) -> str:
+    document = yaml.safe_load(STARTER)
+    document.update(code=code, **changes)
+    return yaml.safe_dump(document, allow_unicode=True, sort_keys=False)
+
+
+def created(designer: httpx.Client, code: str, **changes) -> str:
+    response = designer.post("/designer/new", data={"document": starter(code, **changes)})
+    assert response.status_code == 303, response.text
+    return response.headers["location"].split("/designer/services/")[1].split("?")[0]
+
+
+def test_designer_lists_the_demo_services(designer):
+    page = designer.get("/designer")
+
+    assert page.status_code == 200
+    assert 'data-code="LER"' in page.text and 'href="/designer/new"' in page.text
+
+
+def test_designer_pages_refuse_staff_without_the_designer_role(base_url):
+    operator = signed_in_staff(base_url, "auditor")
+
+    page = operator.get("/designer")
+
+    assert page.status_code == 403 and 'id="console-error"' in page.text
+
+
+def test_creating_a_service_stores_version_1_unpublished(designer, registration_url):
+    code = unique_code()
+
+    service_id = created(designer, code)
+    page = designer.get(f"/designer/services/{service_id}")
+
+    assert page.status_code == 200
+    assert f"{code} · " in page.text and 'id="published-version">' in page.text
+    assert httpx.get(f"{registration_url}/services/{service_id}").status_code == 404  # not in the catalogue yet
+
+
+def test_unreadable_yaml_is_refused_with_its_line_and_nothing_is_stored(designer):
+    code = unique_code()
+    before = designer.get("/designer").text.count('class="design"')
+
+    refused = designer.post("/designer/new", data={"document": f"code: {code}\nname: [unclosed\n"})
+
+    assert refused.status_code == 400
+    assert re.search(r"line \d+, column \d+", refused.text)
+    assert designer.get("/designer").text.count('class="design"') == before
+
+
+def test_an_incomplete_draft_is_saved_with_each_problem_named_by_field(designer):
+    service_id = created(designer, (code := unique_code()))
+
+    saved = designer.post(f"/designer/services/{service_id}", data={"document": starter(code, name={"en": "Only English"})})
+    page = designer.get(saved.headers["location"])
+
+    assert saved.status_code == 303 and saved.headers["location"].endswith("?saved=2")
+    assert "<code>name.lo</code> required: a non-empty text" in page.text
+
+
+def test_editor_shows_the_stored_document_as_yaml(designer):
+    service_id = created(designer, (code := unique_code()))
+
+    page = designer.get(f"/designer/services/{service_id}")
+
+    text = html.unescape(re.search(r'<textarea id="document"[^>]*>(.*?)</textarea>', page.text, re.S).group(1))
+    assert yaml.safe_load(text)["code"] == code and yaml.safe_load(text)["name"]["lo"] == "ການບໍລິການໃໝ່"
+
+
+def test_live_validation_answers_field_and_reason_without_storing(designer):
+    code = unique_code()
+    text = starter(code, name={"en": "English only"})
+
+    checked = designer.post("/designer/validate", content=text.encode(), headers={"Content-Type": "text/plain; charset=utf-8"})
+    syntax = designer.post("/designer/validate", content=b"code: [", headers={"Content-Type": "text/plain"})
+
+    assert checked.status_code == 200 and checked.json()["valid"] is False
+    assert {"field": "name.lo", "reason": "required: a non-empty text"} in checked.json()["problems"]
+    assert syntax.json()["valid"] is False and "line 1" in syntax.json()["problems"][0]["reason"]
+    assert f'data-code="{code}"' not in designer.get("/designer").text
+
+
+def test_live_validation_of_a_valid_document(designer):
+    checked = designer.post("/designer/validate", content=starter(unique_code()).encode(), headers={"Content-Type": "text/plain"})
+
+    assert checked.json() == {"valid": True, "problems": []}
+
+
+def test_edit_then_publish_puts_the_new_version_in_the_catalogue(designer, registration_url):
+    service_id = created(designer, (code := unique_code()))
+    saved = designer.post(f"/designer/services/{service_id}", data={"document": starter(code, name={"en": "Fishing licence", "lo": "ໃບອະນຸຍາດຫາປາ"})})
+
+    published = designer.post(f"/designer/services/{service_id}/publish")
+    page = designer.get(published.headers["location"])
+    catalogue = httpx.get(f"{registration_url}/services/{service_id}", headers={"Accept-Language": "en"})
+
+    assert saved.status_code == 303 and saved.headers["location"].endswith("?saved=2")
+    assert published.status_code == 303 and published.headers["location"].endswith("?published=2")
+    assert 'id="published-version">2<' in page.text
+    assert catalogue.status_code == 200 and catalogue.json()[0]["name"] == "Fishing licence"
+
+
+def test_invalid_version_cannot_be_published(designer, registration_url):
+    service_id = created(designer, (code := unique_code()))
+    designer.post(f"/designer/services/{service_id}", data={"document": starter(code, roles=[])})
+
+    refused = designer.post(f"/designer/services/{service_id}/publish")
+
+    assert refused.status_code == 400 and "<code>roles</code>" in refused.text
+    assert httpx.get(f"{registration_url}/services/{service_id}").status_code == 404
+
+
+def test_preview_renders_the_draft_form_as_citizens_see_it(designer):
+    service_id = created(designer, unique_code())
+
+    lao = designer.get(f"/designer/services/{service_id}/preview")
+    english = designer.get(f"/designer/services/{service_id}/preview", params={"lang": "en"})
+    designer.get("/designer", params={"lang": "lo"})
+
+    assert lao.status_code == 200 and 'id="f-full_name"' in lao.text
+    assert "ຊື່ ແລະ ນາມສະກຸນ" in lao.text and "ການບໍລິການໃໝ່" in lao.text
+    assert "Full name" in english.text and 'id="preview-note"' in english.text
+
+
+def test_preview_of_a_draft_without_a_form_says_so(designer):
+    service_id = created(designer, (code := unique_code()))
+    designer.post(f"/designer/services/{service_id}", data={"document": starter(code, eforms="not a list")})
+
+    page = designer.get(f"/designer/services/{service_id}/preview")
+
+    assert page.status_code == 400 and 'id="console-error"' in page.text
+
+
+def test_creating_a_service_with_an_existing_code_is_a_conflict(designer):
+    refused = designer.post("/designer/new", data={"document": starter("LER")})
+
+    assert refused.status_code == 409
