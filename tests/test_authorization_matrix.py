@@ -25,6 +25,7 @@ PUBLIC = {
         ("GET", "/.well-known/jwks.json"),  # public keys
         ("GET", "/authorize"),  # the browser's entry to sign-in
         ("POST", "/authorize/login"),  # authenticates with a PIN, bound to the transaction cookie
+        ("POST", "/authorize/staff-login"),  # staff username + password, bound to the transaction cookie
         ("GET", "/authorize/consent"),  # bound to the signed-in transaction cookie
         ("POST", "/authorize/consent"),
         ("POST", "/oauth/token"),  # clients authenticate with private_key_jwt, not a bearer token
@@ -89,6 +90,7 @@ EARLY_ANSWERS = {
         ("GET", "/status/email"): API_KEY_OPERATIONS, ("POST", "/callback/email"): API_KEY_OPERATIONS,
         ("POST", "/send/sms/single"): API_KEY_OPERATIONS, ("POST", "/send/sms/batch"): API_KEY_OPERATIONS,
         ("GET", "/status/sms"): API_KEY_OPERATIONS, ("POST", "/callback/sms"): API_KEY_OPERATIONS,
+        ("GET", "/status/email/history"): API_KEY_OPERATIONS, ("GET", "/status/sms/history"): API_KEY_OPERATIONS,
         # Off (404) until an SMS gateway token is configured; then that shared token, not an OIDC one, is required.
         ("POST", "/callback/sms/delivery-report"): {401, 404},
     },

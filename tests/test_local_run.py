@@ -2,11 +2,14 @@
 import contextlib
 import os
 import random
+import re
 import signal
+import smtplib
 import socket
 import subprocess
 import time
 from pathlib import Path
+from unittest import mock
 
 import httpx
 
@@ -35,8 +38,9 @@ def make_run(infrastructure, tmp_path, **extra_env):
     """`make run` on free ports until ready; yields (base port, log path); then Ctrl-C and checks a clean stop."""
     base = free_port_base(SERVICES.values())
     env = {**os.environ, "PORT_BASE": str(base), "DATA_DIR": str(tmp_path / "data"),
-           "AMQP_URL": infrastructure.new_vhost("make_run"), "LOG_FORMAT": "text", **extra_env}
-    env.pop("DATABASE_URL", None)
+           "AMQP_URL": infrastructure.new_vhost("make_run"), "LOG_FORMAT": "text"}
+    env.pop("DATABASE_URL", None)  # SQLite files, unless the test gives a PostgreSQL server
+    env.update(extra_env)
     log_path = tmp_path / "run.log"
     run = subprocess.Popen(["make", "run"], cwd=ROOT, env=env, stdout=log_path.open("w+b"), stderr=subprocess.STDOUT,
                            start_new_session=True)
@@ -66,6 +70,19 @@ def test_make_run_starts_everything_and_stops_cleanly(infrastructure, tmp_path):
             response = httpx.get(f"http://127.0.0.1:{base + offset}/health/ready", timeout=5)
             assert response.status_code == 200, name
         assert len(list((tmp_path / "data").glob("*.db"))) == len(SERVICES)  # one SQLite database per service
+
+
+def test_without_smtp_host_mail_goes_to_a_local_sink(infrastructure, tmp_path):
+    env_without_smtp = {key: value for key, value in os.environ.items() if not key.startswith("SMTP_")}
+    with mock.patch.dict(os.environ, env_without_smtp, clear=True), make_run(infrastructure, tmp_path) as (_, log_path):
+        host, port = re.search(r"mail sink +smtp://([0-9.]+):(\d+)", log_path.read_text()).groups()
+        with smtplib.SMTP(host, int(port), timeout=10) as smtp:  # what the Messaging BB's delivery worker does
+            smtp.sendmail("no-reply@messaging.gov.la", ["someone@example.la"], b"Subject: test\r\n\r\nhello\r\n")
+        wait_until(lambda: "saved as" in log_path.read_text(), timeout=10, message="the sink's log line")
+
+    [saved] = list((tmp_path / "data" / "mail-sink").glob("*.eml"))
+    assert b"hello" in saved.read_bytes()
+    assert "someone@example.la" not in log_path.read_text()  # the log says a mail arrived, never to whom
 
 
 def test_conformance_fixtures_start_on_fresh_state_with_govstack_data(infrastructure, tmp_path):

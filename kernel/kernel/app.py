@@ -1,8 +1,10 @@
 """The common part of every service's create_app: logging, tracing, database, auth, errors, health, fixtures."""
+import logging
 from collections.abc import Callable
 from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
 from kernel import health
@@ -13,6 +15,7 @@ from kernel.settings import ServiceSettings
 from kernel.telemetry import instrument_fastapi, setup_logging, setup_tracing
 
 FixtureLoader = Callable[[UnitOfWork, ServiceSettings], None]
+log = logging.getLogger(__name__)
 
 
 def _operation_id(route: APIRoute) -> str:
@@ -44,6 +47,39 @@ def build_app(settings: ServiceSettings, *, title: str, version: str, api_router
     app.include_router(api_router)
     instrument_fastapi(app)
     return app
+
+
+class _RouteAhead:
+    """One route answered before the middleware stack; every other request goes through the stack as usual."""
+
+    def __init__(self, stack, *, method: str, path: str, endpoint: Callable, error_shape: ErrorShape):
+        self.stack, self.method, self.path, self.endpoint, self.error_shape = stack, method, path, endpoint, error_shape
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope["path"] != self.path or scope["method"] != self.method:
+            await self.stack(scope, receive, send)
+            return
+        try:
+            response = await self.endpoint(Request(scope, receive))
+        except Exception:
+            log.exception("unexpected error on %s %s", self.method, self.path)
+            response = JSONResponse(self.error_shape(500, "internal_error", "An unexpected error occurred.", [], ""), status_code=500)
+        await response(scope, receive, send)
+
+
+def serve_ahead(app: FastAPI, settings: ServiceSettings, *, method: str, path: str, endpoint: Callable,
+                error_shape: ErrorShape = default_shape) -> None:
+    """Serve one busy route ahead of FastAPI's middleware stack and routing when no traces are exported.
+
+    Profiled, the stack (OpenTelemetry's middleware starting spans that record nothing, then routing through every
+    included router) cost about as much CPU as the work of a token grant. With OTEL_EXPORTER_OTLP_ENDPOINT set the route
+    goes through the stack and is traced like any other. The endpoint takes a Request and returns a Response: it validates
+    its input and bounds its body itself, since no dependency, body limit or exception handler runs for it.
+    """
+    if settings.otel_exporter_otlp_endpoint:
+        return
+    build_stack = app.build_middleware_stack  # Starlette builds the stack on the first request
+    app.build_middleware_stack = lambda: _RouteAhead(build_stack(), method=method, path=path, endpoint=endpoint, error_shape=error_shape)
 
 
 def load_fixtures(engine, settings: ServiceSettings, fixtures: dict[str, FixtureLoader]) -> None:

@@ -26,8 +26,9 @@ def _stop_on_signals() -> threading.Event:
 
 def main(*, settings_cls: type[ServiceSettings], app_factory: str, migrations_package: str,
          handlers: dict[str, Callable] | None = None, argv: list[str] | None = None,
-         background: Sequence[Callable] = ()) -> None:
-    """`background`: loops `fn(settings, engine, stop)` run in threads of the consumer process (e.g. a delivery worker)."""
+         background: Sequence[Callable] = (), server_options: Callable[[ServiceSettings], dict] | None = None) -> None:
+    """`background`: loops `fn(settings, engine, stop)` run in threads of the consumer process (e.g. a delivery worker).
+    `server_options(settings)`: more uvicorn settings for the API (e.g. the gateway's TLS)."""
     parser = argparse.ArgumentParser()
     parser.add_argument("command", choices=["api", "relay", "consumer", "migrate", "reset"])
     args = parser.parse_args(argv)
@@ -37,7 +38,7 @@ def main(*, settings_cls: type[ServiceSettings], app_factory: str, migrations_pa
 
     if args.command == "api":
         uvicorn.run(app_factory, factory=True, host=settings.host, port=settings.port, workers=settings.api_workers,
-                    log_config=None, access_log=False)
+                    log_config=None, access_log=False, **(server_options(settings) if server_options else {}))
         return
     engine = make_engine(settings)
     if args.command == "migrate":

@@ -70,10 +70,12 @@ def free_port() -> int:
 
 
 class ServerThread:
-    def __init__(self, app, port: int):
+    def __init__(self, app, port: int, **options):
+        """options: more uvicorn.Config settings, e.g. TLS (ssl_certfile, ssl_keyfile, ssl_ca_certs, ssl_cert_reqs)."""
         self.port = port
-        self.url = f"http://127.0.0.1:{port}"
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="on"))
+        self.url = f"{'https' if options.get('ssl_certfile') else 'http'}://127.0.0.1:{port}"
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="on",
+                                                    **options))
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
     def start(self) -> "ServerThread":
@@ -89,9 +91,9 @@ class ServerThread:
 
 
 @contextlib.contextmanager
-def serve(app, port: int | None = None):
-    """Run an ASGI app in a real uvicorn server on a free port; yields its base URL."""
-    server = ServerThread(app, port or free_port()).start()
+def serve(app, port: int | None = None, **options):
+    """Run an ASGI app in a real uvicorn server on a free port; yields its base URL. options: see ServerThread."""
+    server = ServerThread(app, port or free_port(), **options).start()
     try:
         yield server.url
     finally:

@@ -1,14 +1,21 @@
 """create_app: the consent API wired to its settings (tests pass their own)."""
+import gc
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.routing import Route
 
 from kernel.app import build_app
-from consent.errors import AcceptLanguageMiddleware, error_shape
+from consent import fast_path, verification_index
+from consent.citizen_tokens import CitizenTokenVerifier
+from consent.errors import AcceptLanguageMiddleware, error_shape, install_validation_handler
 from consent.fixtures import FIXTURES
 from consent.read_engine import make_read_engine
 from consent.routes import api_router
+from consent.routes.verification import VerifiedTokens, verify_consent
 from consent.settings import ConsentSettings
+
+VERIFICATION_PATH = "/service/verification/consent-record/"
 
 
 def create_app(settings: ConsentSettings | None = None) -> FastAPI:
@@ -23,13 +30,32 @@ def create_app(settings: ConsentSettings | None = None) -> FastAPI:
         fixtures=FIXTURES,
     )
     app.add_middleware(AcceptLanguageMiddleware)
+    install_validation_handler(app)
+    app.state.verifier = CitizenTokenVerifier(app.state.verifier, citizen_clients=settings.citizen_clients,
+                                              own_audiences=settings.oidc_audience)
     app.state.read_engine = make_read_engine(settings, app.state.engine)
+    app.state.verified_tokens = VerifiedTokens(seconds=settings.verified_token_seconds)
+    app.state.verification_index = index = verification_index.VerificationIndex(ttl_seconds=settings.verification_cache_seconds)
+    verification_index.register(app.state.engine, index)
+    # The gateway's hot path, served before FastAPI's routing and dependency machinery (and, when no span is recorded,
+    # before the middleware stack too); the FastAPI route of the same path stays for the OpenAPI document.
+    app.router.routes.insert(0, Route(VERIFICATION_PATH, verify_consent, methods=["GET"]))
+    fast_path.install(app, path=VERIFICATION_PATH, endpoint=verify_consent)
     kernel_lifespan = app.router.lifespan_context
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         async with kernel_lifespan(app) as state:
+            listener = None
+            if settings.is_postgres:
+                listener = verification_index.Listener(app.state.engine, index)
+                listener.start()
+            # Everything loaded at start-up (modules, routes, settings) is never garbage: keep it out of the collector's
+            # scans, so its pauses stay short under load.
+            gc.freeze()
             yield state
+            if listener is not None:
+                listener.close()
         app.state.read_engine.dispose()
 
     app.router.lifespan_context = lifespan

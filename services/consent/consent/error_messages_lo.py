@@ -58,6 +58,16 @@ BY_MESSAGE = {
         "ບັນທຶກໄດ້ປ່ຽນແປງຫຼັງຈາກກະກຽມລາຍເຊັນນີ້; ກະລຸນາກະກຽມລາຍເຊັນໃໝ່.",
     "The individual has no registered signing key.": "ບຸກຄົນນີ້ບໍ່ມີກະແຈລົງລາຍເຊັນທີ່ລົງທະບຽນໄວ້.",
     "publicKeyJwk must be a public EC, RSA or OKP JWK.": "publicKeyJwk ຕ້ອງເປັນກະແຈສາທາລະນະ JWK ປະເພດ EC, RSA ຫຼື OKP.",
+    # consent: signing keys bound through the Identity BB (key_binding.py)
+    "The individual's signing key has no current certificate from the Identity BB; register the key again with the certificate its wallet binding returned.":
+        "ກະແຈລົງລາຍເຊັນຂອງບຸກຄົນນີ້ ບໍ່ມີໃບຢັ້ງຢືນທີ່ຍັງໃຊ້ໄດ້ຈາກລະບົບຢືນຢັນຕົວຕົນ (Identity BB); ກະລຸນາລົງທະບຽນກະແຈຄືນໃໝ່ ພ້ອມກັບໃບຢັ້ງຢືນທີ່ໄດ້ຮັບຕອນຜູກກະເປົາເງິນດິຈິຕອນ (wallet).",
+    "publicKeyJwk needs publicKeyCertificate: the certificate the Identity BB issued when the wallet bound the key.":
+        "publicKeyJwk ຕ້ອງມີ publicKeyCertificate: ໃບຢັ້ງຢືນທີ່ລະບົບຢືນຢັນຕົວຕົນ (Identity BB) ອອກໃຫ້ ຕອນຜູກກະແຈກັບກະເປົາ (wallet).",
+    "publicKeyCertificate needs the publicKeyJwk it certifies.": "publicKeyCertificate ຕ້ອງມາພ້ອມກັບ publicKeyJwk ທີ່ມັນຢັ້ງຢືນ.",
+    "publicKeyCertificate is not a PEM X.509 certificate.": "publicKeyCertificate ບໍ່ແມ່ນໃບຢັ້ງຢືນ X.509 ແບບ PEM.",
+    "publicKeyCertificate certifies another key than publicKeyJwk.": "publicKeyCertificate ຢັ້ງຢືນກະແຈອື່ນ ບໍ່ແມ່ນ publicKeyJwk.",
+    "publicKeyCertificate is not signed by the Identity BB.": "publicKeyCertificate ບໍ່ໄດ້ລົງລາຍເຊັນໂດຍລະບົບຢືນຢັນຕົວຕົນ (Identity BB).",
+    "publicKeyCertificate is expired or not yet valid.": "publicKeyCertificate ໝົດອາຍຸແລ້ວ ຫຼື ຍັງບໍ່ທັນມີຜົນໃຊ້.",
     "Unsupported verificationMethod; use jws-individual or jws-service.": "ບໍ່ຮອງຮັບ verificationMethod ນີ້; ກະລຸນາໃຊ້ jws-individual ຫຼື jws-service.",
     "The signature does not verify against the payload and the signer's key.":
         "ລາຍເຊັນກວດສອບບໍ່ຜ່ານ ກັບ payload ແລະ ກະແຈຂອງຜູ້ລົງລາຍເຊັນ.",

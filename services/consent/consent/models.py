@@ -81,6 +81,8 @@ class Individual(Base, table=True):
     # The OIDC subject that citizen tokens must carry to act for this individual.
     subject: str | None = Field(default=None, index=True, max_length=200)
     public_key_jwk: dict | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    # PEM: the Identity BB's wallet-binding certificate for public_key_jwk (key_binding.py).
+    public_key_certificate: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
 class Revision(Base, table=True):

@@ -4,7 +4,7 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import delete, select
 
-from consent import revisions, signing
+from consent import key_binding, revisions, signing
 from consent.enums import RecordState, SchemaName, VerificationMethod
 from consent.events import RecordGiven, RecordWithdrawn
 from consent.models import ConsentRecord, DataAgreement, Individual, Revision, Signature
@@ -90,6 +90,9 @@ def signer_key(individual: Individual, method: str, service_key):
     if method == VerificationMethod.jws_individual.value:
         if not individual.public_key_jwk:
             raise bad_request("The individual has no registered signing key.", "no_signing_key")
+        if not key_binding.still_current(individual.public_key_certificate):
+            raise bad_request("The individual's signing key has no current certificate from the Identity BB; register the key "
+                              "again with the certificate its wallet binding returned.", "key_not_bound")
         return signing.public_key(individual.public_key_jwk)
     if method == VerificationMethod.jws_service.value:
         return service_key

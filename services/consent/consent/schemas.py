@@ -10,7 +10,9 @@ from consent.enums import DataUse, LawfulBasis, Lifecycle
 from consent.models import ConsentRecord, DataAgreement, DataAgreementAttribute, Individual, Policy, Revision, Signature, Webhook
 
 # Numeric ids (the GovStack seed data), 24-hex ObjectIds (iGrant) and UUIDs (ours); anything else is not an id.
-ID_PATTERN = r"^(?:[0-9]{1,20}|[0-9a-f]{24}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$"
+# Numbers (the GovStack test data), 24-hex (the spec's examples), UUIDs, and the Identity BB's pairwise subjects (base64url
+# of a SHA-256: a citizen's individual takes its token's subject as id, see routes/individuals.py).
+ID_PATTERN = r"^(?:[0-9]{1,20}|[0-9a-f]{24}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[A-Za-z0-9_-]{43})$"
 Id = Annotated[str, Field(pattern=ID_PATTERN)]
 Text = Annotated[str, Field(min_length=1, max_length=2000)]
 LongText = Annotated[str, Field(min_length=1, max_length=20000)]
@@ -91,8 +93,10 @@ class IndividualIn(WireModel):
     external_id: Short | None = None
     external_id_type: Annotated[str, Field(max_length=100)] | None = None
     identity_provider_id: Short | None = None
-    # Extension: the public JWK the individual signs consent with (bound by the citizen's own token).
+    # Extension: the public JWK the individual signs consent with (registered by the citizen's own token), and the
+    # certificate the Identity BB issued for it when the citizen's wallet bound it (PEM).
     public_key_jwk: dict[str, Any] | None = None
+    public_key_certificate: Annotated[str, Field(max_length=20000)] | None = None
 
 
 class IndividualBody(WireModel):
@@ -238,7 +242,8 @@ def signature_wire(signature: Signature) -> dict:
 
 def individual_wire(individual: Individual) -> dict:
     return {"id": individual.id, "externalId": individual.external_id, "externalIdType": individual.external_id_type,
-            "identityProviderId": individual.identity_provider_id, "publicKeyJwk": individual.public_key_jwk}
+            "identityProviderId": individual.identity_provider_id, "publicKeyJwk": individual.public_key_jwk,
+            "publicKeyCertificate": individual.public_key_certificate}
 
 
 def webhook_wire(webhook: Webhook, *, subscribed_events: list[str]) -> dict:

@@ -1,7 +1,11 @@
 """API helpers that assert the expected status and return the body."""
 import uuid
+from datetime import datetime, timedelta, timezone
 
 import httpx
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.x509.oid import NameOID
 from joserfc import jws
 
 
@@ -42,3 +46,15 @@ def give_signed_consent(client: httpx.Client, citizen, agreement_id: str) -> dic
 def has_consent(client: httpx.Client, verifier: dict, individual_id: str, agreement_id: str) -> bool:
     return ok(client.get("/service/verification/consent-record/", headers=verifier,
                          params={"individualId": individual_id, "dataAgreementId": agreement_id}))["valid"]
+
+
+def wallet_certificate(issuer_key, public_key, *, valid_from: datetime | None = None, days: float = 365) -> str:
+    """A certificate for a wallet's key signed by an issuer's signing key, as the Identity BB's /wallet-binding issues
+    (identity/wallet.py::issue_certificate); test_key_binding.py also takes real ones from a real Identity BB."""
+    start = valid_from or datetime.now(timezone.utc) - timedelta(minutes=5)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, str(uuid.uuid4()))])
+    certificate = (x509.CertificateBuilder().subject_name(name).issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "issuer")]))
+                   .public_key(public_key.public_key).serial_number(x509.random_serial_number())
+                   .not_valid_before(start).not_valid_after(start + timedelta(days=days))
+                   .sign(issuer_key.private_key, hashes.SHA256()))
+    return certificate.public_bytes(serialization.Encoding.PEM).decode()

@@ -11,6 +11,8 @@ from kernel.testing import serve
 
 pytest.register_assert_rewrite("services.consent.tests.api")
 
+from .api import wallet_certificate  # noqa: E402  (after the rewrite registration, so its asserts are rewritten)
+
 
 @pytest.fixture(scope="session")
 def settings(infrastructure, oidc_issuer, tmp_path_factory) -> ConsentSettings:
@@ -70,20 +72,22 @@ def auditor(tokens):
 
 
 class Citizen:
-    """A citizen with an OIDC subject, a registered individual and its own signing key."""
+    """A citizen with an OIDC subject, a registered individual and its own signing key, certified by the token issuer
+    (which plays the Identity BB here; test_key_binding.py uses a real one)."""
 
-    def __init__(self, client: httpx.Client, tokens):
+    def __init__(self, client: httpx.Client, tokens, issuer):
         self.subject = f"citizen-{uuid.uuid4().hex[:8]}"
         self.headers = tokens("citizen", sub=self.subject)
         self.key = ECKey.generate_key("P-256", private=True)
+        self.certificate = wallet_certificate(issuer.keys[-1], self.key)
         response = client.post("/service/individual/", headers=self.headers, json={"individual": {
             "externalId": self.subject, "externalIdType": "oidc subject", "identityProviderId": "test",
-            "publicKeyJwk": self.key.as_dict(private=False)}})
+            "publicKeyJwk": self.key.as_dict(private=False), "publicKeyCertificate": self.certificate}})
         assert response.status_code == 200, response.text
         self.individual_id = response.json()["individual"]["id"]
         self.headers = {**self.headers, "X-ConsentBB-IndividualId": self.individual_id}
 
 
 @pytest.fixture
-def new_citizen(client, tokens):
-    return lambda: Citizen(client, tokens)
+def new_citizen(client, tokens, oidc_issuer):
+    return lambda: Citizen(client, tokens, oidc_issuer)

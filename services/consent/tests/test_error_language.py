@@ -63,3 +63,42 @@ def test_validation_and_token_errors_are_in_lao_too(client):
 
     assert (invalid.status_code, invalid.json()["localizedMessage"]) == (400, "ຄຳຮ້ອງຂໍບໍ່ຖືກຕ້ອງ.")
     assert (unauthenticated.status_code, unauthenticated.json()["localizedMessage"]) == (401, "ຕ້ອງມີໂທເຄັນ (bearer token).")
+
+
+def _policy_with_a_long_version_and_no_url(client, admin, language: str) -> dict:
+    response = client.post("/config/policy/", headers={**admin, "Accept-Language": language},
+                           json={"policy": {"name": "A policy", "version": "x" * 101}})
+    assert response.status_code == 400
+    return {detail["field"]: detail for detail in response.json()["details"]}
+
+
+def test_each_refused_field_is_explained_in_lao_when_asked(client, admin):
+    details = _policy_with_a_long_version_and_no_url(client, admin, "lo")
+
+    assert details["policy.version"]["localizedReason"] == "ຕ້ອງມີບໍ່ເກີນ 100 ຕົວອັກສອນ"
+    assert details["policy.url"]["localizedReason"] == "ຕ້ອງມີຂໍ້ມູນນີ້"
+    assert details["policy.version"]["reason"] == "must have at most 100 characters"  # English stays, as errorDescription does
+
+
+def test_field_reasons_are_english_by_default(client, admin):
+    details = _policy_with_a_long_version_and_no_url(client, admin, "fr")
+
+    assert details["policy.version"]["localizedReason"] == details["policy.version"]["reason"] == "must have at most 100 characters"
+    assert details["policy.url"]["localizedReason"] == "required"
+
+
+def test_the_fast_paths_field_reasons_are_in_lao_too(client, verifier):
+    response = client.get("/service/verification/consent-record/", headers={**verifier, "Accept-Language": "lo"},
+                          params={"individualId": "not an id"})
+
+    assert response.status_code == 400
+    assert {d["field"]: d["localizedReason"] for d in response.json()["details"]} == {
+        "individualId": "ຕ້ອງມີ ແລະ ຕ້ອງເປັນລະຫັດ (id) ທີ່ຖືກຕ້ອງ", "dataAgreementId": "ຕ້ອງມີ ແລະ ຕ້ອງເປັນລະຫັດ (id) ທີ່ຖືກຕ້ອງ"}
+
+
+def test_every_field_reason_has_a_lao_text():
+    from consent.field_reasons import BY_TYPE
+
+    untranslated = [kind for kind, (english, lao) in BY_TYPE.items() if not lao or lao == english or lao.isascii()]
+
+    assert untranslated == []

@@ -53,3 +53,19 @@ def test_the_fast_path_survives_the_database_dropping_its_connections(client, en
 
     assert dropped >= 1
     assert has_consent(client, verifier, citizen.individual_id, agreement["id"])
+
+
+def test_percent_encoded_ids_are_read_as_sent(client, verifier, agreement, new_citizen):
+    citizen = new_citizen()
+    give_signed_consent(client, citizen, agreement["id"])
+    encoded = "".join(f"%{ord(c):02X}" for c in citizen.individual_id)
+
+    body = ok(client.get(f"{PATH}?individualId={encoded}&dataAgreementId={agreement['id']}", headers=verifier))
+
+    assert (body["valid"], body["individualId"]) == (True, citizen.individual_id)
+
+
+def test_an_encoded_id_that_is_not_an_id_is_refused(client, verifier, agreement):
+    response = client.get(f"{PATH}?individualId=1%3BDROP&dataAgreementId={agreement['id']}", headers=verifier)
+
+    assert response.status_code == 400 and response.json()["details"][0]["field"] == "individualId"

@@ -1,10 +1,14 @@
 """private_key_jwt client authentication (RFC 7523): the assertion is checked against the client's registered key."""
+import json
 import time
 from datetime import datetime, timezone
+from functools import lru_cache
 
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet, import_key
+from sqlalchemy import insert
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from identity.models import UsedAssertion
@@ -12,17 +16,27 @@ from identity.settings import IdentitySettings
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 ALGORITHMS = ["RS256", "PS256", "ES256"]
+_SPEND = insert(UsedAssertion.__table__)
 
 
 class Refused(Exception):
     pass
 
 
-def verify(uow, settings: IdentitySettings, *, client_id: str, assertion: str, public_key: dict) -> None:
-    """Signature, iss = sub = client_id, aud = our token endpoint (or issuer), exp/iat sane, jti never seen before."""
+@lru_cache(maxsize=1024)
+def _key_set(public_key_json: str) -> KeySet:
+    """The registered key, parsed once per distinct JWK (parsing cost more than checking the signature)."""
+    return KeySet([import_key(json.loads(public_key_json))])
+
+
+def key_json(public_key: dict) -> str:
+    return json.dumps(public_key, sort_keys=True)
+
+
+def check(settings: IdentitySettings, *, client_id: str, assertion: str, public_key_json: str) -> tuple[str, int]:
+    """Signature, iss = sub = client_id, aud = our token endpoint (or issuer), exp/iat sane; returns (jti, exp) to spend."""
     try:
-        key = import_key(public_key)
-        claims = jwt.decode(assertion, KeySet([key]), algorithms=ALGORITHMS).claims
+        claims = jwt.decode(assertion, _key_set(public_key_json), algorithms=ALGORITHMS).claims
         jwt.JWTClaimsRegistry(
             leeway=30,
             iss={"essential": True, "value": client_id},
@@ -38,12 +52,20 @@ def verify(uow, settings: IdentitySettings, *, client_id: str, assertion: str, p
     if not isinstance(exp, int) or exp - time.time() > settings.client_assertion_max_seconds:
         raise Refused("The client assertion lives too long.")
     jti = claims["jti"]
-    if not isinstance(jti, str) or not 0 < len(jti) <= 255:
+    if not isinstance(jti, str) or not 0 < len(jti) <= 255 or "\x00" in jti:
         raise Refused("The client assertion needs a jti.")
-    # No lookup first: the primary key refuses a jti seen before (one query less on every token request).
-    uow.session.add(UsedAssertion(client_id=client_id, jti=jti, expires_at=datetime.fromtimestamp(exp + 60, timezone.utc)))
+    return jti, exp
+
+
+def spend(connection: Connection, *, client_id: str, jti: str, exp: int) -> None:
+    """Record the assertion's jti; the primary key refuses one seen before (no lookup first: one statement per grant)."""
     try:
-        uow.session.flush()
+        connection.execute(_SPEND, {"client_id": client_id, "jti": jti, "expires_at": datetime.fromtimestamp(exp + 60, timezone.utc)})
     except IntegrityError:  # presented before, or concurrently
-        uow.session.rollback()
         raise Refused("The client assertion was already used.")
+
+
+def verify(uow, settings: IdentitySettings, *, client_id: str, assertion: str, public_key: dict) -> None:
+    """check() then spend() inside the unit of work's transaction (the authorization-code grant)."""
+    jti, exp = check(settings, client_id=client_id, assertion=assertion, public_key_json=key_json(public_key))
+    spend(uow.session.connection(), client_id=client_id, jti=jti, exp=exp)

@@ -4,10 +4,11 @@ import secrets
 from datetime import timedelta
 
 from joserfc.jwk import RSAKey
+from sqlmodel import select
 
 from kernel.app import FixtureLoader
-from identity import persons, service_accounts
-from identity.models import AuthTransaction, OidcClient, Person, PersonRevision, WalletPartner, utcnow
+from identity import persons, service_accounts, staff
+from identity.models import AuthTransaction, OidcClient, Person, PersonRevision, StaffAccount, WalletPartner, utcnow
 from identity.secrets_check import hash_secret
 
 # The person the GovStack harness authenticates (NOTES §6): PIN "password"; the wrong PIN "9999" must fail.
@@ -76,7 +77,14 @@ FIXTURES: dict[str, FixtureLoader] = {"conformance": load_conformance}
 # DEV-ONLY key: the public half of web's WebSettings.portal_client_jwk default. Production registers its own key.
 PORTAL_CLIENT_ID = "govstack-portal"
 PORTAL_DEV_PUBLIC_JWK = {"kty": "RSA", "n": "t3tfiY99HW0O3nvcDDvXACosxmM75lIOSyiw9826ORLFod6bHI2vgy3RziFpdUveq0q3VMViDvYvXYejLbRBJIeR3p1dXpUG3ubKqJDsspgf3c51nPF9dLIcp-5vEJVFb3pRRHBIzWmKBDRfrKSQ9Wqt7vnEc8HXDjnYUxc0EWAlMx75aJImNOFsTpBEqLWHZ6_6M2Sy1frXK3wYR3NbqG9nE4XdGLVNzZuN1DNXYOKKfuH_h1ztrJusUjhNnR2WwxT_m3nH9lKKjaAJZ3V27lGXfbcy_StmjteaTvzyLkWbAUrqw80WYp1GpRe6p1H8VvyZgW83avK2g6jtxN_DeQ", "e": "AQAB", "kid": "govstack-portal-dev-1", "use": "sig", "alg": "RS256"}
-PORTAL_REDIRECT_URIS = ["http://localhost:8080/auth/callback", "http://127.0.0.1:8080/auth/callback"]
+
+
+def portal_redirect_uris(settings) -> list[str]:
+    """The portal's sign-in callback, by its host name and by its address (browsers may be given either)."""
+    url = settings.portal_url.rstrip("/")
+    return list(dict.fromkeys([f"{url}/auth/callback", f"{url.replace('://localhost', '://127.0.0.1', 1)}/auth/callback"]))
+
+
 DEMO_CITIZEN_ID = "7d0c4a4e-3f7b-4a57-9a8e-1c5d6e2f9b10"
 DEMO_CITIZEN_UIN = "6170843404"  # valid Verhoeff check digit; PIN "123456"
 DEMO_CITIZEN_ATTRIBUTES = {"name": {"lo": "ສົມພອນ ພົນເມືອງ", "en": "Somphone Citizen"}, "gender": "M",
@@ -88,7 +96,7 @@ def load_demo(uow, settings) -> None:
     if session.get(OidcClient, PORTAL_CLIENT_ID) is None:
         session.add(OidcClient(
             client_id=PORTAL_CLIENT_ID, client_name="Lao citizen portal", relying_party_id="govstack-portal",
-            logo_uri="http://localhost:8080/static/logo.png", redirect_uris=PORTAL_REDIRECT_URIS,
+            logo_uri=f"{settings.portal_url.rstrip('/')}/static/logo.png", redirect_uris=portal_redirect_uris(settings),
             auth_context_refs=["idbb:acr:static-code"], public_key=PORTAL_DEV_PUBLIC_JWK, user_claims=["name", "email", "phone_number"],
             grant_types=["authorization_code"], client_auth_methods=["private_key_jwt"], registration_digest="demo-fixture",
         ))
@@ -97,6 +105,23 @@ def load_demo(uow, settings) -> None:
         session.add(PersonRevision(person_id=DEMO_CITIZEN_ID, version=1, attributes=DEMO_CITIZEN_ATTRIBUTES))
         session.flush()
         persons.set_pin(session, person_id=DEMO_CITIZEN_ID, pin="123456")
+    _load_demo_staff(session)
+
+
+# DEV-ONLY staff accounts of the demo (README, demo section): they sign in to the portal's consoles through /authorize.
+# The operator holds the processing roles of both demo e-services (registration's fixture_data).
+DEMO_STAFF = {
+    "designer": ("designer-demo-pass", ["designer"]),
+    "operator": ("operator-demo-pass", ["operator", "enterprise_reviewer", "enterprise_registrar", "sct_social_worker", "sct_programme_officer"]),
+    "auditor": ("auditor-demo-pass", ["auditor"]),
+}
+
+
+def _load_demo_staff(session) -> None:
+    for username, (password, roles) in DEMO_STAFF.items():
+        if session.exec(select(StaffAccount).where(StaffAccount.username == username)).first() is None:
+            staff.create_local(session, username=username, password=password, roles=roles)
+    session.flush()
 
 
 
@@ -115,9 +140,23 @@ def load_messaging_account(uow, settings) -> None:
                             scopes=MESSAGING_SCOPES, roles=[])
 
 
+# --- the Registration BB's service account: it asks the Consent BB (through the gateway) about applicants' consent ----
+
+# DEV-ONLY key: the public half of registration's RegistrationSettings.service_private_jwk default (DEV_SERVICE_PUBLIC_JWK).
+REGISTRATION_CLIENT_ID = "registration-bb"
+REGISTRATION_DEV_PUBLIC_JWK = {"n": "5VaOpkexe_JAoaV4QnsCcZvvgpuzGXQYV7VX5Yaulc3F4_uwR4O1gbMkZbxBAkj0V490GXKN8evc2JBalt-rugGhNPmMXC_MmiZXTxhgcN1nR4Fnf-q0HI17lRW0f4lUHbVlr-7TlOIKPAyFeb2jh4OFPnP8e9ExaAtpxWHNRrFysLm5tnkVbR3cDODi2OwUtsW0qeKTidW6JEJHj7JVzFIMTeb2reVaKzzpAKwzFLWQ5xja-juGtWtfdAtndzTMUDos0yjQDTjoRv8JozwyHj0JShc55ZYAy26snQftzyDP2QnW_oNAAzjJEqMt3dhlIQZglJFv_Mm_O00gyBiXXw", "e": "AQAB", "kid": "registration-bb-dev-1", "use": "sig", "alg": "RS256", "kty": "RSA"}
+
+
 def _load_demo_with_messaging(uow, settings) -> None:
     load_demo(uow, settings)
     load_messaging_account(uow, settings)
+    # The Registration BB asks the Consent BB whether an applicant consented (role verifier there), with its own token.
+    service_accounts.upsert(uow.session, client_id=REGISTRATION_CLIENT_ID, name="Registration BB", public_key=REGISTRATION_DEV_PUBLIC_JWK,
+                            scopes=[], roles=["verifier"])
+    # The portal's own client-credentials token (same key as its OIDC client): no roles or scopes, so through the
+    # gateway it reads only what is public (the service catalogue, published data agreements) for signed-out visitors.
+    service_accounts.upsert(uow.session, client_id=PORTAL_CLIENT_ID, name="Citizen portal", public_key=PORTAL_DEV_PUBLIC_JWK,
+                            scopes=[], roles=[])
 
 
 # Demo only: the private half of this key is in the repository, and a token from it reads applicants' emails and phone

@@ -180,6 +180,7 @@ class AuthTransaction(Base, table=True):
     acr: str = Field(max_length=64)
     code_challenge: str | None = Field(default=None, max_length=128)
     person_id: str | None = Field(default=None, max_length=36)
+    staff_account_id: str | None = Field(default=None, max_length=36)  # set instead of person_id when a staff member signed in
     auth_time: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
     consented_claims: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     failed_attempts: int = 0  # wrong ids/PINs in this transaction, whoever they were for
@@ -231,11 +232,12 @@ class WalletBinding(Base, table=True):
 
 
 class OtpChallenge(Base, table=True):
-    """The one-time code of a generated-code login: only its keyed hash, a short life and a few attempts."""
+    """A one-time code (login, linked authentication, wallet binding): only its keyed hash, a short life and a few attempts."""
 
     __tablename__ = "otp_challenge"
 
-    transaction_id: str = Field(foreign_key="auth_transaction.id", primary_key=True, max_length=64)
+    # The login or linked transaction's id, or otp.binding_key(...) for a wallet binding (which has no transaction).
+    transaction_id: str = Field(primary_key=True, max_length=64)
     person_id: str | None = Field(default=None, max_length=36)  # None: the id was unknown, so no code was sent and none matches
     otp_hash: str = Field(max_length=64)
     channel: str = Field(max_length=8)

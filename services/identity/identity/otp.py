@@ -1,4 +1,5 @@
-"""One-time codes for generated-code login: generation, keyed hashing, checks, and removal of sent code commands."""
+"""One-time codes (generated-code login, linked authentication, wallet binding): generation, keyed hashing, checks, and
+removal of sent code commands."""
 import hashlib
 import hmac
 import secrets
@@ -17,8 +18,33 @@ from identity.settings import IdentitySettings
 CHANNELS = {"sms": "phone_number", "email": "email"}  # channel -> the person's attribute holding the recipient
 
 
+# What wallets send in otpChannels (eSignet says "phone"), mapped to the Messaging BB's channel.
+CHANNEL_NAMES = {"sms": "sms", "phone": "sms", "mobile": "sms", "email": "email"}
+
+
 class TooManyCodes(Exception):
     pass
+
+
+def parse_channels(value) -> list[str]:
+    """The channels a wallet asks for, in its order of preference; ValueError when there is none or one is unknown."""
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not 0 < len(value) <= 4 or not all(isinstance(v, str) and v.lower() in CHANNEL_NAMES for v in value):
+        raise ValueError("otpChannels must list sms (or phone) and/or email.")
+    return list(dict.fromkeys(CHANNEL_NAMES[v.lower()] for v in value))
+
+
+def preferred_channel(person: Person | None, channels: list[str]) -> str:
+    """The first channel the person can be reached on (the first one when none: nothing is sent then)."""
+    return next((channel for channel in channels if recipient(person, channel)), channels[0])
+
+
+def binding_key(settings: IdentitySettings, *, partner_id: str, individual_id: str) -> str:
+    """The challenge key of a wallet-binding code, which has no transaction. Keyed, since the Messaging BB logs it and a
+    plain hash of a 10-digit ID number would be reversed by trying them all."""
+    secret = keys.derive_secret(settings.key_encryption_secret, "identity otp wallet binding")
+    return "wallet-binding:" + hmac.new(secret, f"{partner_id}\x00{individual_id}".encode(), hashlib.sha256).hexdigest()[:40]
 
 
 def _hash(settings: IdentitySettings, transaction_id: str, code: str) -> str:

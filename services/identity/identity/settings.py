@@ -36,8 +36,12 @@ class IdentitySettings(ServiceSettings):
     max_failed_attempts: int = 5
     lockout_seconds: int = 900
     staff_token_audiences: Annotated[list[str], NoDecode] = ["identity", "registration", "consent", "messaging", "gateway"]
+    # OIDC clients whose /authorize login page also offers staff sign-in (username + password): the staff consoles' client.
+    staff_login_clients: Annotated[list[str], NoDecode] = ["govstack-portal"]
+    # Where browsers reach the citizen portal: FIXTURES=demo registers its sign-in callback there (make run sets it).
+    portal_url: str = "http://localhost:8080"
 
-    _split_audiences = field_validator("staff_token_audiences", mode="before")(_split_csv)
+    _split_audiences = field_validator("staff_token_audiences", "staff_login_clients", mode="before")(_split_csv)
 
     @model_validator(mode="after")
     def _refuse_dev_secret_in_production(self):

@@ -130,3 +130,20 @@ def wla_challenge(key, wallet_user_id: str, issuer: str, linked_transaction_id: 
     now = int(time.time())
     claims = {"iss": wallet_user_id, "aud": issuer, "sub": linked_transaction_id, "iat": now, "exp": now + 60, **overrides}
     return jwt.encode({"alg": "RS256"}, claims, key)
+
+
+PARTNER_KEY = "partner-secret-key"
+
+
+def new_partner(engine) -> str:
+    """A wallet partner (PARTNER-ID) whose PARTNER-API-KEY is PARTNER_KEY."""
+    from sqlmodel import Session
+
+    from identity.models import WalletPartner
+    from identity.secrets_check import hash_secret
+
+    partner_id = unique("wallet-partner")
+    with Session(engine) as session:
+        session.add(WalletPartner(partner_id=partner_id, name="Test wallet", api_key_hash=hash_secret(PARTNER_KEY)))
+        session.commit()
+    return partner_id

@@ -1,6 +1,4 @@
-import json
 import re
-from dataclasses import dataclass
 from datetime import timedelta
 
 import httpx
@@ -9,52 +7,12 @@ from joserfc import jwt
 from joserfc.jwk import KeySet
 from sqlmodel import Session, select
 
-from kernel import bus, relay
 from kernel.outbox import OutboxMessage
-from kernel.testing import running, wait_until
-from identity import maintenance
-from identity.events import SendOtp
+from kernel.testing import wait_until
 from identity.models import OtpChallenge, utcnow
-from .helpers import redeem, register_client, start_authorize, transaction_id_of, unique
+from .helpers import redeem, register_client, start_authorize, transaction_id_of
 
 OTP_ACR = "idbb:acr:generated-code"
-
-
-@dataclass
-class MessagingQueue:
-    channel: object
-    name: str
-
-    def command_for(self, transaction_id: str) -> dict:
-        """The otp command of this transaction (other transactions' commands are taken off the queue and skipped)."""
-        found = {}
-
-        def arrived():
-            method, properties, body = self.channel.basic_get(self.name, auto_ack=True)
-            if method is not None:
-                envelope = json.loads(body)
-                if envelope["data"].get("transaction_id") == transaction_id:
-                    found.update(envelope=envelope, message_id=properties.message_id, routing_key=method.routing_key)
-            return bool(found)
-
-        wait_until(arrived, timeout=15, message="the otp command in the messaging queue")
-        return found
-
-
-@pytest.fixture(scope="module")
-def messaging(settings, engine):
-    """A queue bound to identity.otp.requested, as the Messaging BB binds one, with identity's relay and maintenance running."""
-    name = unique("messaging-otp")
-    connection = bus.connect(settings.amqp_url)
-    channel = connection.channel()
-    bus.declare_exchange(channel, settings.events_exchange)
-    channel.queue_declare(queue=name, exclusive=True)
-    channel.queue_bind(queue=name, exchange=settings.events_exchange, routing_key=SendOtp.type)
-    quick = settings.model_copy(update={"maintenance_interval_seconds": 0.1})
-    with running(lambda stop: relay.run(engine, amqp_url=settings.amqp_url, exchange=settings.events_exchange, stop=stop)), \
-            running(lambda stop: maintenance.run(quick, engine, stop)):
-        yield MessagingQueue(channel, name)
-    connection.close()
 
 
 @pytest.fixture(scope="module")

@@ -106,6 +106,6 @@ def test_staff_command_creates_a_local_account(base_url, settings, monkeypatch):
     assert TokenVerifier(issuers=[settings.public_url], audiences=["identity"]).verify(response.json()["access_token"]).roles == {"admin"}
 
 
-def test_staff_command_refuses_an_unknown_role():
+def test_staff_command_refuses_an_unsafe_role_name():
     with pytest.raises(SystemExit):
-        staff.main(["create", "--username", "x", "--role", "superuser"])
+        staff.main(["create", "--username", "x", "--role", "Super User"])

@@ -5,27 +5,8 @@ import pytest
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from joserfc.jwk import ECKey
-from sqlmodel import Session
 
-from identity.models import WalletPartner
-from identity.secrets_check import hash_secret
-from .helpers import enrol_person, new_key, register_client, request_time, start_linked, unique, wallet_post, wla_challenge
-
-PARTNER_KEY = "partner-secret-key"
-
-
-@pytest.fixture(scope="module")
-def partner_id(engine) -> str:
-    partner_id = unique("wallet-partner")
-    with Session(engine) as session:
-        session.add(WalletPartner(partner_id=partner_id, name="Test wallet", api_key_hash=hash_secret(PARTNER_KEY)))
-        session.commit()
-    return partner_id
-
-
-@pytest.fixture(scope="module")
-def binding_token(oidc_issuer) -> str:
-    return oidc_issuer.token(sub="wallet-backend", audience="identity", scopes=["wallet_binding"], expires_in=3600)
+from .helpers import PARTNER_KEY, enrol_person, new_key, register_client, request_time, start_linked, wallet_post, wla_challenge
 
 
 def _bind(base_url, token, partner_id, person, public_key, *, api_key=PARTNER_KEY, **overrides) -> httpx.Response:

@@ -1,47 +1,98 @@
 """Individuals: thin references to identities held elsewhere. Admins manage them; an application or citizen
 finds or creates its own. Citizens' individuals are bound to their token's subject."""
-from fastapi import APIRouter
+import logging
+import re
+
+import httpx
+from fastapi import APIRouter, Request
+from joserfc.jwk import KeySet
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
-from consent import signing
+from consent import key_binding, signing
 from consent.models import Individual
 from consent.routes.deps import Admin, ForIndividual, PageDep, acting_individual, bad_request, id_path, is_citizen, not_found
-from consent.schemas import IndividualBody, IndividualIn, individual_wire
+from consent.schemas import ID_PATTERN, IndividualBody, IndividualIn, individual_wire
 from kernel.db import UnitOfWork, UowDep
 from kernel.errors import ApiError
 
 router = APIRouter()
+log = logging.getLogger(__name__)
+_ID = re.compile(ID_PATTERN)
 IndividualId = id_path("individualId")
 
 
-def _public_jwk(jwk: dict | None) -> dict | None:
-    if jwk is None:
-        return None
+def _public_key(jwk: dict):
     try:
-        signing.public_key(jwk)
+        return signing.public_key(jwk)
     except signing.InvalidKey:
         raise bad_request("publicKeyJwk must be a public EC, RSA or OKP JWK.", "invalid_key")
-    return {k: v for k, v in jwk.items() if k in ("kty", "crv", "x", "y", "n", "e", "kid", "alg", "use")}
 
 
-def _apply(individual: Individual, individual_in: IndividualIn) -> None:
+def _identity_keys(request: Request) -> KeySet:
+    """The Identity BB's published signing keys (the token verifier's cache of its JWKS)."""
+    issuer = request.app.state.settings.identity_issuer
+    try:
+        return request.app.state.verifier.verifier.issuers[issuer].get(None, request.app.state.verifier.http)
+    except (httpx.HTTPError, KeyError, ValueError):
+        log.warning("could not fetch the signing keys of the Identity BB %s", issuer)
+        raise ApiError(503, "issuer_unavailable", "The token issuer's keys cannot be fetched right now.")
+
+
+def _bound_key(request: Request, individual_in: IndividualIn) -> tuple[dict, str]:
+    """The public JWK and its certificate, once the certificate shows the Identity BB bound this key (key_binding.py)."""
+    key = _public_key(individual_in.public_key_jwk)
+    if not individual_in.public_key_certificate:
+        raise bad_request("publicKeyJwk needs publicKeyCertificate: the certificate the Identity BB issued when the wallet bound the key.",
+                          "key_not_bound")
+    try:
+        key_binding.check(individual_in.public_key_certificate, public_key=key.public_key, identity_keys=_identity_keys(request))
+    except key_binding.NotBound as refused:
+        raise bad_request(str(refused), "key_not_bound")
+    jwk = {k: v for k, v in individual_in.public_key_jwk.items() if k in ("kty", "crv", "x", "y", "n", "e", "kid", "alg", "use")}
+    return jwk, individual_in.public_key_certificate
+
+
+def _apply(request: Request, individual: Individual, individual_in: IndividualIn) -> None:
     individual.external_id, individual.external_id_type = individual_in.external_id, individual_in.external_id_type
     individual.identity_provider_id = individual_in.identity_provider_id
     if individual_in.public_key_jwk is not None:
-        individual.public_key_jwk = _public_jwk(individual_in.public_key_jwk)
+        individual.public_key_jwk, individual.public_key_certificate = _bound_key(request, individual_in)
+    elif individual_in.public_key_certificate is not None:
+        raise bad_request("publicKeyCertificate needs the publicKeyJwk it certifies.", "key_not_bound")
 
 
-def _create(uow: UnitOfWork, individual_in: IndividualIn, *, subject: str | None) -> Individual:
+def _create(request: Request, uow: UnitOfWork, individual_in: IndividualIn, *, subject: str | None) -> Individual:
     individual = Individual(subject=subject)
-    _apply(individual, individual_in)
+    _apply(request, individual, individual_in)
     uow.session.add(individual)
     uow.commit()
     return individual
 
 
+def _create_for_citizen(request: Request, uow: UnitOfWork, individual_in: IndividualIn, *, subject: str) -> Individual:
+    """The citizen's individual, with the token's subject as its id when that is id-shaped and free: the gateway
+    (X-Individual-Id) and the Registration BB (the applicant) name a citizen by the `sub` of their token, so the
+    verification call finds the citizen's records by it."""
+    individual = Individual(subject=subject)
+    if _ID.fullmatch(subject) and uow.session.get(Individual, subject) is None:
+        individual.id = subject
+    _apply(request, individual, individual_in)
+    uow.session.add(individual)
+    try:
+        uow.commit()
+    except IntegrityError:  # the same citizen's first call, twice at once: the other one created it
+        uow.rollback()
+        existing = uow.session.exec(select(Individual).where(Individual.subject == subject)).first()
+        if existing is None:
+            raise
+        return existing
+    return individual
+
+
 @router.post("/config/individual/", tags=["config"])
-def config_individual_create(body: IndividualBody, uow: UowDep, caller: Admin) -> dict:
-    return {"individual": individual_wire(_create(uow, body.individual, subject=None))}
+def config_individual_create(request: Request, body: IndividualBody, uow: UowDep, caller: Admin) -> dict:
+    return {"individual": individual_wire(_create(request, uow, body.individual, subject=None))}
 
 
 @router.get("/config/individual/{individualId}/", tags=["config"])
@@ -59,11 +110,11 @@ def config_individual_list(uow: UowDep, caller: Admin, page: PageDep) -> dict:
 
 
 @router.post("/service/individual/", tags=["service"])
-def service_individual_create(body: IndividualBody, uow: UowDep, caller: ForIndividual) -> dict:
+def service_individual_create(request: Request, body: IndividualBody, uow: UowDep, caller: ForIndividual) -> dict:
     """Find or create: a citizen gets the individual bound to its subject; an application, the one with that external id."""
     if is_citizen(caller):
         existing = uow.session.exec(select(Individual).where(Individual.subject == caller.subject)).first()
-        return {"individual": individual_wire(existing or _create(uow, body.individual, subject=caller.subject))}
+        return {"individual": individual_wire(existing or _create_for_citizen(request, uow, body.individual, subject=caller.subject))}
     if body.individual.public_key_jwk is not None:
         raise ApiError(403, "forbidden", "Only the citizen's own token (or an admin) may register a signing key.")
     existing = None
@@ -71,7 +122,7 @@ def service_individual_create(body: IndividualBody, uow: UowDep, caller: ForIndi
         existing = uow.session.exec(select(Individual).where(
             Individual.external_id == body.individual.external_id,
             Individual.external_id_type == body.individual.external_id_type)).first()
-    return {"individual": individual_wire(existing or _create(uow, body.individual, subject=None))}
+    return {"individual": individual_wire(existing or _create(request, uow, body.individual, subject=None))}
 
 
 @router.get("/service/individual/{individualId}/", tags=["service"])
@@ -80,11 +131,11 @@ def service_individual_read(individual_id: IndividualId, uow: UowDep, caller: Fo
 
 
 @router.put("/service/individual/{individualId}/", tags=["service"])
-def service_individual_update(individual_id: IndividualId, body: IndividualBody, uow: UowDep, caller: ForIndividual) -> dict:
+def service_individual_update(request: Request, individual_id: IndividualId, body: IndividualBody, uow: UowDep, caller: ForIndividual) -> dict:
     individual = acting_individual(uow, caller, individual_id, lock=True)
     if body.individual.public_key_jwk is not None and not is_citizen(caller):
         raise ApiError(403, "forbidden", "Only the citizen's own token (or an admin) may register a signing key.")
-    _apply(individual, body.individual)
+    _apply(request, individual, body.individual)
     uow.session.add(individual)
     uow.commit()
     return {"individual": individual_wire(individual)}

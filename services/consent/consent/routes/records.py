@@ -5,7 +5,7 @@ from sqlmodel import col, select
 
 from consent import chain, records, revisions, signing
 from consent.enums import RecordState, VerificationMethod
-from consent.models import ConsentRecord, Individual, Signature
+from consent.models import ConsentRecord, Individual, Revision, Signature
 from consent.routes.deps import (
     ForIndividual,
     IndividualHeader,
@@ -127,6 +127,7 @@ def service_individual_consent_record_draft_create(request: Request, individual_
                               authorized_by_individual=individual.id, signed_without_object_id=True)
     method = records.default_method(individual)
     service_key = _service_key(request)
+    records.signer_key(individual, method, service_key)  # a key that no longer verifies is refused now, not once signed
     signature = records.prepare_signature(
         verification_payload=snapshot, method=method, signed_by_value=records.signed_by(individual, method, service_key),
         signed_as="individual" if method == VerificationMethod.jws_individual.value else "delegate", object_reference=None)
@@ -204,10 +205,23 @@ def service_individual_consent_record_signature_create(request: Request, body: C
 @router.get("/service/individual/record/consent-record/")
 def service_individual_consent_record_list(uow: UowDep, caller: ForIndividual, page: PageDep, header: IndividualHeader = None,
                                            individual_id: IndividualIdQuery = None) -> dict:
+    """The individual's records ("my consents" in the citizen portal). Beyond the spec's ConsentRecord, each carries what
+    a person needs to recognise it: the purpose of the agreement revision it was given to, and when it was created."""
     individual = acting_individual(uow, caller, header, individual_id)
     found = uow.session.exec(select(ConsentRecord).where(ConsentRecord.individual_id == individual.id)
                              .order_by(col(ConsentRecord.created_at)).offset(page.offset).limit(page.limit)).all()
-    return {"consentRecords": [record_wire(r) for r in found]}
+    purposes = _agreed_purposes(uow, {r.data_agreement_revision_id for r in found})
+    return {"consentRecords": [{**record_wire(r), "dataAgreementPurpose": purposes.get(r.data_agreement_revision_id),
+                                "createdAt": r.created_at.isoformat()} for r in found]}
+
+
+def _agreed_purposes(uow: UnitOfWork, revision_ids: set[str]) -> dict[str, str | None]:
+    """Purpose by agreement revision id, from the revisions' snapshots: what the individual agreed to, even if changed since."""
+    if not revision_ids:
+        return {}
+    agreement_revisions = uow.session.exec(select(Revision).where(col(Revision.id).in_(revision_ids))).all()
+    return {r.id: ((chain.snapshot_data(r.serialized_snapshot) or {}).get("objectData") or {}).get("purpose")
+            for r in agreement_revisions}
 
 
 @router.put("/service/individual/record/consent-record/{consentRecordId}/")

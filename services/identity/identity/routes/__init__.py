@@ -5,5 +5,6 @@ from identity.routes import (authorize, clients, enrollment, linked_authorizatio
                              wellknown)
 
 api_router = APIRouter()
-for module in (wellknown, clients, authorize, linked_authorization, token, userinfo, wallet_binding, enrollment, persons, staff):
+# The token endpoint first: FastAPI tries routers in order, and client-credentials grants are the busiest calls.
+for module in (token, wellknown, clients, authorize, linked_authorization, userinfo, wallet_binding, enrollment, persons, staff):
     api_router.include_router(module.router)

@@ -11,7 +11,7 @@ from sqlalchemy import update
 
 from kernel.db import UowDep
 from identity import claims as claim_rules
-from identity import otp, persons
+from identity import link_codes, otp, persons, staff
 from identity.models import AuthTransaction, OidcClient, PersonCredential, as_utc, utcnow
 from identity.secrets_check import check
 from identity.ui_text import CLAIM_LABELS, ERRORS, TEXT, pick_locale
@@ -21,6 +21,8 @@ templates = Environment(loader=PackageLoader("identity", "templates"), autoescap
 PIN_ACR = "idbb:acr:static-code"
 OTP_ACR = "idbb:acr:generated-code"
 LOGIN_ACRS = (PIN_ACR, OTP_ACR)  # the factors these pages implement, in order of preference when acr_values allows several
+# A staff member's password: offered only to the clients in STAFF_LOGIN_CLIENTS (the staff consoles), never registrable by a client.
+STAFF_ACR = "idbb:acr:staff-password"
 COOKIE_PREFIX = "idbb_txn_"
 XSRF_COOKIE = "XSRF-TOKEN"
 _HEADERS = {"Cache-Control": "no-store", "X-Frame-Options": "DENY", "Content-Security-Policy": "frame-ancestors 'none'"}
@@ -75,7 +77,8 @@ def get_authorize(request: Request, uow: UowDep):
     except claim_rules.InvalidClaimsRequest:
         return _error_page(locale, "invalid_request")
     wanted_acrs = (q.get("acr_values") or "").split() or client.auth_context_refs
-    acr = next((a for a in wanted_acrs if a in LOGIN_ACRS and a in client.auth_context_refs), None)
+    staff_login = client.client_id in settings.staff_login_clients
+    acr = next((a for a in wanted_acrs if (a in LOGIN_ACRS and a in client.auth_context_refs) or (a == STAFF_ACR and staff_login)), None)
     if acr is None:
         return _error_page(locale, "invalid_acr")
     if "none" in (q.get("prompt") or "").split():
@@ -102,9 +105,11 @@ def get_authorize(request: Request, uow: UowDep):
         id_token_claims=claim_rules.for_id_token(q.get("claims"), client.user_claims), xsrf_hash=_sha256(xsrf_token),
         expires_at=utcnow() + timedelta(seconds=settings.authorize_transaction_seconds),
     )
+    link_code = link_codes.issue(transaction, settings) if link_codes.offered(client) else None  # the QR panel's first code
     uow.session.add(transaction)
     uow.commit()
-    response = _login_page(transaction, client, locale, switch_url=_switch_url(request, locale))
+    response = _login_page(transaction, client, locale, switch_url=_switch_url(request, locale), staff_login=staff_login,
+                           link_code=link_code)
     response.set_cookie(COOKIE_PREFIX + transaction.id, browser_secret, max_age=settings.authorize_transaction_seconds,
                         path="/authorize", httponly=True, samesite="lax", secure=settings.issuer.startswith("https"))
     # Double-submit token for the QR (linked authorization) calls the page makes: the page's script reads it, so it is
@@ -115,12 +120,15 @@ def get_authorize(request: Request, uow: UowDep):
 
 
 def _login_page(transaction: AuthTransaction, client: OidcClient, locale: str, *, error: str | None = None, status: int = 200,
-                switch_url: str | None = None) -> HTMLResponse:
+                switch_url: str | None = None, staff_login: bool = False, staff_error: str | None = None,
+                link_code: str | None = None) -> HTMLResponse:
     if transaction.acr == OTP_ACR:
         return _page("otp_request.html", locale, status=status, switch_url=switch_url, client_name=client.client_name,
                      transaction_id=transaction.id, error=error)
     return _page("login.html", locale, status=status, switch_url=switch_url, client_name=client.client_name,
-                 transaction_id=transaction.id, action="/authorize/login", error=error)
+                 transaction_id=transaction.id, action="/authorize/login", error=error, staff_login=staff_login or transaction.acr == STAFF_ACR,
+                 staff_first=transaction.acr == STAFF_ACR or staff_error is not None, staff_error=staff_error,
+                 qr_panel=link_codes.offered(client), link_code=link_code, qr_svg=link_codes.qr_svg(link_code) if link_code else None)
 
 
 class _Refused(Exception):
@@ -155,18 +163,48 @@ def post_login(request: Request, uow: UowDep, transaction_id: str = Form(""), in
     outcome = check(credential, pin[:128], hash_attr="pin_hash", max_failures=settings.max_failed_attempts,
                     lockout_seconds=settings.lockout_seconds)
     if not outcome.ok:
-        transaction.failed_attempts += 1
-        if transaction.failed_attempts >= settings.max_failed_attempts:
-            transaction.revoked = True  # guessing across many ids inside one transaction ends it
-        uow.session.add(transaction)
         if credential is not None:
             uow.session.add(credential)
-        uow.commit()
+        _count_failure(uow, transaction, settings)
         if outcome.locked or transaction.revoked:
             return _login_page(transaction, client, locale, error=TEXT[locale]["locked"], status=429)
         return _login_page(transaction, client, locale, error=TEXT[locale]["bad_credentials"], status=401)
     uow.session.add(credential)
     return _authenticated(uow, transaction, person.id, settings)
+
+
+def _count_failure(uow, transaction: AuthTransaction, settings) -> None:
+    transaction.failed_attempts += 1
+    if transaction.failed_attempts >= settings.max_failed_attempts:
+        transaction.revoked = True  # guessing across many accounts inside one transaction ends it
+    uow.session.add(transaction)
+    uow.commit()
+
+
+@router.post("/authorize/staff-login", response_class=HTMLResponse)
+def post_staff_login(request: Request, uow: UowDep, transaction_id: str = Form(""), username: str = Form(""), password: str = Form("")):
+    """Staff sign-in for the staff consoles' clients: no claim-consent screen; the code's tokens carry the staff member's roles."""
+    settings = request.app.state.settings
+    try:
+        transaction = _transaction(request, uow, transaction_id)
+    except _Refused:
+        return _error_page(pick_locale(None), "invalid_transaction")
+    locale = transaction.ui_locale
+    if transaction.client_id not in settings.staff_login_clients:
+        return _error_page(locale, "invalid_acr")
+    if transaction.person_id is not None:
+        return _error_page(locale, "invalid_transaction")  # a citizen already signed in on this transaction
+    client = uow.session.get(OidcClient, transaction.client_id)
+    account, outcome = staff.sign_in(uow.session, settings, username=username, password=password)
+    if not outcome.ok:
+        _count_failure(uow, transaction, settings)
+        locked = outcome.locked or transaction.revoked
+        return _login_page(transaction, client, locale, status=429 if locked else 401, staff_login=True,
+                           staff_error=TEXT[locale]["locked" if locked else "bad_staff_credentials"])
+    transaction.staff_account_id, transaction.auth_time, transaction.acr = account.id, utcnow(), STAFF_ACR
+    redirect = _issue_code(uow, transaction, settings)
+    uow.commit()
+    return RedirectResponse(redirect, status_code=303)
 
 
 def _authenticated(uow, transaction: AuthTransaction, person_id: str, settings) -> RedirectResponse:

@@ -7,10 +7,11 @@ from datetime import datetime, timedelta
 
 from fastapi import APIRouter, Body, Request
 from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
 
 from kernel.db import UowDep
 from kernel.errors import ApiError
-from identity import persons, wallet
+from identity import link_codes, otp, persons, wallet
 from identity.models import AuthTransaction, OidcClient, PersonCredential, as_utc, utcnow
 from identity.routes.authorize import XSRF_COOKIE, authentication_too_old
 from identity.schemas import envelope, parse_request_time
@@ -18,6 +19,8 @@ from identity.secrets_check import check
 
 router = APIRouter(prefix="/linked-authorization", tags=["Wallet - QR Code"])
 PIN_ACR, WALLET_ACR, WALLET_PIN_ACR = "idbb:acr:static-code", "idbb:acr:linked-wallet", "idbb:acr:linked-wallet-static-code"
+OTP_ACR = "idbb:acr:generated-code"
+OTP_FORMATS = ("number", "alpha-numeric")
 MAX_ID = 128
 _POLL_INTERVAL = 0.2
 
@@ -82,28 +85,51 @@ def _factor_types(client: OidcClient) -> list[str]:
     types = []
     if PIN_ACR in client.auth_context_refs or WALLET_PIN_ACR in client.auth_context_refs:
         types.append("PIN")
+    if OTP_ACR in client.auth_context_refs:
+        types.append("OTP")
     if WALLET_ACR in client.auth_context_refs or WALLET_PIN_ACR in client.auth_context_refs:
         types.append("WLA")
     return types
 
 
-@router.post("/link-code")
-def generate_link_code(http_request: Request, uow: UowDep, body=Body(None)) -> dict:
-    settings = http_request.app.state.settings
+def _acr(types: set[str]) -> str:
+    """The ACR the factors satisfied (spec 7.2.3); OTP with PIN or WLA reports the wallet or PIN ACR it includes."""
+    if "WLA" in types:
+        return WALLET_PIN_ACR if "PIN" in types else WALLET_ACR
+    return PIN_ACR if "PIN" in types else OTP_ACR
+
+
+def _issue_link_code(http_request: Request, uow, body) -> tuple[AuthTransaction, str]:
+    """A new link code for the page's own open transaction (raises BusinessError)."""
     xsrf = _check_xsrf(http_request)
-    try:
-        request = request_of(body)
-        transaction = _browser_transaction(uow, text_field(request, "transactionId"), xsrf)
-        if transaction.linked_at is not None or transaction.person_id is not None:
-            raise BusinessError("invalid_transaction", "The transaction is already linked or authenticated.")
-    except BusinessError as invalid:
-        return envelope({}, [(invalid.code, invalid.message)])
-    link_code = secrets.token_urlsafe(16)
-    transaction.link_code_hash = _sha256(link_code)  # a new code replaces the previous one (the page refreshes its QR code)
-    transaction.link_code_expires_at = utcnow() + timedelta(seconds=settings.link_code_seconds)
+    request = request_of(body)
+    transaction = _browser_transaction(uow, text_field(request, "transactionId"), xsrf)
+    if transaction.linked_at is not None or transaction.person_id is not None:
+        raise BusinessError("invalid_transaction", "The transaction is already linked or authenticated.")
+    link_code = link_codes.issue(transaction, http_request.app.state.settings)
     uow.session.add(transaction)
     uow.commit()
-    return envelope({"transactionId": transaction.id, "linkCode": link_code, "expireDateTime": iso_time(transaction.link_code_expires_at)})
+    return transaction, link_code
+
+
+def _link_code_answer(http_request: Request, uow, body, *, with_qr: bool) -> dict:
+    try:
+        transaction, link_code = _issue_link_code(http_request, uow, body)
+    except BusinessError as invalid:
+        return envelope({}, [(invalid.code, invalid.message)])
+    answer = {"transactionId": transaction.id, "linkCode": link_code, "expireDateTime": iso_time(transaction.link_code_expires_at)}
+    return envelope(answer | {"qrCode": link_codes.qr_svg(link_code)} if with_qr else answer)
+
+
+@router.post("/link-code")
+def generate_link_code(http_request: Request, uow: UowDep, body=Body(None)) -> dict:
+    return _link_code_answer(http_request, uow, body, with_qr=False)
+
+
+@router.post("/qr-code")
+def generate_qr_code(http_request: Request, uow: UowDep, body=Body(None)) -> dict:
+    """For the login page's QR panel (not in the spec): link-code's answer plus `qrCode`, the link code's QR code as SVG."""
+    return _link_code_answer(http_request, uow, body, with_qr=True)
 
 
 def _poll(uow, settings, transaction_id: str, ready) -> AuthTransaction | None:
@@ -167,7 +193,7 @@ def link_transaction(uow: UowDep, body=Body(None)) -> dict:
     if marked != 1:  # another wallet redeemed the same code at the same moment
         return envelope({}, [("invalid_link_code", "The link code is unknown, expired or already used.")])
     uow.commit()
-    factors = {"PIN": [{"type": "PIN"}], "WLA": [{"type": "Wallet"}]}
+    factors = {"PIN": [{"type": "PIN"}], "OTP": [{"type": "OTP"}], "WLA": [{"type": "Wallet"}]}
     return envelope({
         "linkTransactionId": linked_transaction_id,
         "clientName": client.client_name,
@@ -191,7 +217,47 @@ def _challenges(request: dict) -> list[dict]:
             raise BusinessError("invalid_request", "Each challenge needs authFactorType, challenge and format from the spec's lists.")
     if len({c["authFactorType"] for c in challenges}) != len(challenges):
         raise BusinessError("invalid_no_of_challenges", "Each auth factor may be sent once.")
+    if any(c["authFactorType"] == "OTP" and c["format"] not in OTP_FORMATS for c in challenges):
+        raise BusinessError("invalid_request", "An OTP challenge has the format number or alpha-numeric.")
     return challenges
+
+
+def otp_request(request: dict) -> tuple[str, list[str]]:
+    """individualId and otpChannels of a request for a one-time code (raises BusinessError)."""
+    individual_id = text_field(request, "individualId")
+    if not individual_id:
+        raise BusinessError("invalid_identifier", "individualId is required.")
+    try:
+        return individual_id, otp.parse_channels(request.get("otpChannels"))
+    except ValueError as invalid:
+        raise BusinessError("invalid_otp_channel", str(invalid))
+
+
+@router.post("/send-otp")
+def send_otp(http_request: Request, uow: UowDep, body=Body(None)) -> dict:
+    """eSignet's linked send-otp: the wallet asks for a code to the person's phone or e-mail, for an OTP challenge in
+    /authenticate. The answer is the same whether or not the ID exists (nothing is sent then, and no code matches)."""
+    settings = http_request.app.state.settings
+    try:
+        request = request_of(body)
+        individual_id, channels = otp_request(request)
+        linked_transaction_id = text_field(request, "linkedTransactionId")
+        transaction = _wallet_transaction(uow, linked_transaction_id)
+        if transaction.person_id is not None:
+            raise BusinessError("invalid_transaction_id", "The linked transaction is already authenticated.")
+        client = uow.session.get(OidcClient, transaction.client_id)
+        if client is None or "OTP" not in _factor_types(client):
+            raise BusinessError("invalid_auth_factor", "This relying party does not accept OTP.")
+    except BusinessError as invalid:
+        return envelope({}, [(invalid.code, invalid.message)])
+    person = persons.by_individual_id(uow.session, individual_id)
+    try:
+        otp.send(uow, settings, transaction_id=transaction.id, person=person, channel=otp.preferred_channel(person, channels),
+                 language=transaction.ui_locale)
+        uow.commit()
+    except (otp.TooManyCodes, IntegrityError):  # the limit per transaction, or two first requests at the same moment
+        return envelope({}, [("send_otp_failed", "Too many codes were requested for this transaction.")])
+    return envelope({"linkedTransactionId": linked_transaction_id})
 
 
 @router.post("/authenticate")
@@ -224,6 +290,9 @@ def authenticate(http_request: Request, uow: UowDep, body=Body(None)) -> dict:
             if credential is not None:
                 uow.session.add(credential)
             ok = ok and outcome.ok
+        elif challenge["authFactorType"] == "OTP":
+            sent_to = otp.verify(uow, settings, transaction_id=transaction.id, code=challenge["challenge"][:16]).person_id
+            ok = ok and person is not None and sent_to == person.id
         else:
             ok = ok and person is not None and wallet.verify_wla(uow.session, settings, person_id=person.id,
                                                                  linked_transaction_id=linked_transaction_id, challenge=challenge["challenge"])
@@ -234,8 +303,7 @@ def authenticate(http_request: Request, uow: UowDep, body=Body(None)) -> dict:
         uow.session.add(transaction)
         uow.commit()
         return envelope({}, [("auth_failed", "Authentication failed.")])
-    types = {c["authFactorType"] for c in challenges}
-    transaction.acr = WALLET_PIN_ACR if types == {"PIN", "WLA"} else WALLET_ACR if types == {"WLA"} else PIN_ACR
+    transaction.acr = _acr({c["authFactorType"] for c in challenges})
     transaction.person_id, transaction.auth_time = person.id, utcnow()
     uow.session.add(transaction)
     uow.commit()

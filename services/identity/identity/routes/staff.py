@@ -3,13 +3,9 @@ import time
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
-from sqlmodel import select
-
 from kernel.db import UowDep
 from kernel.errors import ApiError
-from identity import tokens
-from identity.models import StaffAccount
-from identity.secrets_check import check
+from identity import staff, tokens
 
 router = APIRouter(prefix="/staff", tags=["Staff"])
 
@@ -25,14 +21,8 @@ def sign_in_staff(sign_in: StaffSignIn, request: Request, uow: UowDep) -> dict:
     settings = request.app.state.settings
     if sign_in.audience is not None and sign_in.audience not in settings.staff_token_audiences:
         raise ApiError(400, "invalid_audience", "This audience does not accept staff tokens.")
-    account = uow.session.exec(select(StaffAccount).where(StaffAccount.username == sign_in.username)).first()
-    if account is not None and account.status != "active":
-        account = None
-    outcome = check(account, sign_in.password, hash_attr="password_hash", max_failures=settings.max_failed_attempts,
-                    lockout_seconds=settings.lockout_seconds)
-    if account is not None:
-        uow.session.add(account)
-        uow.commit()
+    account, outcome = staff.sign_in(uow.session, settings, username=sign_in.username, password=sign_in.password)
+    uow.commit()
     if outcome.locked:
         raise ApiError(429, "locked", "Too many failed attempts; try again later.")
     if not outcome.ok:

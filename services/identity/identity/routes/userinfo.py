@@ -32,7 +32,7 @@ def get_userinfo(request: Request, uow: UowDep) -> Response:
     if transaction is None or transaction.revoked:
         raise _invalid_token("The access token was not recognised.")
     client = uow.session.get(OidcClient, transaction.client_id)
-    person = uow.session.get(Person, transaction.person_id)
+    person = uow.session.get(Person, transaction.person_id) if transaction.person_id else None  # staff tokens have no person
     if client is None or client.status != "active" or person is None or person.status != "active":
         raise _invalid_token("The access token is no longer valid.")
     now = int(time.time())
