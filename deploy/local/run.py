@@ -3,10 +3,12 @@
 SQLite files under DATA_DIR unless DATABASE_URL is set (then one PostgreSQL database per service, named
 <database>_<service>); RabbitMQ at AMQP_URL. Waits until all are ready, prints their URLs, streams their logs with a
 prefix per process, and stops them all on Ctrl-C. FIXTURES=conformance|demo starts on fresh state with that data.
+Without SMTP_HOST, the Messaging BB's email goes to a local mail sink that saves each mail under DATA_DIR/mail-sink/.
 """
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -16,6 +18,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import pika
+from aiosmtpd.controller import Controller
 
 ROOT = Path(__file__).resolve().parents[2]
 # (package, offset from PORT_BASE); the gateway first, since it is what callers use.
@@ -37,6 +40,10 @@ def main() -> int:
     data_dir.mkdir(parents=True, exist_ok=True)
     ports = {name: port_base + offset for name, offset in SERVICES}
     envs = {name: service_env(name, ports, amqp_url, data_dir, fixtures) for name, _ in SERVICES}
+    mail_sink, mail_sink_port = None, None
+    if not os.environ.get("SMTP_HOST"):
+        mail_sink_port = free_local_port()
+        envs["messaging"].update(SMTP_HOST="127.0.0.1", SMTP_PORT=str(mail_sink_port))
     if fixtures:
         print(f"FIXTURES={fixtures}: starting on fresh state")
         for name, _ in SERVICES:
@@ -56,14 +63,19 @@ def main() -> int:
                                          preexec_fn=die_with_parent)
                 children.append((label, child))
                 colors[label] = COLORS[index]
-        # Log threads start only after every fork: preexec_fn in a process with other threads can deadlock.
+        # Log threads (and the mail sink's) start only after every fork: preexec_fn in a process with other threads can deadlock.
         for label, child in children:
             threading.Thread(target=stream, args=(label, colors[label], child), daemon=True).start()
+        if mail_sink_port:
+            mail_sink = start_mail_sink(data_dir / "mail-sink", mail_sink_port)
         if not wait_ready(ports, children, stop):
             return 1
         print("\nAll services are ready:")
         for name, _ in SERVICES:
             print(f"  {name:<13} http://localhost:{ports[name]}   (health: /health/ready, API docs: /docs)")
+        if mail_sink:
+            print(f"  {'mail sink':<13} smtp://{mail_sink.hostname}:{mail_sink.port}   (no SMTP_HOST set: mails are saved in "
+                  f"{mail_sink.handler.folder})")
         print("Press Ctrl-C to stop.\n", flush=True)
         while not stop.wait(0.5):
             for label, child in children:
@@ -73,6 +85,8 @@ def main() -> int:
         return 0
     finally:
         shutdown(children)
+        if mail_sink:
+            mail_sink.stop()
 
 
 def die_with_parent() -> None:
@@ -94,6 +108,7 @@ def service_env(name: str, ports: dict[str, int], amqp_url: str, data_dir: Path,
     })
     for other in ("identity", "registration", "consent", "messaging"):
         env[f"{other.upper()}_URL"] = f"http://localhost:{ports[other]}"
+    env["PORTAL_URL"] = f"http://localhost:{ports['web']}"  # identity's demo data registers the portal's sign-in callback
     own = env.get(f"{name.upper()}_DATABASE_URL")
     if own:
         env["DATABASE_URL"] = own
@@ -122,6 +137,32 @@ def reset(name: str, env: dict[str, str], data_dir: Path) -> None:
     # SQLite files and whatever else the service keeps there, e.g. uploaded documents.
     for path in data_dir.glob(f"{name}*"):
         shutil.rmtree(path) if path.is_dir() else path.unlink()
+
+
+class MailFolder:
+    """aiosmtpd handler: each accepted mail becomes one .eml file; only its file name is logged (mails carry personal data)."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+
+    async def handle_DATA(self, server, session, envelope):
+        path = self.folder / f"{time.strftime('%Y%m%d-%H%M%S')}-{time.monotonic_ns()}.eml"
+        path.write_bytes(envelope.original_content)
+        print(f"{'mail-sink':<22}| mail for {len(envelope.rcpt_tos)} recipient(s) saved as {path.name}", flush=True)
+        return "250 OK"
+
+
+def start_mail_sink(folder: Path, port: int) -> Controller:
+    folder.mkdir(parents=True, exist_ok=True)
+    controller = Controller(MailFolder(folder), hostname="127.0.0.1", port=port)
+    controller.start()
+    return controller
+
+
+def free_local_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def broker_reachable(amqp_url: str) -> bool:

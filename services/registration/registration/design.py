@@ -162,6 +162,7 @@ def _check_eforms(value, add) -> None:
         if schema.get("type") != "object":
             add(f"{at}.schema.type", "must be 'object': a form is an object of fields")
         properties = schema.get("properties") or {}
+        sections = _check_sections(eform.get("sections"), f"{at}.sections", add)
         fields = eform.get("fields") or {}
         if not isinstance(fields, dict):
             add(f"{at}.fields", "must be an object keyed by field name")
@@ -184,6 +185,42 @@ def _check_eforms(value, add) -> None:
                 add(f"{where}.layout", "must be an object (section, order, widget)")
             elif "order" in layout and (isinstance(layout["order"], bool) or not isinstance(layout["order"], int)):
                 add(f"{where}.layout.order", "must be an integer")
+            if isinstance(layout, dict) and sections is not None and layout.get("section") not in sections:
+                add(f"{where}.layout.section", f"must name one of the form's sections ({', '.join(sections) or 'none declared'})")
+            if "options" in field:
+                _check_options(field["options"], properties.get(name), f"{where}.options", add)
+
+
+def _check_sections(value, at: str, add) -> list[str] | None:
+    """The wizard's sections in order, each with a Lao and English title; None when the form declares none."""
+    if value is None:
+        return None
+    sections = _list(value, at, add, required=True)
+    ids = _unique_ids(sections, at, "id", add)
+    for index, section in enumerate(sections):
+        if isinstance(section, dict):
+            _check_text(section.get("title"), f"{at}[{index}].title", add, required=True)
+    return ids
+
+
+def _check_options(options, spec, at: str, add) -> None:
+    """Labels of an enum field's codes, {code: {en, lo}}: the schema's enum stays the rule, this only names each code."""
+    enum = spec.get("enum") if isinstance(spec, dict) else None
+    if not isinstance(enum, list):
+        add(at, "only a field whose schema has an enum can label its options")
+        return
+    if not isinstance(options, dict):
+        add(at, "must be an object from each enum value to its 'en' and 'lo' labels")
+        return
+    codes = [str(value) for value in enum]  # JSON object keys are strings
+    for code in options:
+        if code not in codes:
+            add(f"{at}.{code}", "not a value of the field's enum")
+    for code in codes:
+        if code not in options:
+            add(f"{at}.{code}", "missing: every enum value needs a label once any has one")
+        else:
+            _check_text(options[code], f"{at}.{code}", add, required=True)
 
 
 def _check_documents(value, add) -> None:

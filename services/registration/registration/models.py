@@ -149,6 +149,7 @@ class Document(Base, table=True):
     owner_id: str = Field(index=True, max_length=200)
     file_id: str | None = Field(default=None, index=True, max_length=64)
     document_type: str = Field(default="", max_length=80)
+    file_name: str = Field(default="", max_length=255)  # as the uploader's device named it, shown back to the applicant
     content_type: str = Field(max_length=120)
     size: int
     path: str = Field(max_length=500)  # relative to documents_dir

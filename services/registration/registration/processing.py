@@ -122,10 +122,14 @@ def _notifies(document: dict) -> bool:
     return design.has_step(document, "notify_applicant") is not None
 
 
+def task_name(document: dict, role: dict, language: str = "en") -> str:
+    """What a work list calls a task: the service and the role, in the operator's language."""
+    return f"{design.text(document.get('name'), language)}: {design.text(role.get('name'), language)}"
+
+
 def _open_task(uow: UnitOfWork, *, file: ApplicationFile, document: dict, role: dict) -> Task:
     task = Task(file_id=file.id, main_task_id=file.main_task_id, service_id=file.service_id, role_id=role["id"],
-                role_name=design.text(role.get("name")), name=f"{design.text(document.get('name'))}: {design.text(role.get('name'))}",
-                eform_id=file.eform_id)
+                role_name=design.text(role.get("name")), name=task_name(document, role), eform_id=file.eform_id)
     uow.session.add(task)
     return task
 

@@ -6,8 +6,8 @@ from sqlmodel import select
 from kernel.db import UnitOfWork
 from registration import design
 from registration.access import FileView
-from registration.models import FileHistory, Task
-from registration.processing import STATUS_TITLES
+from registration.models import Document, FileHistory, Task
+from registration.processing import STATUS_TITLES, document_id_from_url, task_name
 
 
 def iso(moment: datetime | None) -> str:
@@ -38,6 +38,7 @@ def file_out(view: FileView, uow: UnitOfWork, *, lang: str, with_history: bool =
     body["fees"] = dict(file.fees) if file.fees else {"items": [], "totals": []}
     body["expectedEnd"] = iso(file.expected_end)
     body["fieldsToFix"] = list(file.fields_to_fix)
+    body["documents"] = documents_out(uow, file=file)
     if not view.is_applicant:
         body["processingData"] = dict(file.processing_data)
     if with_history:
@@ -46,10 +47,26 @@ def file_out(view: FileView, uow: UnitOfWork, *, lang: str, with_history: bool =
     return body
 
 
+def documents_out(uow: UnitOfWork, *, file) -> list[dict]:
+    """Which document slot each attached upload fills, and its file name (only the applicant's own uploads, so a URL
+    to someone else's document names nothing)."""
+    ids = [document_id_from_url(url) for url in file.document_urls]
+    found = {d.id: d for d in uow.session.exec(select(Document).where(Document.id.in_(ids)))} if ids else {}
+    return [{"url": str(url), "documentType": found[i].document_type, "fileName": found[i].file_name}
+            for url, i in zip(file.document_urls, ids)
+            if i in found and found[i].owner_id == file.applicant_id and found[i].file_id in (None, file.id)]
+
+
+def localised_task_name(task: Task, document: dict, lang: str) -> str:
+    """The task's name in the caller's language from the design's labels; the stored (English) name if the role is gone."""
+    role = design.role(document, task.role_id)
+    return task_name(document, role, lang) if role else task.name
+
+
 def file_list_item(view: FileView, task: Task | None, lang: str) -> dict:
     file = view.file
     return {
-        "fileId": file.id, "mainTaskId": file.main_task_id, "taskTitle": task.name if task else "",
+        "fileId": file.id, "mainTaskId": file.main_task_id, "taskTitle": localised_task_name(task, view.document, lang) if task else "",
         "roleId": task.role_id if task else "", "roleName": task.role_name if task else "",
         "assigneeId": (task.assignee_id or "") if task else "", "operatorName": task.assignee_name if task else "",
         "status": status(file.status), "applicantId": file.applicant_id, "created": iso(file.created),
@@ -61,7 +78,7 @@ def file_list_item(view: FileView, task: Task | None, lang: str) -> dict:
 
 def task_out(task: Task, document: dict, lang: str) -> dict:
     return {
-        "taskId": task.id, "mainTaskId": task.main_task_id, "name": task.name, "assigneeId": task.assignee_id or "",
+        "taskId": task.id, "mainTaskId": task.main_task_id, "name": localised_task_name(task, document, lang), "assigneeId": task.assignee_id or "",
         "roleId": task.role_id, "created": iso(task.created), "description": task.description, "serviceId": task.service_id,
         "serviceName": design.text(document.get("name"), lang), "fileId": task.file_id, "eFormId": task.eform_id,
         "status": status(task.status),

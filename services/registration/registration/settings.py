@@ -18,6 +18,9 @@ DEV_CERTIFICATE_PRIVATE_JWK = '{"crv": "P-256", "x": "-0CkteJczrDMug-LYoDBzQqh0_
 class RegistrationSettings(ServiceSettings):
     service_name: str = "registration"
     port: int = 8002
+    # Its own tokens, and those of the citizen portal's users (issued for the portal's OIDC client and forwarded by the
+    # gateway): citizens act as themselves, staff with the roles their token carries.
+    oidc_audience: Annotated[list[str], NoDecode] = ["registration", "govstack-portal"]
     documents_dir: Path | None = None  # empty: <data_dir>/registration-documents
     max_document_bytes: int = 10 * 1024 * 1024  # the ceiling; a service's document types may set lower limits
     # Uploads not yet tied to a service's document type must be one of these (sniffed, not declared).

@@ -71,3 +71,27 @@ def test_determinant_conditions_are_published_for_portals_to_check(api):
     determinant = entry["registrations"][0]["determinants"][0]
     assert determinant["condition"] == {"properties": {"monthly_income_lak": {"maximum": 1500000}}, "required": ["monthly_income_lak"]}
     assert determinant["description"]["en"] == "Households with a monthly income of at most 1 500 000 LAK"
+
+
+def test_entry_has_section_titles_and_enum_option_labels(api):
+    service_id = api.publish(enterprise_document())["id"]
+
+    eform = api.call("GET", f"/catalogue/services/{service_id}", expect=200).json()["eForms"][0]
+
+    assert [s["id"] for s in eform["sections"]] == ["enterprise", "address", "owner"]
+    assert eform["sections"][1] == {"id": "address", "title": {"en": "Address", "lo": "ທີ່ຕັ້ງ"}}
+    province = next(f for f in eform["fields"] if f["name"] == "province")
+    assert len(province["options"]) == 18
+    assert province["options"][0] == {"value": "VTE", "label": {"en": "Vientiane Capital", "lo": "ນະຄອນຫຼວງວຽງຈັນ"}}
+    assert "options" not in next(f for f in eform["fields"] if f["name"] == "district")  # not an enum field
+
+
+def test_enum_values_without_labels_are_listed_by_their_value(api):
+    document = enterprise_document()
+    del document["eforms"][0]["fields"]["activity"]["options"]
+    service_id = api.publish(document)["id"]
+
+    eform = api.call("GET", f"/catalogue/services/{service_id}", expect=200).json()["eForms"][0]
+
+    activity = next(f for f in eform["fields"] if f["name"] == "activity")
+    assert activity["options"][3] == {"value": "retail", "label": {"en": "retail", "lo": "retail"}}

@@ -103,3 +103,42 @@ def test_validation_never_changes_the_document():
     design.validate_service(document)
 
     assert document == before
+
+
+def test_option_labels_must_label_every_enum_value_in_both_languages():
+    document = enterprise_document()
+    options = document["eforms"][0]["fields"]["activity"]["options"]
+    del options["ict"]
+    options["retail"] = {"en": "Retail trade"}
+    options["mining"] = {"en": "Mining", "lo": "ບໍ່ແຮ່"}
+    document["eforms"][0]["fields"]["district"]["options"] = {"Xaythany": {"en": "Xaythany", "lo": "ໄຊທານີ"}}
+
+    problems = fields(design.validate_service(document))
+
+    assert problems == {
+        "eforms[0].fields.activity.options.ict": "missing: every enum value needs a label once any has one",
+        "eforms[0].fields.activity.options.retail.lo": "required: a non-empty text",
+        "eforms[0].fields.activity.options.mining": "not a value of the field's enum",
+        "eforms[0].fields.district.options": "only a field whose schema has an enum can label its options",
+    }
+
+
+def test_sections_have_both_titles_and_fields_name_a_declared_one():
+    document = enterprise_document()
+    eform = document["eforms"][0]
+    eform["sections"][1]["title"] = {"en": "Address"}
+    eform["sections"].append({"id": "owner", "title": {"en": "Owner again", "lo": "ເຈົ້າຂອງ"}})
+    eform["fields"]["owner_email"]["layout"]["section"] = "contact"
+
+    problems = fields(design.validate_service(document))
+
+    assert set(problems) == {"eforms[0].sections[1].title.lo", "eforms[0].sections[3].id", "eforms[0].fields.owner_email.layout.section"}
+    assert "enterprise, address, owner" in problems["eforms[0].fields.owner_email.layout.section"]
+
+
+def test_a_form_without_sections_may_name_any_section_in_its_layout():
+    document = enterprise_document()
+    del document["eforms"][0]["sections"]
+    document["eforms"][0]["fields"]["owner_email"]["layout"]["section"] = "contact"
+
+    assert design.validate_service(document) == []

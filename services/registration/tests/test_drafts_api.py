@@ -61,3 +61,17 @@ def test_drafts_are_private(api, service_id):
     api.call("GET", f"/applications/{draft_id}", expect=404, headers={**owner, **IM})
 
     assert api.call("GET", f"/drafts/{draft_id}", expect=200, headers=owner).json()["applicationData"]["formData"]["data"] == {"company_name_en": "Nam Sai"}
+
+
+def test_draft_names_each_uploaded_document_by_slot_and_file_name_but_not_other_peoples(api, service_id):
+    applicant, someone_else = api.token(sub=unique("citizen")), api.token(sub=unique("citizen"))
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x00" * 40
+    mine = api.call("POST", "/documents", expect=200, headers=applicant, params={"serviceId": service_id, "documentType": "owner_id_card"},
+                    files={"file": ("C:\\scans\\id card\u200b.png", png, "image/png")}).json()["url"]
+    theirs = api.call("POST", "/documents", expect=200, headers=someone_else, files={"file": ("their-secret.png", png, "image/png")}).json()["url"]
+    draft_id = save(api, service_id, applicant, {})["fileId"]
+
+    api.call("PUT", f"/drafts/{draft_id}", expect=200, headers=applicant, json={"documentUrls": [mine, theirs]})
+    draft = api.call("GET", f"/drafts/{draft_id}", expect=200, headers=applicant).json()
+
+    assert draft["documents"] == [{"url": mine, "documentType": "owner_id_card", "fileName": "id card.png"}]

@@ -74,3 +74,17 @@ def test_applicant_cannot_correct_a_pending_file(api, service):
     api.call("PUT", f"/applications/{file_id}", expect=409, headers={**applicant, **IM}, json={"formData": {"data": enterprise_data(district="Xaythany")}})
 
     assert api.file(applicant, file_id).json()["applicationData"]["formData"]["data"]["district"] == "Sisattanak"
+
+
+def test_task_names_follow_the_operators_language(api, service):
+    operator = reviewer(api, service)
+    file_id = api.submit(service["id"], api.token(sub=unique("citizen")), enterprise_data()).json()["fileId"]
+    task_id = api.open_task(operator, file_id)["taskId"]
+
+    lao = api.tasks({**operator, "Accept-Language": "lo"}, fileId=file_id)[0]
+    english = api.tasks({**operator, "Accept-Language": "en"}, fileId=file_id)[0]
+    one = api.call("GET", f"/tasks/{task_id}", expect=200, headers={**operator, **IM, "Accept-Language": "lo"}).json()
+
+    assert lao["name"] == "ການຈົດທະບຽນວິສາຫະກິດ: ຜູ້ກວດກາເອກະສານ"
+    assert english["name"] == "Enterprise registration: Document reviewer"
+    assert one["taskName"] == lao["name"]

@@ -36,16 +36,24 @@ def _summary(service: ServiceDefinition, document: dict) -> dict:
             "description": _both(document.get("description")), "fees": _fees(document), "consent": _consent(document)}
 
 
+def _options(spec: dict, field: dict) -> list[dict]:
+    """An enum field's values in the schema's order, each with its label (the value itself where the design gives none)."""
+    labels = field.get("options") or {}
+    return [{"value": value, "label": _both(labels.get(str(value)) or str(value))} for value in spec.get("enum") or []]
+
+
 def _fields(eform: dict) -> list[dict]:
-    """The form's fields in layout order (schema order breaks ties), with labels and layout hints."""
+    """The form's fields in layout order (schema order breaks ties), with labels, layout hints and enum option labels."""
     described = eform.get("fields") or {}
-    names = list((eform.get("schema") or {}).get("properties") or {})
+    properties = (eform.get("schema") or {}).get("properties") or {}
     fields = []
-    for position, name in enumerate(names):
+    for position, (name, spec) in enumerate(properties.items()):
         field = described.get(name) or {}
         layout = field.get("layout") or {}
         fields.append({"name": name, "label": _both(field.get("label") or name), "section": layout.get("section"),
                        "order": layout.get("order", position), "widget": layout.get("widget"), "_position": position})
+        if isinstance(spec, dict) and "enum" in spec:
+            fields[-1]["options"] = _options(spec, field)
     fields.sort(key=lambda f: (f["order"] if isinstance(f["order"], int) else f["_position"], f["_position"]))
     return [{k: v for k, v in f.items() if k != "_position"} for f in fields]
 
@@ -59,6 +67,7 @@ def _detail(service: ServiceDefinition, document: dict) -> dict:
                                             for d in r.get("determinants") or []]}
                           for r in document.get("registrations", [])],
         "eForms": [{"eFormId": e.get("id"), "name": e.get("name"), "version": str(e.get("version") or service.published_version),
+                    "sections": [{"id": section.get("id"), "title": _both(section.get("title"))} for section in e.get("sections") or []],
                     "fields": _fields(e)} for e in document.get("eforms", [])],
         "documents": [{"type": d.get("type"), "label": _both(d.get("label")), "contentTypes": d.get("content_types", []),
                        "maxBytes": d.get("max_bytes"), "required": bool(d.get("required", False))}

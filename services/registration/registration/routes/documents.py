@@ -31,8 +31,15 @@ def _decode(value: str) -> bytes:
         raise ApiError(400, "malformed_file", "file must be base64 encoded.", details=[{"field": "file", "reason": "not base64"}])
 
 
-async def _read_file(request: Request, limit: int) -> bytes:
-    """The one uploaded file: a multipart file part, or base64 text in a form (what the suite sends) or JSON field."""
+def _file_name(part) -> str:
+    """The uploaded file's own name without any path, for showing back; base64 uploads carry none."""
+    name = part.filename if isinstance(part, UploadFile) and part.filename else ""
+    name = name.replace("\\", "/").rsplit("/", 1)[-1]
+    return "".join(ch for ch in name if ch.isprintable())[:255]
+
+
+async def _read_file(request: Request, limit: int) -> tuple[bytes, str]:
+    """The one uploaded file and its name: a multipart file part, or base64 text in a form (what the suite sends) or JSON field."""
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit * _BASE64_OVERHEAD + 64 * 1024:
         raise _too_large(limit)  # refuse before reading a body that cannot fit
@@ -71,7 +78,7 @@ async def _read_file(request: Request, limit: int) -> bytes:
         raise _missing_file()
     if len(data) > limit:
         raise _too_large(limit)
-    return data
+    return data, _file_name(part)
 
 
 def _too_large(limit: int) -> ApiError:
@@ -90,11 +97,11 @@ async def upload_document(request: Request, uow: UowDep, caller: CallerDep, sett
             raise ApiError(400, "unknown_document_type", "The service asks for no document of this type.",
                            details=[{"field": "documentType", "reason": "not a document type of this service"}])
         limit, allowed = min(limit, required["max_bytes"]), required["content_types"]
-    data = await _read_file(request, limit)
+    data, file_name = await _read_file(request, limit)
     sniffed = filetype.guess_mime(data) or "application/octet-stream"  # what the bytes are, not what the client claims
     if sniffed not in allowed:
         raise ApiError(415, "unsupported_document_type", f"Accepted types: {', '.join(allowed)}.", details=[{"field": "file", "reason": f"content is {sniffed}"}])
-    document = Document(owner_id=caller.subject, document_type=documentType or "", content_type=sniffed, size=len(data),
+    document = Document(owner_id=caller.subject, document_type=documentType or "", file_name=file_name, content_type=sniffed, size=len(data),
                         path="", additional_metadata=additionalMetadata[:2000])
     document.path = f"{document.id[:2]}/{document.id}"
     target = settings.documents_dir / document.path

@@ -58,8 +58,7 @@ def get_task(task_id: str, request: Request, uow: UowDep, caller: CallerDep, set
     task, file, service, document, role = _task_for_operator(uow, task_id, caller, settings)
     visible = forms.filter_data(file.form_data, design.eform(document, file.eform_id), role.get("sees", []))
     out = schemas.task_out(task, document, language(request))
-    out.pop("name")
-    return {**out, "taskName": task.name,
+    return {**out, "taskName": out.pop("name"),
             "formVariables": {"applicationForm": {"data": visible, "eFormId": file.eform_id}, "processing": {"data": dict(file.processing_data)}},
             "data": dict(task.data), "decisions": list(role.get("decisions", {})), "applicantFileStatus": schemas.status(file.status)}
 
