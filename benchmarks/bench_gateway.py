@@ -1,11 +1,13 @@
 """Gateway (Information Mediator) vs calling the service directly: added p50 latency and throughput ratio, in one run.
 
-Three processes besides this one: a trivial upstream (a bare ASGI app under uvicorn answering a small JSON), and the
-gateway (`python -m gateway api`, API_WORKERS workers) on a fresh PostgreSQL database and RabbitMQ vhost, with the
-upstream registered as a service that the calling application is allowed to use. Every call through the gateway carries
-the caller's client-credentials token (verified: signature once, then from the expiry-bound cache), passes the access
-check and is written to the hash-chained message log. A small OIDC issuer runs in this process (it is asked for its keys
-once). The load generator is an aiohttp client with a pooled keep-alive connector on uvloop, in this process.
+Three processes besides this one: the upstream, and the gateway (`python -m gateway api`, API_WORKERS workers) on a fresh
+PostgreSQL database and RabbitMQ vhost, with the upstream registered as a service that the calling application is allowed
+to use. The upstream is what a building block is: a FastAPI app under uvicorn (one worker), here one async route answering
+a small pydantic-validated JSON and no database, so the comparison shows the gateway's cost against a service's own.
+Every call through the gateway carries the caller's client-credentials token (verified: signature once, then from the
+expiry-bound cache), passes the access check and is written to the message log: journaled (fsync'd) before the response
+goes out, then stored hash-chained with one signature per batch. A small OIDC issuer runs in this process (it is asked for
+its keys once). The load generator is an aiohttp client with a pooled keep-alive connector on uvloop, in this process.
 
 Targets (issue 7): at most 0.5 ms added to the p50 at concurrency 1; at least 0.7 of direct throughput at concurrency 16.
 """
@@ -14,6 +16,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -32,28 +35,30 @@ THROUGHPUT_TARGET = 0.7
 PROVIDER = ("LA", "GOV", "BENCH-PROVIDER", "records")
 CLIENT = ("LA", "GOV", "BENCH-CLIENT", "caller")
 CLIENT_ID = "bench-caller"
-BODY = b'{"status":"ok","items":[1,2,3]}'
 
 
-async def upstream_app(scope, receive, send) -> None:
-    """The provider: as little work as an HTTP service can do, so the comparison isolates the gateway."""
-    if scope["type"] == "lifespan":
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                await send({"type": "lifespan.startup.complete"})
-            elif message["type"] == "lifespan.shutdown":
-                await send({"type": "lifespan.shutdown.complete"})
-                return
-    await send({"type": "http.response.start", "status": 200,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(BODY)).encode())]})
-    await send({"type": "http.response.body", "body": BODY})
+def upstream_app():
+    """The provider: a FastAPI service as the building blocks are, minus their database work."""
+    from fastapi import FastAPI
+    from pydantic import BaseModel
+
+    class Items(BaseModel):
+        status: str
+        items: list[int]
+
+    app = FastAPI()
+
+    @app.get("/v1/items")
+    async def list_items() -> Items:
+        return Items(status="ok", items=[1, 2, 3])
+
+    return app
 
 
 def _serve_upstream(port: int) -> None:
     import uvicorn
 
-    uvicorn.run(upstream_app, host="127.0.0.1", port=port, log_config=None, access_log=False)
+    uvicorn.run(upstream_app(), host="127.0.0.1", port=port, log_config=None, access_log=False)
 
 
 def _start_upstream(port: int) -> subprocess.Popen:
@@ -61,9 +66,10 @@ def _start_upstream(port: int) -> subprocess.Popen:
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def _start_gateway(*, database_url: str, amqp_url: str, issuer_url: str, port: int) -> subprocess.Popen:
+def _start_gateway(*, database_url: str, amqp_url: str, issuer_url: str, port: int, data_dir: str) -> subprocess.Popen:
     env = {**os.environ, "DATABASE_URL": database_url, "AMQP_URL": amqp_url, "OIDC_ISSUERS": issuer_url, "PORT": str(port),
-           "HOST": "127.0.0.1", "API_WORKERS": str(API_WORKERS), "ENVIRONMENT": "test", "LOG_LEVEL": "WARNING"}
+           "HOST": "127.0.0.1", "API_WORKERS": str(API_WORKERS), "ENVIRONMENT": "test", "LOG_LEVEL": "WARNING",
+           "DATA_DIR": data_dir}  # the message log journal
     env.pop("FIXTURES", None)
     return subprocess.Popen([sys.executable, "-m", "gateway", "api"], env=env, cwd=GATEWAY_ROOT,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -118,6 +124,23 @@ def _message_log_rows(database_url: str) -> dict[str, int]:
         counts = dict(session.exec(select(MessageLogEntry.outcome, func.count()).group_by(MessageLogEntry.outcome)).all())
     engine.dispose()
     return counts
+
+
+def _fsync_ms(directory: str, n: int = 50) -> float:
+    """p50 of a small append + fdatasync here: what the journal's sync before each delivered response costs now."""
+    path = Path(directory) / "fsync-probe"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+    timings = []
+    try:
+        for _ in range(n):
+            start = time.perf_counter()
+            os.write(fd, b"x" * 400)
+            os.fdatasync(fd)
+            timings.append((time.perf_counter() - start) * 1000)
+    finally:
+        os.close(fd)
+        path.unlink()
+    return statistics.median(timings)
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -209,22 +232,25 @@ def measure(infrastructure) -> dict:
     upstream_port, gateway_port = free_port(), free_port()
     upstream_url, gateway_base = f"http://127.0.0.1:{upstream_port}", f"http://127.0.0.1:{gateway_port}"
     database_url = infrastructure.new_database("bench_gateway")
+    data_dir = tempfile.TemporaryDirectory(prefix="bench-gateway-")
     processes = [_start_upstream(upstream_port)]
     try:
         _prepare_database(database_url, upstream_url)
         processes.append(_start_gateway(database_url=database_url, amqp_url=infrastructure.new_vhost("bench_gateway"),
-                                        issuer_url=issuer.url, port=gateway_port))
+                                        issuer_url=issuer.url, port=gateway_port, data_dir=data_dir.name))
         _wait_ready(upstream_url + "/", processes[0], "upstream")
         _wait_ready(gateway_base + "/health/ready", processes[1], "gateway")
         token = issuer.token(sub=CLIENT_ID, audience="gateway", client_id=CLIENT_ID, expires_in=3600)
         headers = {"Information-Mediator-Client": "/".join(CLIENT), "Authorization": f"Bearer {token}"}
         gateway_url = f"{gateway_base}/r1/{'/'.join(PROVIDER)}/data/v1/items"
         result = _run_loop(_measure(upstream_url + "/v1/items", gateway_url, headers, processes[1].pid))
+        result["fsync_ms"] = _fsync_ms(data_dir.name)
     finally:
         for process in reversed(processes):  # the gateway first: it flushes its message log on the way out
             process.terminate()
             process.wait(timeout=30)
         issuer_server.stop()
+        data_dir.cleanup()
     # The message log is part of what is measured: after a clean stop every exchange must be in it, as delivered.
     result["logged"] = _message_log_rows(database_url)
     return result
@@ -233,7 +259,11 @@ def measure(infrastructure) -> dict:
 def run(infrastructure) -> list[Row]:
     m = measure(infrastructure)
     added = m["gateway_p50"] - m["direct_p50"]
+    sync_seconds = float(os.environ.get("MESSAGE_LOG_SYNC_SECONDS", "0") or 0)
+    sync = "synced before each response" if not sync_seconds else f"written before each response, synced every {sync_seconds:g} s"
     note = (f"direct p50 {m['direct_p50']:.2f} ms, through the gateway {m['gateway_p50']:.2f} ms; target <= {ADDED_MS_TARGET:g} ms added; "
+            f"upstream: a FastAPI service (one async route, small JSON, no database) under uvicorn; "
+            f"message log journal {sync}, fdatasync p50 {m['fsync_ms']:.2f} ms on this disk now; "
             f"{API_WORKERS} gateway worker(s), {os.cpu_count()} cores; message log: {m['logged'].get('delivered', 0)} of "
             f"{m['gateway_calls']} calls logged as delivered")
     return [

@@ -20,6 +20,7 @@ class AppEntry:
     key: AppKey
     client_id: str | None
     is_room: bool = False
+    tls_client_cert: str | None = None
 
     @property
     def name(self) -> str:
@@ -63,7 +64,8 @@ def load_snapshot(engine: Engine) -> Snapshot:
             member = members.get(app.member_id)
             if member is None:
                 continue
-            entry = AppEntry(app.id, (member.instance, member.member_class, member.code, app.code), app.client_id, app.is_room)
+            entry = AppEntry(app.id, (member.instance, member.member_class, member.code, app.code), app.client_id, app.is_room,
+                             app.tls_client_cert)
             apps[app.id] = entry
             snapshot.apps[entry.key] = entry
         for service in session.exec(select(Service).where(Service.status == "approved")):
@@ -109,3 +111,9 @@ def default_services(settings: GatewaySettings) -> list[tuple[str, str, str]]:
     urls = {"identity": settings.identity_url, "registration": settings.registration_url,
             "consent": settings.consent_url, "messaging": settings.messaging_url}
     return [(f"{name}-bb", name, urls[name]) for name in BUILDING_BLOCKS]
+
+
+# The citizen portal (web/) as a client application of GOV/LA-DGC: its OIDC client, and the building blocks it calls.
+PORTAL_APPLICATION = "web-portal"
+PORTAL_CLIENT_ID = "govstack-portal"
+PORTAL_CALLS = ("registration", "consent")

@@ -1,33 +1,57 @@
-"""The message log: exchange metadata hash-chained row to row, chain heads signed; `python -m gateway.messagelog verify`."""
+"""The message log: exchange metadata hash-chained row to row, each written batch signed; `python -m gateway.messagelog verify`.
+
+Durability: an exchange is journaled (fsync'd to a local file, see journal.py) before its response goes out as delivered;
+the database rows follow in batches. A process that dies between the two leaves its journal, which the next one replays.
+"""
 import asyncio
 import hashlib
 import json
 import logging
+import os
+import random
 import sys
 import threading
 import uuid
-from dataclasses import dataclass, field, fields
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timezone
+from pathlib import Path
 
 from joserfc import jws
 from joserfc.jwk import ECKey
-from sqlalchemy import insert, text
+from sqlalchemy import func, insert, text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 from starlette.concurrency import run_in_threadpool
 
+from gateway import journal
 from gateway.models import ChainSignature, MessageLogEntry, SigningKey
 
 log = logging.getLogger(__name__)
 
 GENESIS = "0" * 64
+_DATETIMES = ("started_at", "finished_at")
 _HASHED = ("message_id", "client", "service", "method", "path", "status", "outcome", "error", "request_size",
            "response_size", "request_hash", "response_hash", "started_at", "finished_at", "request_body", "response_body")
 
 
+# A generator of our own, seeded once from os.urandom: test tools (Hypothesis) reseed the global one per example, which
+# made different exchanges share ids.
+_ids = random.Random()
+
+
+def new_id() -> str:
+    """A UUID for ids that are not secrets (message ids, journal entry ids): a PRNG spares the hot path an os.urandom call."""
+    return str(uuid.UUID(int=_ids.getrandbits(128), version=4))
+
+
+def _entry_id() -> str:
+    return new_id()
+
+
 @dataclass
 class Exchange:
-    """What the forwarding path hands to the log; written later, off the hot path."""
+    """What the forwarding path hands to the log: journaled at once, written to the database in batches."""
 
     message_id: str
     client: str
@@ -45,12 +69,27 @@ class Exchange:
     response_hash: str = ""
     request_body: str | None = None
     response_body: str | None = None
+    entry_id: str = field(default_factory=_entry_id)  # stored, not hashed: it only tells a replayed entry from a new one
     attempts: int = field(default=0, compare=False)  # failed writes, not part of the record
+
+    def record(self) -> dict:
+        return {name: getattr(self, name) for name in _COLUMNS}
+
+    @classmethod
+    def of_record(cls, record: dict) -> "Exchange":
+        values = {name: record.get(name) for name in _COLUMNS if name in record}
+        for name in _DATETIMES:
+            values[name] = datetime.fromisoformat(values[name])
+        return cls(**values)
 
 
 # The stored columns of an exchange, read field by field: dataclasses.asdict deep-copies every value (a third of the
 # writer's time under load).
 _COLUMNS = tuple(f.name for f in fields(Exchange) if f.name != "attempts")
+
+
+class JournalFailed(Exception):
+    """The exchange could not be made durable, so its response must not go out as delivered."""
 
 
 def _micros(value: datetime) -> int:
@@ -82,30 +121,51 @@ def _head(session: Session) -> MessageLogEntry | None:
 
 
 def append(engine: Engine, exchanges: list[Exchange]) -> None:
-    """Append exchanges to the chain in one transaction."""
+    """Append exchanges to the chain and sign the new head, in one transaction: no row is ever stored unsigned."""
     with _chain_writer, Session(engine) as session:
         _lock_chain(session)
         head = _head(session)
         prev = head.row_hash if head else GENESIS
         rows = []
         for exchange in exchanges:
-            columns = {name: getattr(exchange, name) for name in _COLUMNS}
+            columns = exchange.record()
             current = row_hash(prev, columns)
             rows.append({**columns, "prev_hash": prev, "row_hash": current})
             prev = current
         # One multi-row INSERT in chain order (seq follows it): far cheaper than ORM objects on a busy gateway.
         session.execute(insert(MessageLogEntry.__table__), rows)
+        head_seq = session.exec(select(func.max(MessageLogEntry.seq))).one()
+        # One signature per batch, not per exchange: the batch's rows are bound to it through the hash chain.
+        _sign(session, head_seq=head_seq, head_hash=prev)
         session.commit()
 
 
+# The signing key, once loaded, per database: the batch path must not read and parse it for every batch.
+_keys: dict[str, ECKey] = {}
+
+
 def signing_key(session: Session) -> ECKey:
+    url = str(session.get_bind().url)
+    if url in _keys:
+        return _keys[url]
     stored = session.exec(select(SigningKey).order_by(SigningKey.created_at.desc()).limit(1)).first()
     if stored is not None:
-        return ECKey.import_key(stored.private_jwk)
-    key = ECKey.generate_key("P-256", parameters={"kid": uuid.uuid4().hex, "alg": "ES256"})
-    session.add(SigningKey(kid=key.kid, private_jwk=key.as_dict(private=True)))
-    session.flush()
+        key = ECKey.import_key(stored.private_jwk)
+    else:
+        key = ECKey.generate_key("P-256", parameters={"kid": uuid.uuid4().hex, "alg": "ES256"})
+        session.add(SigningKey(kid=key.kid, private_jwk=key.as_dict(private=True)))
+        session.flush()
+    _keys[url] = key
     return key
+
+
+def _sign(session: Session, *, head_seq: int, head_hash: str) -> ChainSignature:
+    key = signing_key(session)
+    payload = json.dumps({"seq": head_seq, "hash": head_hash, "iat": int(datetime.now(timezone.utc).timestamp())})
+    token = jws.serialize_compact({"alg": "ES256", "kid": key.kid}, payload, key)
+    signature = ChainSignature(head_seq=head_seq, head_hash=head_hash, kid=key.kid, jws=token)
+    session.add(signature)
+    return signature
 
 
 def sign_head(engine: Engine) -> ChainSignature | None:
@@ -118,11 +178,7 @@ def sign_head(engine: Engine) -> ChainSignature | None:
         last = session.exec(select(ChainSignature).order_by(ChainSignature.head_seq.desc()).limit(1)).first()
         if last is not None and last.head_seq == head.seq:
             return None
-        key = signing_key(session)
-        payload = json.dumps({"seq": head.seq, "hash": head.row_hash, "iat": int(datetime.now(timezone.utc).timestamp())})
-        token = jws.serialize_compact({"alg": "ES256", "kid": key.kid}, payload, key)
-        signature = ChainSignature(head_seq=head.seq, head_hash=head.row_hash, kid=key.kid, jws=token)
-        session.add(signature)
+        signature = _sign(session, head_seq=head.seq, head_hash=head.row_hash)
         session.commit()
         return signature
 
@@ -140,12 +196,14 @@ class Verification:
 
 
 def verify(engine: Engine) -> Verification:
-    """Walk the chain in order; report the first row whose link or content does not match, or a bad signature."""
-    rows = 0
+    """Walk the chain in order; report the first row whose link or content does not match, a bad signature, or rows
+    that no signed head covers (every written batch is signed, so only an insertion past the last one leaves some)."""
+    rows, last_seq = 0, None
     hashes: dict[int, str] = {}
     with Session(engine) as session:
         prev = GENESIS
         for entry in session.exec(select(MessageLogEntry).order_by(MessageLogEntry.seq)).yield_per(1000):
+            last_seq = entry.seq
             rows += 1
             if entry.prev_hash != prev:
                 return Verification(rows, 0, entry.seq, "the link to the previous row does not match")
@@ -163,29 +221,171 @@ def verify(engine: Engine) -> Verification:
             return Verification(rows, len(signatures), signature.head_seq, "a chain signature does not verify")
         if payload.get("hash") != hashes.get(signature.head_seq) or payload.get("seq") != signature.head_seq:
             return Verification(rows, len(signatures), signature.head_seq, "a signed chain head does not match the row")
+    signed_up_to = signatures[-1].head_seq if signatures else 0
+    if last_seq is not None and last_seq > signed_up_to:
+        first_unsigned = min(seq for seq in hashes if seq > signed_up_to)
+        return Verification(rows, len(signatures), first_unsigned, "rows after the last signed chain head are not covered by a signature")
     return Verification(rows, len(signatures))
 
 
-class MessageLogWriter:
-    """Collects exchanges from the forwarding path and appends them in batches; signs the head periodically."""
+def _stored_entry_ids(engine: Engine, entry_ids: list[str]) -> set[str]:
+    found: set[str] = set()
+    with Session(engine) as session:
+        for i in range(0, len(entry_ids), 1000):
+            chunk = entry_ids[i:i + 1000]
+            found.update(session.exec(select(MessageLogEntry.entry_id).where(MessageLogEntry.entry_id.in_(chunk))).all())
+    return found
 
-    def __init__(self, engine: Engine, *, batch_size: int, sign_interval: float, linger: float = 0.0):
-        self.engine, self.batch_size, self.sign_interval, self.linger = engine, batch_size, sign_interval, linger
-        self.queue: asyncio.Queue[Exchange] = asyncio.Queue()
+
+def replay_orphaned_journals(engine: Engine, directory: Path, batch_size: int = 500) -> int:
+    """Write what dead processes journaled but never stored (the entry ids tell), then remove their journals."""
+    replayed = 0
+    for path, fd in journal.orphans(directory):
+        try:
+            exchanges = [Exchange.of_record(record) for record in journal.read(path)]
+            stored = _stored_entry_ids(engine, [e.entry_id for e in exchanges])
+            missing = [e for e in exchanges if e.entry_id not in stored]
+            for i in range(0, len(missing), batch_size):
+                append(engine, missing[i:i + batch_size])
+            path.unlink()
+            replayed += len(missing)
+            log.warning("message log: %d exchanges replayed from the journal of a stopped process", len(missing))
+        finally:
+            os.close(fd)
+    return replayed
+
+
+class MessageLogWriter:
+    """Journals exchanges at once, then appends them to the database in batches, each batch signed.
+    record_durably() returns only once the exchange is in the journal.
+
+    Group commit: the journal's own thread writes and fdatasyncs everything that arrived since its last write, while the
+    event loop goes on serving; on a slow or busy disk one sync then covers many exchanges instead of stalling the loop.
+    With sync_seconds > 0 the journal write happens on the loop before the response (a killed process still loses
+    nothing) and the sync to disk every sync_seconds (an OS crash or power loss could lose that much)."""
+
+    def __init__(self, engine: Engine, *, journal_dir: Path, batch_size: int, linger: float = 0.0, sync_seconds: float = 0.0):
+        self.engine, self.journal_dir, self.batch_size, self.linger = engine, journal_dir, batch_size, linger
+        self.sync_seconds = sync_seconds
+        self.queue: asyncio.Queue[Exchange] = asyncio.Queue()  # journaled, waiting for the database
+        self.journal: journal.Journal | None = None
+        self._unjournaled: list[Exchange] = []
+        self._waiters: list[tuple[Exchange, asyncio.Future | None]] = []
+        self._journal_busy = False  # a write is on the journal thread; what arrives meanwhile goes in the next one
+        self._journal_thread = ThreadPoolExecutor(1, thread_name_prefix="message-log-journal")
+        self.journaled = self.settled = 0  # equal: every journaled exchange is in the database (or given up on)
+        self._writing = False  # a batch is taken from the queue and not settled yet
         self._tasks: list[asyncio.Task] = []
 
     def record(self, exchange: Exchange) -> None:
-        self.queue.put_nowait(exchange)
+        """Refusals and failures: journaled with the next write, nobody waits for it."""
+        self._unjournaled.append(exchange)
+        if self.sync_seconds:
+            self._write_unsynced()
+        else:
+            self._start_journal_write()
+
+    async def record_durably(self, exchange: Exchange, *, alone: bool = False) -> None:
+        """A delivery: returns once the exchange is fsync'd to the journal; raises JournalFailed if it cannot be.
+        alone: no other exchange is in progress, so a sync on the event loop delays nobody and spares the hand-off to
+        the journal thread (whose wake-up costs more than the sync on a busy host)."""
+        if self.sync_seconds:
+            self._unjournaled.append(exchange)
+            self._write_unsynced()
+            if exchange.error == "Server.ServerProxy.MessageLogFailed":
+                raise JournalFailed()
+            return
+        if alone and not self._journal_busy:
+            self._unjournaled.append(exchange)
+            self._waiters.append((exchange, None))  # awaited right here
+            batch, waiters = self._unjournaled, self._waiters
+            self._unjournaled, self._waiters = [], []
+            self.journaled += len(batch)
+            failure = None
+            try:
+                self._append_to_journal(batch)
+            except Exception as exc:
+                failure = exc
+            self._journaled(batch, waiters, failure)
+            if failure is not None:
+                raise JournalFailed()
+            return
+        future = asyncio.get_running_loop().create_future()
+        self._unjournaled.append(exchange)
+        self._waiters.append((exchange, future))
+        self._start_journal_write()
+        await future
+
+    def _start_journal_write(self) -> None:
+        if self._journal_busy or not self._unjournaled:
+            return
+        self._journal_busy = True
+        batch, waiters = self._unjournaled, self._waiters
+        self._unjournaled, self._waiters = [], []
+        self.journaled += len(batch)
+        written = asyncio.get_running_loop().run_in_executor(self._journal_thread, self._append_to_journal, batch)
+        written.add_done_callback(lambda done: self._journal_written(done, batch, waiters))
+
+    def _write_unsynced(self) -> None:
+        batch, self._unjournaled = self._unjournaled, []
+        self.journaled += len(batch)
+        try:
+            self.journal.append(journal.encode([exchange.record() for exchange in batch]), sync=False)
+        except Exception as failure:
+            log.error("message log journal write failed for %d exchanges: %s", len(batch), type(failure).__name__)
+            for exchange in batch:
+                exchange.outcome, exchange.error = "failed", "Server.ServerProxy.MessageLogFailed"
+        for exchange in batch:
+            self.queue.put_nowait(exchange)
+
+    async def _sync_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.sync_seconds)
+            try:
+                await asyncio.get_running_loop().run_in_executor(self._journal_thread, self.journal.sync)
+            except Exception as failure:
+                log.error("message log journal sync failed: %s", type(failure).__name__)
+
+    def _append_to_journal(self, batch: list[Exchange]) -> None:
+        self.journal.append(journal.encode([exchange.record() for exchange in batch]))
+
+    def _journal_written(self, done: asyncio.Future, batch: list[Exchange], waiters: list[tuple[Exchange, asyncio.Future]]) -> None:
+        self._journaled(batch, waiters, done.exception())
+        self._journal_busy = False
+        self._start_journal_write()  # whatever arrived during this write
+
+    def _journaled(self, batch: list[Exchange], waiters: list[tuple[Exchange, asyncio.Future]], failure: BaseException | None) -> None:
+        if failure is not None:
+            log.error("message log journal write failed for %d exchanges: %s", len(batch), type(failure).__name__)
+        for exchange, future in waiters:
+            if failure is not None:
+                # Not durable, so not delivered: the caller answers with an error instead of the response.
+                exchange.outcome, exchange.error = "failed", "Server.ServerProxy.MessageLogFailed"
+            if future is not None and not future.done():
+                future.set_exception(JournalFailed()) if failure is not None else future.set_result(None)
+        for exchange in batch:
+            self.queue.put_nowait(exchange)
 
     def start(self) -> None:
-        self._tasks = [asyncio.create_task(self._write_loop()), asyncio.create_task(self._sign_loop())]
+        self.journal = journal.Journal(self.journal_dir)
+        self._tasks = [asyncio.create_task(self._write_loop())]
+        if self.sync_seconds:
+            self._tasks.append(asyncio.create_task(self._sync_loop()))
 
     async def stop(self) -> None:
+        # A batch on its way to the database is let through: cancelled, it would stay unsettled and keep the journal.
+        while self._writing:
+            await asyncio.sleep(0.01)
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._start_journal_write()
+        while self._journal_busy:
+            await asyncio.sleep(0.01)
         await self.flush()
-        await run_in_threadpool(sign_head, self.engine)
+        # Kept when something is not in the database yet: the next process replays it.
+        self._journal_thread.shutdown(wait=True)
+        self.journal.close(remove=self.settled == self.journaled)
 
     async def flush(self, attempts: int = 3) -> None:
         for _ in range(attempts):
@@ -194,20 +394,39 @@ class MessageLogWriter:
                     break
             if self.queue.empty():
                 return
-        log.error("message log: %d exchanges could not be written before shutdown", self.queue.qsize())
+        log.error("message log: %d exchanges could not be written before shutdown; they stay in the journal", self.queue.qsize())
+
+    def _settle(self, count: int) -> None:
+        self.settled += count
+        if self.settled == self.journaled and not self._journal_busy:
+            # On the event loop with no write on the journal thread: nothing journaled but not yet stored can be cut
+            # off. (While a write is under way the file is left as it is; a later batch truncates it.)
+            try:
+                self.journal.truncate()
+            except OSError as failure:  # the journal only grows; replay skips what is stored
+                log.warning("message log journal could not be truncated: %s", type(failure).__name__)
 
     async def _write_batch(self) -> bool:
         batch = [await self.queue.get()]
+        self._writing = True
+        try:
+            return await self._write(batch)
+        finally:
+            self._writing = False
+
+    async def _write(self, batch: list[Exchange]) -> bool:
         while not self.queue.empty() and len(batch) < self.batch_size:
             batch.append(self.queue.get_nowait())
         try:
             await run_in_threadpool(append, self.engine, batch)
-            return True
         except Exception:
             log.exception("message log write failed for %d exchanges", len(batch))
+        else:
+            self._settle(len(batch))
+            return True
         # Database down, or one row it refuses: write one by one so a bad row cannot hold back the others.
         await asyncio.sleep(0.5)
-        written, failed = 0, []
+        written, failed, dropped = 0, [], 0
         for exchange in batch:
             try:
                 await run_in_threadpool(append, self.engine, [exchange])
@@ -219,8 +438,10 @@ class MessageLogWriter:
             exchange.attempts += 1 if written else 0
             if exchange.attempts >= 5:
                 log.error("message log row of exchange %s refused 5 times; dropped", exchange.message_id)
+                dropped += 1
             else:
                 self.queue.put_nowait(exchange)
+        self._settle(written + dropped)
         if written == 0:
             await asyncio.sleep(1.0)
         return written > 0
@@ -229,17 +450,14 @@ class MessageLogWriter:
         while True:
             await self._write_batch()
             if self.linger and self.queue.qsize() < self.batch_size:
-                # Let a batch gather: the chain lock, head read and commit are paid once for many exchanges. Nothing is
-                # taken from the queue while waiting, so a stop here loses nothing (stop() flushes the queue).
+                # Let a batch gather: the chain lock, head read, signature and commit are paid once for many exchanges.
+                # The exchanges waiting are journaled already, so a crash here loses nothing.
                 await asyncio.sleep(self.linger)
 
-    async def _sign_loop(self) -> None:
-        while True:
-            await asyncio.sleep(self.sign_interval)
-            try:
-                await run_in_threadpool(sign_head, self.engine)
-            except Exception:
-                log.exception("signing the message log head failed")
+
+def corrected(exchange: Exchange, *, outcome: str, error: str) -> Exchange:
+    """A later entry for the same message: the response logged as delivered broke off on its way to the client."""
+    return replace(exchange, outcome=outcome, error=error, finished_at=datetime.now(timezone.utc), entry_id=_entry_id(), attempts=0)
 
 
 def main(argv: list[str] | None = None) -> int:

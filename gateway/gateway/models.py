@@ -47,6 +47,8 @@ class Application(Base, table=True):
     member_id: str = Field(foreign_key="member.id", index=True, max_length=36)
     code: str = Field(max_length=100)
     client_id: str | None = Field(default=None, index=True, max_length=200)
+    # Mutual TLS: the SHA-256 fingerprint or the subject name of the client certificate that proves this application.
+    tls_client_cert: str | None = Field(default=None, max_length=500)
     connection: str = Field(default="https", max_length=10)
     is_room: bool = False  # a pub/sub room: its event types are its services
     status: str = Field(default="requested", max_length=20)
@@ -124,10 +126,12 @@ class MessageLogEntry(Base, table=True):
     response_body: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     prev_hash: str = Field(max_length=100)
     row_hash: str = Field(max_length=100)
+    # Tells a journal replay which exchanges are stored already (not hashed: rows from before it have none).
+    entry_id: str | None = Field(default=None, max_length=36, unique=True)
 
 
 class ChainSignature(Base, table=True):
-    """A JWS over the chain head at some row, made periodically with the gateway's signing key."""
+    """A JWS over the chain head after one written batch, made with the gateway's signing key."""
 
     __tablename__ = "chain_signature"
 
@@ -185,7 +189,10 @@ class Subscription(Base, table=True):
     delivery: str = Field(default="PUSH", max_length=10)  # PUSH | PULL
     push_url: str | None = Field(default=None, max_length=1000)
     ttl: int = 3600
-    fifo: bool = False
+    fifo: bool = False  # pushed one at a time in publishing order: an event waits until the one before it is settled
+    # Retry strategy of this subscriber (None: the gateway's PUSH_MAX_ATTEMPTS, PUSH_BACKOFF_SECONDS).
+    max_attempts: int | None = None
+    backoff_seconds: float | None = None
     created_at: datetime = Field(default_factory=utcnow, sa_column=_at())
 
 

@@ -48,17 +48,45 @@ def _record_attempt(engine, delivery_id: str, *, attempt: int, outcome: str, sta
         session.commit()
 
 
+def fifo_head(session: Session, subscription: Subscription) -> Delivery | None:
+    """The subscription's earliest pending delivery, in the room's publishing order."""
+    return session.exec(select(Delivery).join(PublishedEvent, PublishedEvent.id == Delivery.event_id)
+                        .where(Delivery.subscription_id == subscription.id, Delivery.status == "pending")
+                        .order_by(PublishedEvent.seq).limit(1)).first()
+
+
+def push_next(uow: UnitOfWork, subscription: Subscription, *, unless_under_way: bool = False) -> None:
+    """FIFO: the event at the head of the subscription's line is put under way (a duplicate request is harmless).
+    unless_under_way: not when it has been attempted already, since its retry is scheduled and must keep its backoff."""
+    if subscription.fifo and subscription.delivery == "PUSH":
+        head = fifo_head(uow.session, subscription)
+        if head is not None and not (unless_under_way and head.attempts):
+            uow.emit(PushRequested(delivery_id=head.id))
+
+
 def push_handler(settings: GatewaySettings):
     def push_event(envelope: Envelope, uow: UnitOfWork) -> None:
-        """POST the event to the subscriber; on failure log the attempt and raise for a retry, until the last one drops it."""
-        delivery = uow.session.get(Delivery, envelope.data["delivery_id"])
-        if delivery is None or delivery.status != "pending":
-            return  # delivered, dropped or stopped already
+        """POST the event to the subscriber; on failure log the attempt and schedule a retry after the subscriber's
+        backoff, until its last attempt drops it. FIFO subscriptions get one event at a time, in publishing order."""
+        # populate_existing: an attempt recorded by an earlier message of this batch was committed in its own session.
+        delivery = uow.session.get(Delivery, envelope.data["delivery_id"], populate_existing=True)
+        subscription = uow.session.get(Subscription, delivery.subscription_id) if delivery is not None else None
+        if subscription is None:
+            return  # unsubscribed
+        if delivery.status != "pending":
+            # Settled already; if the transaction that asked for its successor was rolled back, this asks again.
+            push_next(uow, subscription, unless_under_way=True)
+            return
+        if subscription.fifo:
+            head = fifo_head(uow.session, subscription)
+            if head is not None and head.id != delivery.id:
+                return  # an earlier event is still on its way; this one is requested again when that one settles
         event = uow.session.exec(select(PublishedEvent).where(PublishedEvent.id == delivery.event_id)).one()
-        subscription = uow.session.get(Subscription, delivery.subscription_id)
         if event.stopped or is_expired(event, subscription):
             delivery.status = "stopped" if event.stopped else "expired"
             uow.session.add(delivery)
+            uow.session.flush()
+            push_next(uow, subscription)
             return
         attempt = delivery.attempts + 1
         status_code, error = None, ""
@@ -69,18 +97,21 @@ def push_handler(settings: GatewaySettings):
             if 200 <= response.status_code < 300:
                 _record_attempt(uow.session.get_bind(), delivery.id, attempt=attempt, outcome="delivered", status_code=status_code,
                                 error="", final_status="delivered")
+                push_next(uow, subscription)
                 return
             error = f"HTTP {response.status_code}"
         except httpx.HTTPError as exc:
             error = type(exc).__name__
-        last = attempt >= settings.push_max_attempts
+        last = attempt >= (subscription.max_attempts or settings.push_max_attempts)
         _record_attempt(uow.session.get_bind(), delivery.id, attempt=attempt, outcome="dropped" if last else "failed",
                         status_code=status_code, error=error, final_status="dropped" if last else None)
         if last:
             log.warning("delivery %s dropped after %d attempts", delivery.id, attempt)
+            push_next(uow, subscription)
             return
+        backoff = subscription.backoff_seconds or settings.push_backoff_seconds
         try:
-            schedule_retry(settings, delivery_id=delivery.id, attempt=attempt)
+            schedule_retry(settings, delivery_id=delivery.id, attempt=attempt, backoff_seconds=backoff)
         except (pika.exceptions.AMQPError, OSError) as exc:
             # The delay queue is out of reach: the consumer's own retry queue brings the push back instead.
             raise PushFailed(f"push of delivery {delivery.id} failed ({error}) and could not be delayed") from exc
@@ -93,9 +124,12 @@ def delay_queue(delay_ms: int) -> str:
     return f"gateway.push.delay.{delay_ms}ms"
 
 
-def schedule_retry(settings: GatewaySettings, *, delivery_id: str, attempt: int) -> None:
+MAX_DELAY_MS = 24 * 3600 * 1000
+
+
+def schedule_retry(settings: GatewaySettings, *, delivery_id: str, attempt: int, backoff_seconds: float) -> None:
     """Park a new push request in the delay queue of this attempt; RabbitMQ hands it back after backoff * 2^(attempt-1)."""
-    delay_ms = int(settings.push_backoff_seconds * 1000 * 2 ** (attempt - 1))
+    delay_ms = min(int(backoff_seconds * 1000 * 2 ** (attempt - 1)), MAX_DELAY_MS)
     envelope = Envelope.new(source=settings.service_name, type=PushRequested.type, data={"delivery_id": delivery_id})
     connection = bus.connect(settings.amqp_url)
     try:

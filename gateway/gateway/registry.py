@@ -1,7 +1,7 @@
 """Directory changes shared by the admin API, fixtures and start-up seeding: upserts by natural key."""
 from sqlmodel import Session, select
 
-from gateway.directory import default_services
+from gateway.directory import PORTAL_APPLICATION, PORTAL_CALLS, PORTAL_CLIENT_ID, default_services
 from gateway.models import AccessRight, Application, AuditEntry, Member, Service, utcnow
 from gateway.settings import GatewaySettings
 
@@ -35,16 +35,19 @@ def upsert_member(session: Session, *, instance: str, member_class: str, code: s
 
 
 def upsert_application(session: Session, *, member: Member, code: str, client_id: str | None = None,
-                       connection: str = "https", status: str = "approved", is_room: bool | None = None) -> Application:
+                       connection: str = "https", status: str = "approved", is_room: bool | None = None,
+                       tls_client_cert: str | None = None) -> Application:
     application = session.exec(select(Application).where(Application.member_id == member.id, Application.code == code)).first()
     if application is None:
         application = Application(member_id=member.id, code=code, client_id=client_id, connection=connection, status=status,
-                                  is_room=bool(is_room))
+                                  is_room=bool(is_room), tls_client_cert=tls_client_cert)
         session.add(application)
         session.flush()
     else:
         if client_id and application.client_id != client_id:
             application.client_id = client_id
+        if tls_client_cert and application.tls_client_cert != tls_client_cert:
+            application.tls_client_cert = tls_client_cert
         if is_room is not None:
             application.is_room = is_room
     return application
@@ -78,7 +81,8 @@ def audit(session: Session, *, actor: str, action: str, target: str = "", outcom
 
 
 def seed_default_directory(session: Session, settings: GatewaySettings) -> None:
-    """The four building blocks under GOV/LA-DGC, each allowed to call the others; admin changes are kept."""
+    """The four building blocks under GOV/LA-DGC, each allowed to call the others, and the portal allowed to call the
+    ones it needs; admin changes are kept (a right an administrator denied stays denied, a removed entry stays removed)."""
     member = upsert_member(session, instance=settings.instance, member_class="GOV", code="LA-DGC",
                            name="Lao PDR Digital Government Centre")
     pairs = []
@@ -89,3 +93,9 @@ def seed_default_directory(session: Session, settings: GatewaySettings) -> None:
         for provider, service in pairs:
             if provider.id != client.id:
                 set_right(session, service=service, client=client, allowed=True, only_if_absent=True)
+    # Created once: an administrator may bind the portal to another OIDC client (e.g. a Keycloak realm's) and keep it.
+    portal = session.exec(select(Application).where(Application.member_id == member.id, Application.code == PORTAL_APPLICATION)).first() \
+        or upsert_application(session, member=member, code=PORTAL_APPLICATION, client_id=PORTAL_CLIENT_ID)
+    for provider, service in pairs:
+        if service.code in PORTAL_CALLS:
+            set_right(session, service=service, client=portal, allowed=True, only_if_absent=True)

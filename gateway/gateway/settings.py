@@ -1,10 +1,21 @@
 """Settings of the gateway service (environment variables; see the README's table)."""
+import hashlib
+from pathlib import Path
+from typing import Annotated
+
+from pydantic_settings import NoDecode
+from sqlalchemy.engine import make_url
+
 from kernel.settings import ServiceSettings
 
 
 class GatewaySettings(ServiceSettings):
     service_name: str = "gateway"
     port: int = 8000
+    # Client-credentials tokens issued for the gateway, the portal's citizen tokens (issued for its OIDC client), and
+    # building blocks' tokens for the building block they call (e.g. registration's for consent). The gateway only proves
+    # the caller: the token's client must be the named application; the provider it is forwarded to checks its own audience.
+    oidc_audience: Annotated[list[str], NoDecode] = ["gateway", "govstack-portal", "identity", "registration", "consent", "messaging"]
     instance: str = "LA"  # X-Road instance id of this exchange (Lao PDR)
     # Where the four building blocks answer; they seed the default service directory.
     identity_url: str = "http://localhost:8001"
@@ -24,7 +35,12 @@ class GatewaySettings(ServiceSettings):
     log_payloads: bool = False  # message log: bodies are stored only when this is on
     message_log_batch_size: int = 500
     message_log_linger_seconds: float = 0.05  # after a write, wait this long so the next batch gathers more exchanges
-    chain_sign_interval_seconds: float = 60.0
+    # Where each process journals exchanges before answering (fsync'd; replayed after a crash); empty: DATA_DIR/gateway-journal.
+    message_log_journal_dir: str = ""
+    # 0: the journal is synced to disk (fdatasync) before a response goes out. More: it is written before the response
+    # (a killed process loses nothing) but synced this often, so an OS crash or power cut could lose that much; saves
+    # the sync's latency on every call where a slow disk makes that too dear.
+    message_log_sync_seconds: float = 0.0
 
     consent_cache_seconds: float = 30.0
     consent_timeout_seconds: float = 5.0
@@ -35,6 +51,22 @@ class GatewaySettings(ServiceSettings):
     service_client_id: str = ""
     service_private_jwk: str = ""  # the private JWK as JSON
 
+    # Mutual TLS: with a server certificate the API serves HTTPS; with a client CA too, a caller may prove its application
+    # by a certificate of that CA bound to it in the directory (fingerprint or subject) instead of a bearer token.
+    tls_cert_file: str = ""
+    tls_key_file: str = ""
+    tls_client_ca_file: str = ""
+    tls_client_cert_required: bool = False  # refuse TLS connections without a client certificate
+
     push_max_attempts: int = 6  # then the delivery is dropped
     push_backoff_seconds: float = 2.0  # wait before the 2nd attempt; doubled for each one after
     push_timeout_seconds: float = 10.0
+
+    @property
+    def journal_dir(self) -> Path:
+        base = Path(self.message_log_journal_dir) if self.message_log_journal_dir else self.data_dir / "gateway-journal"
+        # One folder per database (named by a hash of its URL without the password): a journal left by a dead process
+        # is replayed only into the database its exchanges belong to, even when several gateways share DATA_DIR.
+        url = make_url(self.sqlalchemy_url)
+        database = f"{url.drivername}://{url.username or ''}@{url.host or ''}:{url.port or ''}/{url.database or ''}"
+        return base / hashlib.sha256(database.encode()).hexdigest()[:16]

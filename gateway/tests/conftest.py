@@ -63,7 +63,7 @@ def provider_url():
 
 
 @pytest.fixture(scope="session")
-def settings(infrastructure, oidc_issuer, consent, provider_url) -> GatewaySettings:
+def settings(infrastructure, oidc_issuer, consent, provider_url, tmp_path_factory) -> GatewaySettings:
     return GatewaySettings(
         database_url=infrastructure.new_database("gateway"),
         amqp_url=infrastructure.new_vhost("gateway"),
@@ -73,7 +73,7 @@ def settings(infrastructure, oidc_issuer, consent, provider_url) -> GatewaySetti
         messaging_url=provider_url,  # the messaging BB's place in the default directory, publishing its OpenAPI
         consent_cache_seconds=300,  # long: only the withdrawal event can end a cached "valid"
         consent_poll_seconds=0.1,
-        chain_sign_interval_seconds=0.5,
+        data_dir=tmp_path_factory.mktemp("gateway-data"),  # the message log journal
         max_body_bytes=100_000,
         upstream_timeout_seconds=2.0,
         fixtures="conformance",

@@ -105,7 +105,7 @@ def test_config_lists_the_default_building_blocks(base_url, admin_headers):
     config = httpx.get(f"{base_url}/api/v1/config", headers=admin_headers).json()
 
     dgc = next(m for m in config["members"] if m["code"] == "LA-DGC")
-    assert sorted(a["id"] for a in dgc["applications"]) == ["consent-bb", "identity-bb", "messaging-bb", "registration-bb"]
+    assert sorted(a["id"] for a in dgc["applications"]) == ["consent-bb", "identity-bb", "messaging-bb", "registration-bb", "web-portal"]
 
 
 def test_a_refused_registration_request_is_audited(base_url, admin_headers, oidc_issuer):
@@ -117,3 +117,14 @@ def test_a_refused_registration_request_is_audited(base_url, admin_headers, oidc
     assert response.status_code == 409
     entry = audit_entries(base_url, admin_headers)[-1]
     assert (entry["action"], entry["outcome"], entry["details"]["reason"]) == ("POST /api/v1/registrations/members", "failure", "conflict")
+
+
+def test_the_portal_is_in_the_default_directory_allowed_to_call_registration_and_consent(base_url, admin_headers):
+    config = httpx.get(f"{base_url}/api/v1/config", headers=admin_headers).json()
+
+    dgc = next(m for m in config["members"] if m["code"] == "LA-DGC")
+    portal = next(a for a in dgc["applications"] if a["id"] == "web-portal")
+    callers = {s["id"]: [r["application"] for r in s["rights"]] for a in dgc["applications"] for s in a["services"]}
+    assert portal["clientId"] == "govstack-portal"
+    assert "web-portal" in callers["registration"] and "web-portal" in callers["consent"]
+    assert "web-portal" not in callers["messaging"]

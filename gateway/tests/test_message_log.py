@@ -77,7 +77,7 @@ def test_a_forged_signature_breaks_verification(exchange, engine, logged):
     assert not result.ok and "signature" in result.reason
 
 
-def test_the_writer_waits_to_gather_a_batch_and_a_stop_while_waiting_loses_nothing(engine, logged):
+def test_the_writer_waits_to_gather_a_batch_and_a_stop_while_waiting_loses_nothing(engine, logged, tmp_path):
     import asyncio
     from datetime import datetime, timezone
 
@@ -92,7 +92,7 @@ def test_the_writer_waits_to_gather_a_batch_and_a_stop_while_waiting_loses_nothi
     waiting_before_stop = []
 
     async def scenario() -> None:
-        writer = MessageLogWriter(engine, batch_size=500, sign_interval=3600, linger=60)  # the stop comes during the wait
+        writer = MessageLogWriter(engine, journal_dir=tmp_path, batch_size=500, linger=60)  # the stop comes during the wait
         writer.start()
         writer.record(first)
         while await asyncio.to_thread(logged, first.message_id) is None:
@@ -108,3 +108,70 @@ def test_the_writer_waits_to_gather_a_batch_and_a_stop_while_waiting_loses_nothi
     assert waiting_before_stop == [None] * 20  # still gathering: not written one by one
     assert all(logged(e.message_id) is not None for e in later)
     assert verify(engine).ok
+
+
+def test_every_stored_exchange_is_covered_by_a_signature_as_soon_as_it_is_stored(exchange, engine, logged):
+    message_id = str(uuid.uuid4())
+    httpx.get(exchange.url(path="x"), headers=exchange.headers(**{"X-Road-Id": message_id}))
+
+    row = wait_until(lambda: logged(message_id), message="the exchange logged")
+
+    with Session(engine) as session:  # no waiting: the batch and its signature were committed together
+        covering = session.exec(select(ChainSignature).where(ChainSignature.head_seq >= row.seq)).first()
+    assert covering is not None
+
+
+def test_a_row_appended_past_the_last_signature_is_detected(exchange, engine, logged):
+    from gateway.messagelog import _head, row_hash
+    from gateway.models import MessageLogEntry
+
+    message_id = str(uuid.uuid4())
+    httpx.get(exchange.url(path="x"), headers=exchange.headers(**{"X-Road-Id": message_id}))
+    template = wait_until(lambda: logged(message_id), message="the exchange logged")
+    fields = template.model_dump(exclude={"seq", "entry_id", "prev_hash", "row_hash"})
+    fields["message_id"] = "forged-" + message_id
+
+    with Session(engine) as session:  # a forger with database access: a correctly chained row, but no signature
+        head = _head(session)
+        forged = MessageLogEntry(**fields, prev_hash=head.row_hash, row_hash=row_hash(head.row_hash, fields))
+        session.add(forged)
+        session.commit()
+        forged_seq = forged.seq
+    try:
+        result = verify(engine)
+    finally:
+        with engine.begin() as connection:
+            connection.execute(text("DELETE FROM message_log WHERE seq = :seq"), {"seq": forged_seq})
+
+    assert not result.ok
+    assert result.broken_seq == forged_seq and "not covered by a signature" in result.reason
+
+
+def test_an_exchange_that_cannot_be_journaled_is_not_reported_as_delivered(engine, logged, tmp_path):
+    import asyncio
+    from datetime import datetime, timezone
+
+    from gateway.messagelog import Exchange, JournalFailed, MessageLogWriter
+
+    now = datetime.now(timezone.utc)
+    exchanges = [Exchange(message_id=str(uuid.uuid4()), client="LA/GOV/T/c", service="LA/GOV/T/p/s", method="GET", path="/x",
+                          status=200, outcome="delivered", started_at=now, finished_at=now) for _ in range(2)]
+    refused = []
+
+    async def scenario() -> None:
+        writer = MessageLogWriter(engine, journal_dir=tmp_path, batch_size=500)
+        writer.start()
+        os.close(writer.journal.fd)  # the journal's disk is gone
+        writer.journal.fd = os.open(os.devnull, os.O_RDONLY)  # writes now fail
+        for exchange, alone in zip(exchanges, (True, False)):  # the sync on the loop, and the one on the journal thread
+            try:
+                await writer.record_durably(exchange, alone=alone)
+            except JournalFailed:
+                refused.append(exchange.message_id)
+        await writer.stop()
+
+    asyncio.run(asyncio.wait_for(scenario(), timeout=30))
+
+    assert refused == [e.message_id for e in exchanges]
+    assert [(logged(e.message_id).outcome, logged(e.message_id).error) for e in exchanges] == \
+        [("failed", "Server.ServerProxy.MessageLogFailed")] * 2

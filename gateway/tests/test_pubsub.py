@@ -1,5 +1,6 @@
 """Pub/sub rooms: event types with a schema, publish, push to subscribers with retries, pull, delivery status."""
 import threading
+from datetime import datetime
 import uuid
 
 import httpx
@@ -166,3 +167,80 @@ def test_events_past_the_subscriptions_ttl_are_not_handed_out(room):
 
     assert fresh.json()["id"] == event_id
     assert status(room, event_id)["deliveries"].get("expired", 0) >= 1
+
+
+class FlakyInbox:
+    """A push endpoint that fails its first `failures` requests; keeps every attempt and what it accepted, in order."""
+
+    def __init__(self, failures: int):
+        self.failures, self.attempts, self.accepted = failures, [], []
+        self.lock = threading.Lock()
+
+    def app(self) -> Starlette:
+        async def receive(request: Request):
+            item = await request.json()
+            with self.lock:
+                self.attempts.append(item["id"])
+                if len(self.attempts) <= self.failures:
+                    return JSONResponse({}, status_code=503)
+                self.accepted.append(item["id"])
+            return JSONResponse({}, status_code=200)
+
+        return Starlette(routes=[Route("/events", receive, methods=["POST"])])
+
+
+def new_event_type(room: Room, *subscribers: str) -> str:
+    name = f"check{uuid.uuid4().hex[:8]}"
+    assert httpx.post(room.url("api/v1/eventType"), json={"eventType": name, "schema": BIRTH_SCHEMA}, headers=room.as_("events")).status_code == 200
+    room.grant(name, "hospital", *subscribers)
+    return name
+
+
+def publish(room: Room, event_type: str, child_id: str) -> str:
+    response = httpx.post(room.url(f"pub/v1/{event_type}"), json={"eventType": event_type, "event": {"childId": child_id}},
+                          headers=room.as_("hospital"))
+    assert response.status_code == 201, response.text
+    return response.json()["id"]
+
+
+def test_a_fifo_subscriber_gets_events_one_at_a_time_in_publishing_order(room, delivery):
+    event_type = new_event_type(room, "school")
+    inbox = FlakyInbox(failures=2)
+    with serve(inbox.app()) as url:
+        subscribed = httpx.post(room.url(f"api/v1/subs/{event_type}"), headers=room.as_("school"),
+                                json={"delivery": "PUSH", "pushUrl": f"{url}/events", "options": {"FIFO": True, "backoffSeconds": 0.2}})
+        ids = [publish(room, event_type, f"f-{n}") for n in range(3)]
+        wait_until(lambda: len(inbox.accepted) == 3, timeout=30, message="three events accepted")
+
+    assert subscribed.status_code == 201 and subscribed.json()["options"]["FIFO"] is True
+    # The first event's two failed pushes and its retry come before anything of the later ones.
+    assert inbox.attempts == [ids[0], ids[0], ids[0], ids[1], ids[2]]
+    assert inbox.accepted == ids
+
+
+def test_a_subscribers_own_retry_strategy_replaces_the_default(room, delivery):
+    event_type = new_event_type(room, "tax")
+    down = f"http://127.0.0.1:{free_port()}/events"  # nobody listens there
+    subscribed = httpx.post(room.url(f"api/v1/subs/{event_type}"), headers=room.as_("tax"),
+                            json={"delivery": "PUSH", "pushUrl": down, "options": {"maxAttempts": 2, "backoffSeconds": 1}})
+
+    event_id = publish(room, event_type, "r-1")
+
+    final = wait_until(lambda: (s := httpx.get(room.url(f"pub/v1/{event_type}/{event_id}"), headers=room.as_("hospital")).json())
+                       ["deliveries"].get("dropped") == 1 and s, timeout=30, message="the delivery dropped")
+    assert subscribed.json()["options"] == {"TTL": 3600, "FIFO": False, "maxAttempts": 2, "backoffSeconds": 1.0}
+    attempts = final["attempts"]
+    assert [a["outcome"] for a in attempts] == ["failed", "dropped"]  # two attempts, not the gateway's default eight
+    first, second = (datetime.fromisoformat(a["at"]) for a in attempts)
+    assert (second - first).total_seconds() >= 1.0
+
+
+def test_a_retry_strategy_out_of_bounds_is_refused(room):
+    event_type = new_event_type(room, "archive")
+    url = room.url(f"api/v1/subs/{event_type}")
+
+    responses = [httpx.post(url, headers=room.as_("archive"), json={"delivery": "PULL", "options": options})
+                 for options in ({"maxAttempts": 0}, {"maxAttempts": 500}, {"backoffSeconds": "soon"}, {"backoffSeconds": 0})]
+
+    assert [r.status_code for r in responses] == [400] * 4
+    assert httpx.get(url, headers=room.as_("archive")).status_code == 404  # nothing was stored

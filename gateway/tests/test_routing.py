@@ -78,7 +78,7 @@ def test_all_three_client_headers_name_the_caller(exchange):
 
 
 def test_token_for_another_audience_is_refused(exchange, oidc_issuer):
-    token = oidc_issuer.token(audience="consent", client_id=exchange.client_id)
+    token = oidc_issuer.token(audience="another-exchange", client_id=exchange.client_id)  # neither the gateway nor a BB behind it
 
     response = call("GET", exchange.url(path="x"), headers=exchange.headers(token=token))
 

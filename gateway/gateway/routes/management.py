@@ -2,6 +2,7 @@
 import base64
 import json
 import platform
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 import psutil
@@ -23,6 +24,7 @@ ReadRights = admin_with("read:rights")
 WriteRights = admin_with("write:rights")
 ReadConf = admin_with("read:conf")
 WriteConf = admin_with("write:conf", "create:conf")
+ReplaceConf = admin_with("create:conf")
 
 
 @router.get("/status")
@@ -146,27 +148,40 @@ def _config(session, settings) -> dict:
                     rights.append({"member": f"{client_member.member_class}/{client_member.code}", "application": client.code})
                 services.append({"id": service.code, "serviceUrl": service.url, "enabled": service.enabled, "rights": rights})
             applications.append({"id": app.code, "connection": app.connection, "clientId": app.client_id, "room": app.is_room,
-                                 "services": services})
+                                 "tlsClientCert": app.tls_client_cert, "services": services})
         members.append({"name": member.name, "class": member.member_class, "code": member.code, "instance": member.instance,
                         "applications": applications})
     return {"instance": settings.instance, "members": members}
 
 
-def _apply_config(session, settings, document: dict) -> int:
+@dataclass
+class Described:
+    """What an IMconf document names: ids of its members, applications and services, and its (service, client) rights."""
+
+    members: set[str] = field(default_factory=set)
+    applications: set[str] = field(default_factory=set)
+    services: set[str] = field(default_factory=set)
+    rights: set[tuple[str, str]] = field(default_factory=set)
+
+
+def _apply_config(session, settings, document: dict) -> Described:
     """Merge an IMconf document: members, applications, services, then rights (clients may be defined later in it)."""
     if not isinstance(document, dict) or not isinstance(document.get("members", []), list):
         raise ApiError(400, "invalid_request", "Expected an IMconf document with a members list.")
     default_instance = document.get("instance") or settings.instance
-    pending_rights, count = [], 0
+    pending_rights, described = [], Described()
     try:
         for m in document.get("members", []):
             instance = m.get("instance") or default_instance
             member = upsert_member(session, instance=instance, member_class=str(m["class"]), code=str(m["code"]), name=str(m.get("name", "")))
             member.status = "approved"
+            described.members.add(member.id)
             for a in m.get("applications", []) or []:
                 app = upsert_application(session, member=member, code=str(a["id"]), client_id=a.get("clientId"),
-                                         connection=a.get("connection", "https"), is_room=a.get("room"))
+                                         connection=a.get("connection", "https"), is_room=a.get("room"),
+                                         tls_client_cert=a.get("tlsClientCert"))
                 app.status = "approved"
+                described.applications.add(app.id)
                 for s in a.get("services", []) or []:
                     url = s.get("serviceUrl") or s.get("service_url")
                     if not url:
@@ -175,7 +190,7 @@ def _apply_config(session, settings, document: dict) -> int:
                     service.status = "approved"
                     if "enabled" in s:
                         service.enabled = bool(s["enabled"])
-                    count += 1
+                    described.services.add(service.id)
                     pending_rights += [(instance, service, r) for r in s.get("rights", []) or []]
         session.flush()
         for instance, service, r in pending_rights:
@@ -184,9 +199,28 @@ def _apply_config(session, settings, document: dict) -> int:
             if client is None:
                 raise ApiError(400, "invalid_request", f"Right for unknown application {r['member']}/{r['application']}.")
             set_right(session, service=service, client=client, allowed=True)
+            described.rights.add((service.id, client.id))
     except (KeyError, TypeError, AttributeError):
         raise ApiError(400, "invalid_request", "The IMconf document is missing required fields.")
-    return count
+    return described
+
+
+def _remove_undescribed(session, described: Described) -> dict[str, int]:
+    """PUT semantics: what the document does not name goes. Entries are marked removed, not deleted, because the logs and
+    pub/sub history refer to them; describing one again brings it back. Rights are plain rows and are deleted."""
+    removed = {"members": 0, "applications": 0, "services": 0, "rights": 0}
+    for table, ids, key in ((Member, described.members, "members"), (Application, described.applications, "applications"),
+                            (Service, described.services, "services")):
+        for row in session.exec(select(table).where(table.status == "approved")):
+            if row.id not in ids:
+                row.status = "removed"
+                session.add(row)
+                removed[key] += 1
+    for right in session.exec(select(AccessRight)):
+        if (right.service_id, right.client_application_id) not in described.rights:
+            session.delete(right)
+            removed["rights"] += 1
+    return removed
 
 
 @router.get("/config")
@@ -211,7 +245,7 @@ async def merge_config(request: Request, caller: WriteConf) -> JSONResponse:
 
     def apply() -> int:
         with Session(request.app.state.engine) as session:
-            count = _apply_config(session, request.app.state.settings, document)
+            count = len(_apply_config(session, request.app.state.settings, document).services)
             audit(session, actor=caller.subject, action="merge config", target="config", services=count)
             session.commit()
             return count
@@ -219,6 +253,27 @@ async def merge_config(request: Request, caller: WriteConf) -> JSONResponse:
     count = await run_in_threadpool(apply)
     request.app.state.directory.invalidate()
     return JSONResponse(f"configuration merged: {count} services", status_code=201)
+
+
+@router.put("/config", status_code=201)
+async def replace_config(request: Request, caller: ReplaceConf) -> JSONResponse:
+    """Replace the configuration: the document's entries are kept or created, everything else is removed (IM spec PUT)."""
+    document = await _document(request)
+
+    def apply() -> dict[str, int]:
+        with Session(request.app.state.engine) as session:
+            described = _apply_config(session, request.app.state.settings, document)
+            session.flush()
+            removed = _remove_undescribed(session, described)
+            audit(session, actor=caller.subject, action="replace config", target="config", services=len(described.services),
+                  removed=removed)
+            session.commit()
+            return removed
+
+    removed = await run_in_threadpool(apply)
+    request.app.state.directory.invalidate()
+    return JSONResponse(f"configuration replaced: {removed['members']} members, {removed['applications']} applications, "
+                        f"{removed['services']} services and {removed['rights']} rights removed", status_code=201)
 
 
 # --- audit log and monitoring ------------------------------------------------------------------------------------

@@ -1,36 +1,37 @@
 """Routing: /r1/{instance}/{class}/{member}/{application}/{service}/{path} forwarded to the registered URL."""
 import asyncio
 import hashlib
-import random
 import time
-import uuid
+from urllib.parse import quote
 from datetime import datetime, timezone
 
 import aiohttp
 from fastapi import Request
 from fastapi.responses import Response, StreamingResponse
 from starlette.routing import Route
-from opentelemetry import propagate
+from opentelemetry import propagate, trace
+from yarl import URL
 from starlette.concurrency import run_in_threadpool
 
 from gateway.callers import CLIENT_HEADERS, client_from_headers
 from gateway.consent import ConsentUnavailable
 from gateway.errors import xroad_error
-from gateway.messagelog import Exchange
+from gateway.messagelog import Exchange, JournalFailed, corrected, new_id
 from gateway.routes import pubsub
+from gateway.tls import certificate_matches
 from kernel.auth import bearer_token
 from kernel.errors import ApiError
 
 # Hop-by-hop headers (RFC 9110 7.6.1) belong to one connection, never forwarded; the rest is rewritten by us.
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
               "transfer-encoding", "upgrade", "host", "content-length"}
+HOP_BY_HOP_RAW = {name.encode() for name in HOP_BY_HOP}
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 SMALL_RESPONSE_BYTES = 64 * 1024
 
 
 def _message_id() -> str:
-    # An identifier, not a secret: a PRNG UUID spares the hot path an os.urandom call (slow on a loaded host).
-    return str(uuid.UUID(int=random.getrandbits(128), version=4))
+    return new_id()
 
 
 def _now() -> datetime:
@@ -44,6 +45,8 @@ class _Refused(Exception):
 
 async def _read_body(request: Request, limit: int) -> bytes:
     declared = request.headers.get("content-length")
+    if declared is None and "transfer-encoding" not in request.headers:
+        return b""  # no body announced (most GETs): HTTP/1.1 has none to read
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise _Refused(413, "Client.RequestTooLarge", f"The request body exceeds {limit} bytes.")
     chunks, size = [], 0
@@ -56,9 +59,14 @@ async def _read_body(request: Request, limit: int) -> bytes:
 
 
 async def _authenticate(request: Request, snapshot, client_key):
-    """The client application named in the header, if the bearer token belongs to it."""
+    """The client application named in the header, if its client certificate (mutual TLS) or the bearer token belongs to it."""
     if client_key is None:
         raise _Refused(400, "Client.BadRequest", "Name the client application in Information-Mediator-Client as INSTANCE/CLASS/MEMBER/APPLICATION.")
+    extensions = request.scope.get("extensions")
+    if extensions and "tls" in extensions:  # only there when a configured CA verified the certificate
+        client = snapshot.apps.get(client_key)
+        if client is not None and certificate_matches(client.tls_client_cert, extensions["tls"]):
+            return client
     token = bearer_token(request)
     if token is None:
         raise _Refused(401, "Client.AuthenticationFailed", "A bearer token of the client application is required.",
@@ -77,8 +85,25 @@ async def _authenticate(request: Request, snapshot, client_key):
     return client
 
 
+class _InProgress:
+    """Forwarded calls of this process between their start and their logging."""
+
+    count = 0
+
+
+_in_progress = _InProgress()
+
+
 async def forward(request: Request) -> Response:
     """The hot path: a plain Starlette endpoint, no FastAPI parameter machinery."""
+    _in_progress.count += 1
+    try:
+        return await _forward(request)
+    finally:
+        _in_progress.count -= 1
+
+
+async def _forward(request: Request) -> Response:
     params = request.path_params
     instance, member_class, member_code = params["instance"], params["member_class"], params["member_code"]
     application, service, path = params["application"], params["service"], params.get("path", "")
@@ -92,18 +117,21 @@ async def forward(request: Request) -> Response:
     request_size = 0
 
     def finish(status: int, outcome: str, *, error: str = "", response_size: int = 0, request_hash: str = "",
-               response_hash: str = "", request_body: bytes | None = None, response_body: bytes | None = None) -> None:
+               response_hash: str = "", request_body: bytes | None = None, response_body: bytes | None = None) -> Exchange:
+        """The exchange's metrics observed and its log entry made; the caller records it (durably for a delivery)."""
         state.metrics.observe(client=client_name, service=service_name, status=status, seconds=time.perf_counter() - clock,
                               request_size=request_size, response_size=response_size)
         # Caller-controlled values are cut to the log's column sizes: one odd request must not stall the log writer.
-        state.message_log.record(Exchange(
+        return Exchange(
             message_id=message_id[:200], client=client_name[:500], service=service_name[:500], method=request.method[:10],
             path=("/" + path)[:2000],
             status=status, outcome=outcome, error=error, started_at=started, finished_at=_now(), request_size=request_size,
             response_size=response_size, request_hash=request_hash, response_hash=response_hash,
             request_body=request_body.decode("utf-8", "replace") if settings.log_payloads and request_body is not None else None,
             response_body=response_body.decode("utf-8", "replace") if settings.log_payloads and response_body is not None else None,
-        ))
+        )
+
+    message_log = state.message_log
 
     try:
         snapshot = await state.directory.get()
@@ -118,7 +146,8 @@ async def forward(request: Request) -> Response:
             except ApiError as exc:
                 raise _Refused(exc.status, exc.code, exc.message, details=exc.details)
             if response is not None:
-                finish(response.status_code, "delivered", response_size=len(response.body))
+                if not await _logged_durably(message_log, finish(response.status_code, "delivered", response_size=len(response.body))):
+                    return _log_failed(message_id)
                 response.headers.update({"X-Road-Client": client_name, "X-Road-Service": service_name, "X-Road-Id": message_id})
                 return response
         if entry is None or entry.url.startswith("pubsub:"):
@@ -132,7 +161,7 @@ async def forward(request: Request) -> Response:
         if entry.needs_consent(path):
             await _check_consent(request, entry.data_agreement_id)
     except _Refused as refused:
-        finish(refused.status, "refused", error=refused.error_type)
+        message_log.record(finish(refused.status, "refused", error=refused.error_type))
         return xroad_error(refused.status, refused.error_type, refused.message, message_id=message_id, headers=refused.headers,
                            details=refused.details)
 
@@ -144,21 +173,25 @@ async def forward(request: Request) -> Response:
         headers.pop(name, None)  # a second, unproven client header must not reach the provider
     headers.update({"X-Road-Client": client_name, "Information-Mediator-Client": client_name, "X-GovStack-Client": client_name,
                     "X-Road-Service": service_name, "X-Road-Id": message_id})
-    propagate.inject(headers)  # the upstream continues this trace
-    target = entry.url.rstrip("/") + "/" + path
+    if trace.get_current_span().get_span_context().is_valid:
+        propagate.inject(headers)  # the upstream continues this trace (else the caller's traceparent went along as is)
+    # The path arrives decoded: encoded again, "%23" or "%3F" stays part of the path instead of cutting it short as a
+    # fragment or a query (which sent /drafts/%23 to the provider's /drafts/).
+    target = entry.url.rstrip("/") + "/" + quote(path, safe="/:@!$&'()*+,;=")
+    query = request.scope["query_string"]
+    if query:  # as the caller sent it, byte for byte: nothing parsed and re-encoded
+        target = URL(target + "?" + query.decode("latin-1"), encoded=True)
     try:
-        upstream = await state.http.request(request.method, target, params=list(request.query_params.multi_items()),
-                                            data=body or None, headers=headers, allow_redirects=False)
+        upstream = await state.http.request(request.method, target, data=body or None, headers=headers, allow_redirects=False)
     except asyncio.TimeoutError:
-        finish(504, "failed", error="Server.ServerProxy.ServiceTimeout", request_hash=request_hash, request_body=body)
+        message_log.record(finish(504, "failed", error="Server.ServerProxy.ServiceTimeout", request_hash=request_hash, request_body=body))
         return xroad_error(504, "Server.ServerProxy.ServiceTimeout", f"SERVICE:{service_name} did not answer in time.", message_id=message_id)
     except aiohttp.ClientError:
-        finish(502, "failed", error="Server.ServerProxy.ServiceFailed", request_hash=request_hash, request_body=body)
+        message_log.record(finish(502, "failed", error="Server.ServerProxy.ServiceFailed", request_hash=request_hash, request_body=body))
         return xroad_error(502, "Server.ServerProxy.ServiceFailed", f"SERVICE:{service_name} could not be reached.", message_id=message_id)
 
-    response_headers = {k: v for k, v in upstream.headers.items() if k.lower() not in HOP_BY_HOP}
-    response_headers.update({"X-Road-Client": client_name, "X-Road-Service": service_name, "X-Road-Id": message_id,
-                             "X-Road-Request-Id": message_id, "X-Road-Request-Hash": request_hash})
+    xroad_headers = {"X-Road-Client": client_name, "X-Road-Service": service_name, "X-Road-Id": message_id,
+                     "X-Road-Request-Id": message_id, "X-Road-Request-Hash": request_hash}
 
     declared = upstream.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) <= SMALL_RESPONSE_BYTES:
@@ -167,51 +200,85 @@ async def forward(request: Request) -> Response:
             content = await upstream.read()
         except (aiohttp.ClientError, asyncio.TimeoutError):
             upstream.release()
-            finish(502, "failed", error="Server.ServerProxy.ServiceFailed", request_hash=request_hash, request_body=body)
+            message_log.record(finish(502, "failed", error="Server.ServerProxy.ServiceFailed", request_hash=request_hash, request_body=body))
             return xroad_error(502, "Server.ServerProxy.ServiceFailed", f"SERVICE:{service_name} broke off its response.", message_id=message_id)
         upstream.release()
-
-        def sent(completed: bool) -> None:
-            finish(upstream.status, "delivered" if completed else "failed", error="" if completed else "Server.ServerProxy.ResponseInterrupted",
-                   response_size=len(content), request_hash=request_hash, response_hash=hashlib.sha256(content).hexdigest(),
-                   request_body=body, response_body=content)
-
-        return _LoggedResponse(content, status_code=upstream.status, headers=response_headers, on_sent=sent)
+        # The log entry is durable before the response goes out (X-Road: logged before returned to the client).
+        delivered = finish(upstream.status, "delivered", response_size=len(content), request_hash=request_hash,
+                           response_hash=hashlib.sha256(content).hexdigest(), request_body=body, response_body=content)
+        if not await _logged_durably(message_log, delivered, alone=_in_progress.count == 1):
+            return _log_failed(message_id)
+        # ASGI headers straight from the upstream's raw ones: no decoding into a dict and encoding back.
+        raw_headers = [(name.lower(), value) for name, value in upstream.raw_headers if name.lower() not in HOP_BY_HOP_RAW]
+        raw_headers += [(name.lower().encode(), value.encode("latin-1")) for name, value in xroad_headers.items()]
+        raw_headers.append((b"content-length", str(len(content)).encode()))
+        return _LoggedResponse(content, status_code=upstream.status, raw_headers=raw_headers,
+                               on_broken=lambda: message_log.record(_interrupted(delivered)))
 
     async def stream():
-        digest, size, kept, completed = hashlib.sha256(), 0, [], False
+        digest, size, kept, completed, held = hashlib.sha256(), 0, [], False, None
         try:
+            # One chunk is held back, so the last one goes out only after the exchange is durably logged.
             async for chunk in upstream.content.iter_chunked(64 * 1024):
                 digest.update(chunk)
                 size += len(chunk)
                 if settings.log_payloads:
                     kept.append(chunk)
-                yield chunk
+                if held is not None:
+                    yield held
+                held = chunk
             completed = True
         finally:
             upstream.release()
-            # Delivered only when the whole response went out; a broken stream is logged as failed.
-            finish(upstream.status, "delivered" if completed else "failed", error="" if completed else "Server.ServerProxy.ResponseInterrupted",
-                   response_size=size, request_hash=request_hash, response_hash=digest.hexdigest(), request_body=body,
-                   response_body=b"".join(kept) if settings.log_payloads else None)
+            if not completed:  # upstream broke off, or the client left: never logged as delivered
+                message_log.record(finish(upstream.status, "failed", error="Server.ServerProxy.ResponseInterrupted", response_size=size,
+                                          request_hash=request_hash, response_hash=digest.hexdigest(), request_body=body,
+                                          response_body=b"".join(kept) if settings.log_payloads else None))
+        delivered = finish(upstream.status, "delivered", response_size=size, request_hash=request_hash, response_hash=digest.hexdigest(),
+                           request_body=body, response_body=b"".join(kept) if settings.log_payloads else None)
+        if not await _logged_durably(message_log, delivered):
+            return  # the response ends short: the client cannot take it as complete
+        try:
+            if held is not None:
+                yield held
+        except BaseException:
+            message_log.record(_interrupted(delivered))
+            raise
 
-    return StreamingResponse(stream(), status_code=upstream.status, headers=response_headers)
+    response_headers = {k: v for k, v in upstream.headers.items() if k.lower() not in HOP_BY_HOP}
+    return StreamingResponse(stream(), status_code=upstream.status, headers={**response_headers, **xroad_headers})
+
+
+async def _logged_durably(message_log, exchange: Exchange, *, alone: bool = False) -> bool:
+    try:
+        await message_log.record_durably(exchange, alone=alone)
+        return True
+    except JournalFailed:
+        return False
+
+
+def _log_failed(message_id: str) -> Response:
+    return xroad_error(500, "Server.ServerProxy.MessageLogFailed", "The exchange could not be logged, so its response is withheld.",
+                       message_id=message_id)
+
+
+def _interrupted(delivered: Exchange) -> Exchange:
+    return corrected(delivered, outcome="failed", error="Server.ServerProxy.ResponseInterrupted")
 
 
 class _LoggedResponse(Response):
-    """A whole-body response that reports whether it really went out, so the log never claims an undelivered one."""
+    """A whole-body response logged as delivered before it went out; a send that breaks adds a correcting entry."""
 
-    def __init__(self, *args, on_sent, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.on_sent = on_sent
+    def __init__(self, content: bytes, *, status_code: int, raw_headers: list[tuple[bytes, bytes]], on_broken):
+        # Response.__init__ would rebuild the headers from a dict; these are ready ASGI headers already.
+        self.body, self.status_code, self.raw_headers, self.background, self.on_broken = content, status_code, raw_headers, None, on_broken
 
     async def __call__(self, scope, receive, send) -> None:
         try:
             await super().__call__(scope, receive, send)
         except BaseException:
-            self.on_sent(False)
+            self.on_broken()
             raise
-        self.on_sent(True)
 
 
 async def _check_consent(request: Request, agreement_id: str) -> None:

@@ -17,12 +17,15 @@ from starlette.concurrency import run_in_threadpool
 from gateway.directory import AppEntry
 from gateway.events import PushRequested
 from gateway.models import AccessRight, Delivery, DeliveryAttempt, EventType, PublishedEvent, Service, Subscription, utcnow
-from gateway.pubsub import event_item, is_expired, publisher_id
+from gateway.pubsub import event_item, is_expired, publisher_id, push_next
 from gateway.registry import audit
 from kernel.db import UnitOfWork
 from kernel.errors import ApiError
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}$")
+# A subscriber's retry strategy stays within these: each distinct delay is a RabbitMQ queue, and a push is held that long.
+MAX_PUSH_ATTEMPTS = 20
+MIN_BACKOFF_SECONDS, MAX_BACKOFF_SECONDS = 0.1, 3600.0
 
 
 @dataclass
@@ -182,8 +185,14 @@ def stop_event(call: Call, name: str, event_id: str) -> Response:
     if not (call.is_owner or event.publisher == call.client.name):
         raise ApiError(403, "Server.ServerProxy.AccessDenied", "Only the publisher or the room stops an event.")
     event.stopped = True
-    for delivery in call.uow.session.exec(select(Delivery).where(Delivery.event_id == event.id, Delivery.status == "pending")):
+    stopped = list(call.uow.session.exec(select(Delivery).where(Delivery.event_id == event.id, Delivery.status == "pending")))
+    for delivery in stopped:
         delivery.status, delivery.updated_at = "stopped", utcnow()
+    call.uow.session.flush()
+    for delivery in stopped:  # a FIFO line this event was heading moves on
+        subscription = call.uow.session.get(Subscription, delivery.subscription_id)
+        if subscription is not None:
+            push_next(call.uow, subscription)
     call.uow.commit()
     return Response(status_code=204)
 
@@ -191,9 +200,13 @@ def stop_event(call: Call, name: str, event_id: str) -> Response:
 # --- subscriptions ---------------------------------------------------------------------------------------------
 
 def _subscription_item(call: Call, subscription: Subscription) -> dict:
+    # maxAttempts and backoffSeconds extend the spec's options: the subscriber's own retry strategy (spec 6: subscribers
+    # configure their retries, overriding the default exponential backoff); shown as in effect.
     return {"id": subscription.id, "subscriberId": publisher_id(call.client.name), "eventType": subscription.event_type,
             "delivery": subscription.delivery, "pushUrl": subscription.push_url,
-            "options": {"TTL": subscription.ttl, "FIFO": subscription.fifo}}
+            "options": {"TTL": subscription.ttl, "FIFO": subscription.fifo,
+                        "maxAttempts": subscription.max_attempts or call.settings.push_max_attempts,
+                        "backoffSeconds": subscription.backoff_seconds or call.settings.push_backoff_seconds}}
 
 
 def _own_subscription(call: Call, name: str) -> Subscription | None:
@@ -210,9 +223,20 @@ def _apply_subscription(call: Call, subscription: Subscription, body: dict) -> N
     if delivery == "PUSH" and not (isinstance(push_url, str) and re.match(r"^https?://", push_url)):
         raise ApiError(400, "Client.BadRequest", "A PUSH subscription needs pushUrl, the http(s) address events are posted to.")
     ttl, fifo = options.get("TTL", subscription.ttl), options.get("FIFO", subscription.fifo)
-    if not isinstance(ttl, int) or ttl < 1 or not isinstance(fifo, bool):
+    if not isinstance(ttl, int) or isinstance(ttl, bool) or ttl < 1 or not isinstance(fifo, bool):
         raise ApiError(400, "Client.BadRequest", "options.TTL is a positive integer and options.FIFO a boolean.")
+    max_attempts = options.get("maxAttempts", subscription.max_attempts)
+    backoff = options.get("backoffSeconds", subscription.backoff_seconds)
+    if max_attempts is not None and (not isinstance(max_attempts, int) or isinstance(max_attempts, bool)
+                                     or not 1 <= max_attempts <= MAX_PUSH_ATTEMPTS):
+        raise ApiError(400, "Client.BadRequest", f"options.maxAttempts is a whole number from 1 to {MAX_PUSH_ATTEMPTS}.")
+    if backoff is not None and (not isinstance(backoff, (int, float)) or isinstance(backoff, bool)
+                                or not MIN_BACKOFF_SECONDS <= backoff <= MAX_BACKOFF_SECONDS):
+        raise ApiError(400, "Client.BadRequest",
+                       f"options.backoffSeconds is a number of seconds from {MIN_BACKOFF_SECONDS:g} to {MAX_BACKOFF_SECONDS:g}.")
     subscription.delivery, subscription.push_url, subscription.ttl, subscription.fifo = delivery, push_url, ttl, fifo
+    # Rounded to tenths of a second: each distinct delay is a queue of its own.
+    subscription.max_attempts, subscription.backoff_seconds = max_attempts, round(float(backoff), 1) if backoff is not None else None
 
 
 def subscribe(call: Call, name: str) -> Response:

@@ -1,0 +1,106 @@
+"""PUT /api/v1/config replaces the whole configuration (IM spec: "not described parts are deleted"), audited.
+
+A gateway of its own: replacing the configuration of the shared one would remove the other modules' members.
+"""
+import uuid
+
+import httpx
+import pytest
+
+from gateway.app import create_app
+from kernel.testing import serve
+
+
+@pytest.fixture(scope="module")
+def gateway(settings, infrastructure):
+    own = settings.model_copy(update={"database_url": infrastructure.new_database("gateway_replace"), "fixtures": ""})
+    with serve(create_app(own)) as url:
+        yield url
+
+
+def config_of(suffix: str, provider_url: str, *, with_notes: bool) -> dict:
+    services = [{"id": "records", "serviceUrl": provider_url, "rights": [{"member": f"GOV/MOF{suffix}", "application": "payments"}]}]
+    if with_notes:
+        services.append({"id": "notes", "serviceUrl": provider_url, "rights": [{"member": f"GOV/MOF{suffix}", "application": "payments"}]})
+    return {"members": [
+        {"class": "GOV", "code": f"MOH{suffix}", "applications": [{"id": "patients", "services": services}]},
+        {"class": "GOV", "code": f"MOF{suffix}", "applications": [{"id": "payments", "clientId": f"payments-{suffix}"}]},
+    ]}
+
+
+def call(gateway: str, suffix: str, service: str, token: str) -> httpx.Response:
+    return httpx.get(f"{gateway}/r1/LA/GOV/MOH{suffix}/patients/{service}/x",
+                     headers={"Information-Mediator-Client": f"LA/GOV/MOF{suffix}/payments", "Authorization": f"Bearer {token}"})
+
+
+def test_replacing_the_configuration_removes_what_it_does_not_describe(gateway, provider_url, admin_headers, oidc_issuer):
+    suffix = uuid.uuid4().hex[:8]
+    token = oidc_issuer.token(audience="gateway", client_id=f"payments-{suffix}", expires_in=600)
+    assert httpx.put(f"{gateway}/api/v1/config", json=config_of(suffix, provider_url, with_notes=True), headers=admin_headers).status_code == 201
+    before = [call(gateway, suffix, s, token).status_code for s in ("records", "notes")]
+
+    replaced = httpx.put(f"{gateway}/api/v1/config", json=config_of(suffix, provider_url, with_notes=False), headers=admin_headers)
+
+    after = [call(gateway, suffix, s, token).status_code for s in ("records", "notes")]
+    config = httpx.get(f"{gateway}/api/v1/config", headers=admin_headers).json()
+    assert replaced.status_code == 201
+    assert before == [200, 200]
+    assert after == [200, 404]
+    # The default building blocks and the portal were not in the document either: gone from the configuration.
+    assert sorted(m["code"] for m in config["members"]) == sorted([f"MOH{suffix}", f"MOF{suffix}"])
+    [provider] = [m for m in config["members"] if m["code"] == f"MOH{suffix}"]
+    assert [s["id"] for s in provider["applications"][0]["services"]] == ["records"]
+    entry = httpx.get(f"{gateway}/api/v1/audit", params={"limit": 1000}, headers=admin_headers).json()[-1]
+    assert (entry["action"], entry["outcome"]) == ("replace config", "success")
+    assert entry["details"]["removed"]["services"] == 1  # notes (the first PUT removed the building blocks already)
+
+
+def test_a_removed_entry_comes_back_when_described_again(gateway, provider_url, admin_headers, oidc_issuer):
+    suffix = uuid.uuid4().hex[:8]
+    token = oidc_issuer.token(audience="gateway", client_id=f"payments-{suffix}", expires_in=600)
+    httpx.put(f"{gateway}/api/v1/config", json=config_of(suffix, provider_url, with_notes=False), headers=admin_headers)
+
+    restored = httpx.put(f"{gateway}/api/v1/config", json=config_of(suffix, provider_url, with_notes=True), headers=admin_headers)
+
+    assert restored.status_code == 201
+    assert call(gateway, suffix, "notes", token).status_code == 200
+
+
+def test_a_right_left_out_of_the_document_is_revoked(gateway, provider_url, admin_headers, oidc_issuer):
+    suffix = uuid.uuid4().hex[:8]
+    token = oidc_issuer.token(audience="gateway", client_id=f"payments-{suffix}", expires_in=600)
+    httpx.put(f"{gateway}/api/v1/config", json=config_of(suffix, provider_url, with_notes=False), headers=admin_headers)
+    without_right = config_of(suffix, provider_url, with_notes=False)
+    without_right["members"][0]["applications"][0]["services"][0]["rights"] = []
+
+    httpx.put(f"{gateway}/api/v1/config", json=without_right, headers=admin_headers)
+
+    assert call(gateway, suffix, "records", token).status_code == 403
+
+
+def test_a_bad_document_changes_nothing_and_the_refusal_is_audited(gateway, provider_url, admin_headers, oidc_issuer):
+    suffix = uuid.uuid4().hex[:8]
+    token = oidc_issuer.token(audience="gateway", client_id=f"payments-{suffix}", expires_in=600)
+    httpx.put(f"{gateway}/api/v1/config", json=config_of(suffix, provider_url, with_notes=True), headers=admin_headers)
+    broken = {"members": [{"class": "GOV", "code": "ONLY", "applications": [{"id": "a", "services": [{"id": "no-url"}]}]}]}
+
+    response = httpx.put(f"{gateway}/api/v1/config", json=broken, headers=admin_headers)
+
+    assert response.status_code == 400
+    assert call(gateway, suffix, "notes", token).status_code == 200
+    entry = httpx.get(f"{gateway}/api/v1/audit", params={"limit": 1000}, headers=admin_headers).json()[-1]
+    assert (entry["action"], entry["outcome"]) == ("PUT /api/v1/config", "failure")
+
+
+def test_replacing_needs_the_create_conf_scope(gateway, oidc_issuer):
+    writer = oidc_issuer.token(audience="gateway", scopes=["write:conf"])
+    creator = oidc_issuer.token(audience="gateway", scopes=["create:conf"])
+
+    refused = httpx.put(f"{gateway}/api/v1/config", json={"members": []}, headers={"Authorization": f"Bearer {writer}"})
+    anonymous = httpx.put(f"{gateway}/api/v1/config", json={"members": []})
+    # An empty document is a valid replacement; checked last so the other tests' data is gone only at the end.
+    allowed = httpx.put(f"{gateway}/api/v1/config", json={"members": []}, headers={"Authorization": f"Bearer {creator}"})
+
+    assert refused.status_code == 403
+    assert anonymous.status_code == 401
+    assert allowed.status_code == 201
