@@ -18,12 +18,12 @@ from urllib.parse import urlencode
 
 import psutil
 
-from common import Row, SCALE, start_service
+from common import Row, SCALE, loaded, start_service
 from kernel.app import load_fixtures
 from kernel.db import make_engine, migrate
 from kernel.testing import ServerThread, TestIssuer, free_port
 
-RATE = 500.0  # offered requests per second
+RATE = float(loaded(500))  # offered requests per second (500 at nominal load)
 SECONDS = 10.0 * SCALE
 TARGET_MS = 5.0
 API_WORKERS = 2

@@ -14,7 +14,7 @@ import httpx
 from joserfc import jwt
 from joserfc.jwk import RSAKey
 
-from common import Row, scaled, start_service
+from common import Row, loaded, scaled, start_service
 from kernel.db import UnitOfWork, make_engine
 from kernel.testing import free_port
 
@@ -86,7 +86,7 @@ def grants_per_second(infrastructure, n: int) -> tuple[float, float, int]:
 
 
 def run(infrastructure) -> list[Row]:
-    wall_rate, per_cpu_second, n = grants_per_second(infrastructure, scaled(1500))
+    wall_rate, per_cpu_second, n = grants_per_second(infrastructure, scaled(loaded(1500)))  # the load is the number of grants
     # Keycloak's figure is per vCPU of Keycloak itself, with its database sized separately; so is ours: grants per CPU-second
     # the identity process used. PostgreSQL and the client threads share this machine's cores, which is why the wall-clock
     # rate of one process is shown beside it.

@@ -52,19 +52,22 @@ def plot(series: dict[str, list[tuple[float, float, str]]], path: Path) -> None:
 def main(filters: list[str]) -> int:
     modules = sorted(p.stem for p in HERE.glob("bench_*.py") if not filters or any(f in p.stem for f in filters))
     series: dict[str, list[tuple[float, float, str]]] = {}
+    names: dict[str, str] = {}
     for module in modules:
         for load in LOADS:
             print(f"{module} at {10 * load:g}x load ...", file=sys.stderr, flush=True)
-            for row in measure(module, load):
-                # Row names carry the nominal load ("at 500 req/s"); the load axis says what this run offered.
-                series.setdefault(row["name"], []).append((load, row["measured"], row["unit"]))
+            for index, row in enumerate(measure(module, load)):
+                # A row is the same figure at every load, though its name may state the load offered in that run.
+                series.setdefault(f"{module}#{index}", []).append((load, row["measured"], row["unit"]))
+                names[f"{module}#{index}"] = row["name"]  # the last load run is the nominal one
     # Rows that share one measurement (the same figure against two baselines) are drawn once.
     seen: set[tuple] = set()
-    for name in sorted(series):
-        key = tuple(value for _, value, _ in series[name])
-        if key in seen:
-            del series[name]
-        seen.add(key)
+    for key in sorted(series):
+        values = tuple(value for _, value, _ in series[key])
+        if values in seen:
+            del series[key]
+        seen.add(values)
+    series = {names[key]: points for key, points in series.items()}
     RESULTS.mkdir(exist_ok=True)
     plot(series, RESULTS / "scaling.png")
     print("| benchmark (nominal load = 10x) | " + " | ".join(f"{10 * load:g}x" for load in LOADS) + " |")
