@@ -74,6 +74,7 @@ def test_cash_transfer_enrolment_in_english_and_withdrawn_consent_blocks_the_nex
     operator.click(f'a.task[data-file="{file_id}"]')
     expect(operator.locator('[data-field="monthly_income_lak"]')).to_have_text("900000")
     expect(operator.locator('[data-field="province"]')).to_have_text("Vientiane Capital")
+    expect(operator.locator('[data-field="pregnant_member"]')).to_have_text("No")
     shot(operator, "sct-05-social-worker")
     operator_decides(operator, suite.web_url, file_id, "approve", "Household visited, eligible", role="social_worker")
     operator_decides(operator, suite.web_url, file_id, "approve", "Enrolled in the programme", role="programme_officer")

@@ -6,7 +6,7 @@ import pytest
 from kernel.testing import free_port, serve
 from web.app import create_app
 
-from .helpers import cash_transfer_service_id, enterprise_service_id, new_draft, signed_in_browser
+from .helpers import PNG, cash_transfer_service_id, enterprise_service_id, new_draft, signed_in_browser
 
 ELIGIBLE_HOUSEHOLD = {"head_of_household": "Bounmy Phommachanh", "id_number": "LA-778899", "province": "LPB", "district": "Xieng Ngeun",
                       "household_size": "5", "monthly_income_lak": "900000", "children_under_5": "0", "pregnant_member": "true"}
@@ -144,3 +144,51 @@ def test_registration_refusal_of_an_ineligible_household_is_shown_in_english(eng
 
     assert response.status_code == 400
     assert "Not eligible: Households with a monthly income of at most 1 500 000 LAK" in response.text  # the Registration BB's verdict
+
+
+def test_wizard_groups_fields_in_titled_sections_in_the_chosen_language(base_url, english, cash_transfer):
+    english_page = english.get(f"/drafts/{new_draft(english, cash_transfer)}").text
+    lao = signed_in_browser(base_url)
+    lao_page = lao.get(f"/drafts/{new_draft(lao, cash_transfer)}").text
+
+    positions = [english_page.index(f'id="s-{section}"') for section in ("household", "address", "eligibility", "contact")]
+    assert positions == sorted(positions)
+    assert "<legend>Eligibility</legend>" in english_page and "<legend>ເງື່ອນໄຂການເຂົ້າຮ່ວມ</legend>" in lao_page
+    eligibility = english_page[positions[2]:positions[3]]
+    assert 'id="f-monthly_income_lak"' in eligibility and 'id="f-phone"' not in eligibility
+
+
+def test_dropdowns_show_option_labels_and_send_the_codes(base_url, english, cash_transfer):
+    english_page = english.get(f"/drafts/{new_draft(english, cash_transfer)}").text
+    lao = signed_in_browser(base_url)
+    lao_page = lao.get(f"/drafts/{new_draft(lao, cash_transfer)}").text
+
+    assert '<option value="LPB">Luang Prabang</option>' in english_page
+    assert '<option value="LPB">ຫຼວງພະບາງ</option>' in lao_page
+    assert ">LPB<" not in english_page and ">LPB<" not in lao_page
+
+
+def test_review_and_application_show_the_option_label_not_the_code(english, cash_transfer):
+    draft_id = new_draft(english, cash_transfer)
+    assert english.post(f"/drafts/{draft_id}", data={**ELIGIBLE_HOUSEHOLD, "action": "review"}).status_code == 303
+
+    review = english.get(f"/drafts/{draft_id}/review").text
+    submitted = english.post(f"/drafts/{draft_id}/submit", data={"confirm": "yes"})
+    application = english.get(submitted.headers["location"]).text
+
+    assert "<dd>Luang Prabang</dd>" in review and "<dd>LPB</dd>" not in review
+    assert submitted.status_code == 303 and submitted.headers["location"].startswith("/applications/")
+    assert '<dd data-field="province">Luang Prabang</dd>' in application
+    assert '<dd data-field="monthly_income_lak">900000</dd>' in application
+
+
+def test_wizard_shows_the_file_name_in_its_document_slot(english, enterprise):
+    draft_id = new_draft(english, enterprise)
+
+    uploaded = english.post(f"/drafts/{draft_id}/documents", data={"document_type": "owner_id_card"}, files={"file": ("my-id.png", PNG, "image/png")})
+    page = english.get(f"/drafts/{draft_id}").text
+
+    assert uploaded.status_code == 303
+    id_card_slot = page[page.index('id="upload-owner_id_card"'):page.index('id="upload-premises_lease"')]
+    assert '<p class="uploaded-file" data-slot="owner_id_card">✓ Uploaded: <span class="file-name">my-id.png</span></p>' in id_card_slot
+    assert "uploaded-file" not in page[page.index('id="upload-premises_lease"'):]  # the lease slot is still empty

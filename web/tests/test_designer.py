@@ -157,3 +157,36 @@ def test_creating_a_service_with_an_existing_code_is_a_conflict(designer):
     refused = designer.post("/designer/new", data={"document": starter("LER")})
 
     assert refused.status_code == 409
+
+
+def with_province(document_text: str, options: dict) -> str:
+    """The starter with a province dropdown whose codes carry the given labels."""
+    document = yaml.safe_load(document_text)
+    eform = document["eforms"][0]
+    eform["schema"]["properties"]["province"] = {"type": "string", "enum": ["VTE", "LPB"]}
+    eform["fields"]["province"] = {"label": {"en": "Province", "lo": "ແຂວງ"}, "classification": "public",
+                                   "layout": {"section": "applicant", "order": 2, "widget": "select"}, "options": options}
+    return yaml.safe_dump(document, allow_unicode=True, sort_keys=False)
+
+
+def test_live_validation_names_an_unlabelled_option(designer):
+    text = with_province(starter(unique_code()), {"VTE": {"en": "Vientiane Capital", "lo": "ນະຄອນຫຼວງວຽງຈັນ"}})
+
+    checked = designer.post("/designer/validate", content=text.encode(), headers={"Content-Type": "text/plain; charset=utf-8"}).json()
+
+    assert checked["problems"] == [{"field": "eforms[0].fields.province.options.LPB",
+                                    "reason": "missing: every enum value needs a label once any has one"}]
+
+
+def test_preview_shows_sections_and_option_labels(designer):
+    code = unique_code()
+    text = with_province(starter(code), {"VTE": {"en": "Vientiane Capital", "lo": "ນະຄອນຫຼວງວຽງຈັນ"},
+                                         "LPB": {"en": "Luang Prabang", "lo": "ຫຼວງພະບາງ"}})
+    response = designer.post("/designer/new", data={"document": text})
+    service_id = response.headers["location"].split("/designer/services/")[1].split("?")[0]
+
+    english = designer.get(f"/designer/services/{service_id}/preview", params={"lang": "en"}).text
+    lao = designer.get(f"/designer/services/{service_id}/preview", params={"lang": "lo"}).text
+
+    assert '<legend>The applicant</legend>' in english and '<option value="LPB">Luang Prabang</option>' in english
+    assert '<legend>ຜູ້ຍື່ນຄຳຮ້ອງ</legend>' in lao and '<option value="VTE">ນະຄອນຫຼວງວຽງຈັນ</option>' in lao

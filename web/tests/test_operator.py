@@ -229,3 +229,11 @@ def test_staff_sign_in_returns_to_the_page_asked_for(base_url):
         back = staff_login(browser, "designer", next_path="/designer")
 
     assert back.status_code == 303 and back.headers["location"] == "/designer"
+
+
+def test_task_list_names_each_role_in_the_consoles_language(operator, application):
+    english = operator.get("/operator", params={"lang": "en"})
+    lao = operator.get("/operator", params={"lang": "lo"})  # last, so the module's console stays in Lao
+
+    assert "Operator test licence: Reviewer" in english.text
+    assert "ໃບອະນຸຍາດທົດສອບ: ຜູ້ກວດກາ" in lao.text and "Operator test licence: Reviewer" not in lao.text

@@ -50,12 +50,28 @@ def documents(entry: dict | None, lang: str) -> list[dict]:
 _WIDGETS = {"email": "email", "phone": "tel"}
 
 
+def _options(rule: dict, field: dict, lang: str) -> list[dict]:
+    """An enum field's choices: the schema's values (the rule), each with the catalogue's label (the value when it has none)."""
+    labels = {str(option.get("value")): option.get("label") for option in field.get("options") or [] if isinstance(option, dict)}
+    return [{"value": value, "label": i18n.text(labels.get(str(value)), lang) or str(value)} for value in rule.get("enum") or []]
+
+
+def _section_titles(entry: dict | None, lang: str) -> dict[str, str]:
+    """The e-forms' declared sections in order: id -> title in the chosen language."""
+    return {section["id"]: i18n.text(section.get("title"), lang) or section["id"]
+            for eform in (entry or {}).get("eForms", []) for section in eform.get("sections") or []
+            if isinstance(section, dict) and isinstance(section.get("id"), str)}
+
+
 def fields(schema: dict, entry: dict | None, lang: str) -> list[dict]:
-    """Each property of the e-form's JSON Schema as the page shows it: label and order from the catalogue (schema order
-    and titles when the catalogue does not describe it), input kind from the schema's type and the layout widget."""
+    """Each property of the e-form's JSON Schema as the page shows it: label, order and section from the catalogue (schema
+    order and titles when the catalogue does not describe it), input kind from the schema's type and the layout widget.
+    Fields come section by section in the order the form declares its sections; undeclared ones last."""
     described = {}
     for eform in (entry or {}).get("eForms", []):
         described.update({field["name"]: (position, field) for position, field in enumerate(eform.get("fields", []))})
+    titles = _section_titles(entry, lang)
+    ranks = {section: rank for rank, section in enumerate(titles)}
     required = set(schema.get("required", []))
     properties = schema.get("properties") or {}
     shown = []
@@ -70,6 +86,26 @@ def fields(schema: dict, entry: dict | None, lang: str) -> list[dict]:
             kind = "number"
         else:
             kind = _WIDGETS.get(field.get("widget"), "text")
-        shown.append((position, {"name": name, "label": label, "kind": kind, "options": rule.get("enum", []), "required": name in required,
-                                 "step": "1" if rule.get("type") == "integer" else "any"}))
+        options = _options(rule, field, lang)
+        section = field.get("section") if field.get("section") in titles else None
+        shown.append(((ranks.get(section, len(ranks)), position), {
+            "name": name, "label": label, "kind": kind, "options": options, "labels": {o["value"]: o["label"] for o in options},
+            "required": name in required, "step": "1" if rule.get("type") == "integer" else "any",
+            "section": section, "section_title": titles.get(section, "")}))
     return [field for _, field in sorted(shown, key=lambda item: item[0])]
+
+
+def sections(fields: list[dict]) -> list[dict]:
+    """Fields (as fields() orders them) grouped by section: [{id, title, fields}]; one untitled group when none is declared."""
+    groups: list[dict] = []
+    for field in fields:
+        if not groups or groups[-1]["id"] != field.get("section"):
+            groups.append({"id": field.get("section"), "title": field.get("section_title", ""), "fields": []})
+        groups[-1]["fields"].append(field)
+    return groups
+
+
+def shown_value(field: dict, value):
+    """An answer as the page shows it: an enum value by its label."""
+    labels = field.get("labels") or {}
+    return labels.get(value, value) if isinstance(value, (str, int, float)) and not isinstance(value, bool) else value

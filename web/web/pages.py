@@ -5,10 +5,12 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from web import i18n
+from web import catalogue, i18n
 
 templates = Environment(loader=PackageLoader("web", "templates"), autoescape=select_autoescape(["html"]))
 templates.globals["text"] = i18n.text
+templates.globals["sections"] = catalogue.sections  # the wizard's field groups
+templates.globals["shown_value"] = catalogue.shown_value
 LANG_COOKIE = "lang"
 _HEADERS = {"Cache-Control": "no-store", "X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff",
             "Referrer-Policy": "same-origin"}

@@ -99,7 +99,11 @@ def _wizard(request: Request, citizen, bb: BuildingBlocks, draft: dict, *, statu
     other_errors = [message for name, message in (errors or {}).items() if name not in names]  # e.g. a field that is not ours
     slot_types = {slot["type"] for slot in page["slots"]}
     other_errors += [message for kind, message in (document_errors or {}).items() if kind not in slot_types]
-    return render(request, "wizard.html", status=status, user=citizen, draft=draft, fields=page["fields"], slots=page["slots"],
+    uploaded: dict[str, list[str]] = {}  # document slot -> the names of the files in it
+    for document in draft.get("documents") or []:
+        uploaded.setdefault(document.get("documentType", ""), []).append(document.get("fileName") or "")
+    slots = [{**slot, "files": uploaded.get(slot["type"], [])} for slot in page["slots"]]
+    return render(request, "wizard.html", status=status, user=citizen, draft=draft, fields=page["fields"], slots=slots,
                   fees=page["fees"], other_errors=other_errors, values=values if values is not None else form_data.get("data", {}),
                   errors=errors or {}, document_errors=document_errors or {}, documents=draft["applicationData"].get("documentUrls", []),
                   notice=notice, action=f"/drafts/{draft['fileId']}")
@@ -239,9 +243,8 @@ def list_applications(request: Request, citizen: Citizen, bb: CitizenBlocks):
 def _application_page(request: Request, citizen, bb: BuildingBlocks, file: dict, *, status: int = 200, notice=None, values=None,
                       errors=None, message_error: bool = False) -> HTMLResponse:
     form_data = file["applicationData"]["formData"]
-    fields = []
-    if file["status"]["code"] == "SENDBACK":  # only a file sent back is edited again
-        fields = _service_page(bb, file["serviceId"], form_data["eFormId"], language(request))["fields"]
+    # The answers as submitted; a file sent back shows them as the form to correct instead.
+    fields = _service_page(bb, file["serviceId"], form_data["eFormId"], language(request))["fields"]
     if errors is None:  # the fields the operator marked, with their reason as the operator wrote it
         t = i18n.CATALOGS[language(request)]
         errors = {item["field"]: item.get("reason") or t["v_check_field"] for item in file.get("fieldsToFix") or [] if item.get("field")}

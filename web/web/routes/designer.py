@@ -32,6 +32,8 @@ eforms:
   - id: newsvc-application
     name: Application
     version: "1"
+    sections:  # the wizard's groups of fields, in order
+      - {id: applicant, title: {en: The applicant, lo: ຜູ້ຍື່ນຄຳຮ້ອງ}}
     schema:
       type: object
       required: [full_name]
@@ -197,7 +199,11 @@ def catalogue_entry(document: dict) -> dict:
         described = [(name, field, field.get("layout") if isinstance(field.get("layout"), dict) else {})
                      for name, field in fields.items() if isinstance(field, dict)]
         described.sort(key=lambda item: item[2].get("order") if _number(item[2].get("order")) else 0)
-        eforms.append({"fields": [{"name": name, "label": field.get("label"), "widget": layout.get("widget")} for name, field, layout in described]})
+        eforms.append({"sections": _objects(eform.get("sections")),
+                       "fields": [{"name": name, "label": field.get("label"), "widget": layout.get("widget"), "section": layout.get("section"),
+                                   "options": [{"value": value, "label": label} for value, label in field["options"].items()]
+                                   if isinstance(field.get("options"), dict) else []}
+                                  for name, field, layout in described]})
     documents = [{"type": d["type"], "label": d.get("label"), "required": d.get("required") is True,
                   "contentTypes": _strings(d.get("content_types")),
                   "maxBytes": d.get("max_bytes") if _number(d.get("max_bytes")) else None}
