@@ -1,5 +1,6 @@
 """The common part of every service's create_app: logging, tracing, database, auth, errors, health, fixtures."""
 import logging
+import re
 from collections.abc import Callable
 from contextlib import asynccontextmanager
 
@@ -10,7 +11,7 @@ from fastapi.routing import APIRoute
 from kernel import health
 from kernel.auth import TokenVerifier
 from kernel.db import UnitOfWork, make_engine, migrate
-from kernel.errors import ErrorShape, default_shape, install_error_handlers
+from kernel.errors import ApiError, ErrorShape, default_shape, install_error_handlers
 from kernel.settings import ServiceSettings
 from kernel.telemetry import instrument_fastapi, setup_logging, setup_tracing
 
@@ -49,6 +50,15 @@ def build_app(settings: ServiceSettings, *, title: str, version: str, api_router
     return app
 
 
+_TRACEPARENT = re.compile(r"^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$")
+
+
+def _callers_trace_id(request: Request) -> str:
+    """The trace id of the caller's `traceparent`: ahead of the stack no span is started, so errors quote the caller's."""
+    match = _TRACEPARENT.match(request.headers.get("traceparent", ""))
+    return match.group(1) if match else ""
+
+
 class _RouteAhead:
     """One route answered before the middleware stack; every other request goes through the stack as usual."""
 
@@ -59,12 +69,20 @@ class _RouteAhead:
         if scope["type"] != "http" or scope["path"] != self.path or scope["method"] != self.method:
             await self.stack(scope, receive, send)
             return
+        request = Request(scope, receive)
         try:
-            response = await self.endpoint(Request(scope, receive))
+            response = await self.endpoint(request)
+        except ApiError as exc:
+            response = self._error(request, exc.status, exc.code, exc.message, exc.details, exc.headers)
         except Exception:
             log.exception("unexpected error on %s %s", self.method, self.path)
-            response = JSONResponse(self.error_shape(500, "internal_error", "An unexpected error occurred.", [], ""), status_code=500)
+            response = self._error(request, 500, "internal_error", "An unexpected error occurred; quote the trace id when reporting it.")
         await response(scope, receive, send)
+
+    def _error(self, request: Request, status: int, code: str, message: str, details: list[dict] | None = None,
+               headers: dict | None = None) -> JSONResponse:
+        body = self.error_shape(status, code, message, details or [], _callers_trace_id(request))
+        return JSONResponse(body, status_code=status, headers=headers)
 
 
 def serve_ahead(app: FastAPI, settings: ServiceSettings, *, method: str, path: str, endpoint: Callable,
@@ -74,7 +92,8 @@ def serve_ahead(app: FastAPI, settings: ServiceSettings, *, method: str, path: s
     Profiled, the stack (OpenTelemetry's middleware starting spans that record nothing, then routing through every
     included router) cost about as much CPU as the work of a token grant. With OTEL_EXPORTER_OTLP_ENDPOINT set the route
     goes through the stack and is traced like any other. The endpoint takes a Request and returns a Response: it validates
-    its input and bounds its body itself, since no dependency, body limit or exception handler runs for it.
+    its input and bounds its body itself, since no dependency, body limit or middleware runs for it. An ApiError it raises
+    is answered in the error shape, as the app's handler would (with the caller's trace id).
     """
     if settings.otel_exporter_otlp_endpoint:
         return

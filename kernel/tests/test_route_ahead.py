@@ -4,6 +4,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from kernel.app import serve_ahead
+from kernel.errors import ApiError
 from kernel.settings import ServiceSettings
 from kernel.testing import serve
 
@@ -20,6 +21,8 @@ def _app(settings: ServiceSettings) -> FastAPI:
     async def hot(request: Request):
         if request.query_params.get("fail"):
             raise RuntimeError("boom")
+        if request.query_params.get("refuse"):
+            raise ApiError(403, "forbidden", "Not for you.", details=[{"field": "x", "reason": "no"}], headers={"X-Why": "role"})
         return JSONResponse({"hot": True, "service": request.app.state.name})
 
     app.state.name = settings.service_name
@@ -43,6 +46,17 @@ def test_unexpected_error_ahead_of_the_stack_answers_500_in_the_error_shape():
         response = httpx.post(f"{url}/hot?fail=1")
 
     assert response.status_code == 500 and response.json()["code"] == "internal_error"
+
+
+def test_api_error_ahead_of_the_stack_answers_in_the_error_shape_with_the_callers_trace_id():
+    trace_id = "4bf92f3577b34da6a3ce929d0e0e4736"
+    with serve(_app(ServiceSettings(service_name="ahead"))) as url:
+        traced = httpx.post(f"{url}/hot?refuse=1", headers={"traceparent": f"00-{trace_id}-00f067aa0ba902b7-01"})
+        untraced = httpx.post(f"{url}/hot?refuse=1", headers={"traceparent": "not-a-traceparent"})
+
+    assert traced.status_code == 403 and traced.headers["x-why"] == "role" and "x-through-stack" not in traced.headers
+    assert traced.json() == {"code": "forbidden", "message": "Not for you.", "traceId": trace_id, "details": [{"field": "x", "reason": "no"}]}
+    assert untraced.json()["traceId"] == ""
 
 
 def test_route_goes_through_the_stack_when_traces_are_exported():

@@ -5,12 +5,12 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from starlette.routing import Route
 
-from kernel.app import build_app
-from consent import fast_path, verification_index
+from kernel.app import build_app, serve_ahead
+from kernel.db import make_autocommit_engine
+from consent import verification_index
 from consent.citizen_tokens import CitizenTokenVerifier
 from consent.errors import AcceptLanguageMiddleware, error_shape, install_validation_handler
 from consent.fixtures import FIXTURES
-from consent.read_engine import make_read_engine
 from consent.routes import api_router
 from consent.routes.verification import VerifiedTokens, verify_consent
 from consent.settings import ConsentSettings
@@ -33,14 +33,14 @@ def create_app(settings: ConsentSettings | None = None) -> FastAPI:
     install_validation_handler(app)
     app.state.verifier = CitizenTokenVerifier(app.state.verifier, citizen_clients=settings.citizen_clients,
                                               own_audiences=settings.oidc_audience)
-    app.state.read_engine = make_read_engine(settings, app.state.engine)
+    app.state.read_engine = make_autocommit_engine(settings, app.state.engine, pool_size=settings.read_pool_size)
     app.state.verified_tokens = VerifiedTokens(seconds=settings.verified_token_seconds)
     app.state.verification_index = index = verification_index.VerificationIndex(ttl_seconds=settings.verification_cache_seconds)
     verification_index.register(app.state.engine, index)
-    # The gateway's hot path, served before FastAPI's routing and dependency machinery (and, when no span is recorded,
-    # before the middleware stack too); the FastAPI route of the same path stays for the OpenAPI document.
+    # The gateway's hot path, served before FastAPI's routing and dependency machinery (and, when no traces are
+    # exported, before the middleware stack too); the FastAPI route of the same path stays for the OpenAPI document.
     app.router.routes.insert(0, Route(VERIFICATION_PATH, verify_consent, methods=["GET"]))
-    fast_path.install(app, path=VERIFICATION_PATH, endpoint=verify_consent)
+    serve_ahead(app, settings, method="GET", path=VERIFICATION_PATH, endpoint=verify_consent, error_shape=error_shape)
     kernel_lifespan = app.router.lifespan_context
 
     @asynccontextmanager

@@ -13,7 +13,7 @@ class ConsentSettings(ServiceSettings):
     port: int = 8003
     # The private JWK the service signs consent with on a citizen's behalf; created on first use if missing.
     signing_key_file: Path | None = None
-    # Connections per API worker for the verification fast path (autocommit, see read_engine.py).
+    # Connections per API worker for the verification fast path (autocommit, see kernel.db.make_autocommit_engine).
     read_pool_size: int = 10
     # The verification fast path's in-process answers and verified tokens (see verification_index.py): how long
     # one may be served at most, should a change notification be lost.

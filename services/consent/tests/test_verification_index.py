@@ -175,37 +175,38 @@ def test_a_verified_token_is_not_reused_after_it_expires():
 
 
 @pytest.fixture(scope="module")
-def fast_client(settings, base_url):
-    """An API process as it runs without a trace exporter: the verification call skips the middleware stack (fast_path.py).
-    This test process records spans (kernel.testing), which would keep the stack, so that check is overridden here."""
-    from unittest import mock
-
-    with mock.patch("consent.fast_path.spans_are_never_recorded", return_value=True), serve(create_app(settings)) as url, \
-            httpx.Client(base_url=url, timeout=10) as http:
-        http.get("/health/live")  # the stack is built on the first request, while the override holds
+def traced_client(settings, base_url):
+    """An API process with a trace exporter configured: the verification call goes through the middleware stack. The
+    session's `client` is one without: its verification calls are served ahead of the stack (kernel.app.serve_ahead)."""
+    traced = settings.model_copy(update={"otel_exporter_otlp_endpoint": "http://127.0.0.1:9"})  # the tracer is set up already
+    with serve(create_app(traced)) as url, httpx.Client(base_url=url, timeout=10) as http:
         yield http
 
 
-def test_the_fast_path_answers_in_front_of_the_middleware_stack(fast_client, spans, verifier, agreement, new_citizen, client):
+def test_the_fast_path_answers_in_front_of_the_middleware_stack(client, traced_client, spans, verifier, agreement, new_citizen):
     citizen = new_citizen()
     give_signed_consent(client, citizen, agreement["id"])
 
-    assert has_consent(fast_client, verifier, citizen.individual_id, agreement["id"]) is True
+    assert has_consent(client, verifier, citizen.individual_id, agreement["id"]) is True
     assert not [s for s in spans.get_finished_spans() if s.name.startswith("GET /service/verification")]  # no tracing middleware
+    assert has_consent(traced_client, verifier, citizen.individual_id, agreement["id"]) is True
+    assert [s for s in spans.get_finished_spans() if s.name.startswith("GET /service/verification")]
 
 
-def test_the_fast_path_refuses_in_the_consent_error_shape(fast_client, tokens, agreement):
+@pytest.mark.parametrize("path_taken", ["client", "traced_client"])
+def test_the_fast_path_refuses_in_the_consent_error_shape(path_taken, request, tokens, agreement):
+    http = request.getfixturevalue(path_taken)  # ahead of the middleware stack, or through it
     trace_id = "4bf92f3577b34da6a3ce929d0e0e4736"
     traced = {"traceparent": f"00-{trace_id}-00f067aa0ba902b7-01", "Accept-Language": "lo"}
 
     # urllib, not the (instrumented) httpx, which would send a traceparent of its own.
-    request = urllib.request.Request(f"{str(fast_client.base_url).rstrip('/')}/service/verification/consent-record/?dataAgreementId={agreement['id']}",
+    unauthenticated = urllib.request.Request(f"{str(http.base_url).rstrip('/')}/service/verification/consent-record/?dataAgreementId={agreement['id']}",
                                      headers=traced)
     with pytest.raises(urllib.error.HTTPError) as refused:
-        urllib.request.urlopen(request)
+        urllib.request.urlopen(unauthenticated)
     anonymous = httpx.Response(refused.value.code, content=refused.value.read())
-    citizen = fast_client.get("/service/verification/consent-record/", headers={**traced, **tokens("citizen")})
-    invalid = fast_client.get("/service/verification/consent-record/", headers={**traced, **tokens("verifier")}, params={"individualId": "x"})
+    citizen = http.get("/service/verification/consent-record/", headers={**traced, **tokens("citizen")})
+    invalid = http.get("/service/verification/consent-record/", headers={**traced, **tokens("verifier")}, params={"individualId": "x"})
 
     assert (anonymous.status_code, anonymous.json()["traceId"], anonymous.json()["localizedMessage"]) == (401, trace_id, "ຕ້ອງມີໂທເຄັນ (bearer token).")
     assert (citizen.status_code, citizen.json()["error"]) == (403, "forbidden")

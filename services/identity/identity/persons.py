@@ -3,7 +3,8 @@ from sqlmodel import Session, select
 
 from identity import uin as uin_numbers
 from identity.models import Person, PersonCredential, VirtualId, utcnow
-from identity.secrets_check import hash_secret
+from identity.secrets_check import Outcome, check, hash_secret
+from identity.settings import IdentitySettings
 
 
 def by_individual_id(session: Session, individual_id: str) -> Person | None:
@@ -25,6 +26,17 @@ def set_pin(session: Session, *, person_id: str, pin: str) -> None:
     else:
         credential.pin_hash, credential.failed_attempts, credential.locked_until = hash_secret(pin), 0, None
     session.add(credential)
+
+
+def check_pin(session: Session, settings: IdentitySettings, person: Person | None, pin: str) -> Outcome:
+    """The person's PIN, with failures counted towards the lockout (the caller commits); no person: refused, in the
+    same time as a wrong PIN."""
+    credential = session.get(PersonCredential, person.id) if person else None
+    outcome = check(credential, pin[:128], hash_attr="pin_hash", max_failures=settings.max_failed_attempts,
+                    lockout_seconds=settings.lockout_seconds)
+    if credential is not None:
+        session.add(credential)
+    return outcome
 
 
 def create_vid(session: Session, *, person_id: str) -> VirtualId:

@@ -2,6 +2,7 @@
 import logging
 import smtplib
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formataddr, formatdate
@@ -31,10 +32,24 @@ class Outgoing:
 
 
 class Sender(Protocol):
-    def send(self, outgoing: Outgoing) -> str | None:
-        """Hand the message to the provider; returns the provider's reference, raises DeliveryError."""
+    def send(self, outgoing: Outgoing, *, before_handover: Callable[[], None] | None = None) -> str | None:
+        """Hand the message to the provider; returns the provider's reference, raises DeliveryError.
+
+        before_handover runs at the last moment before the provider can take the message (SMTP: before DATA).
+        """
 
     def close(self) -> None: ...
+
+
+class _Smtp(smtplib.SMTP):
+    """smtplib's client with a hook just before DATA, after which the server may take the message."""
+
+    before_data: Callable[[], None] | None = None
+
+    def data(self, msg):
+        if self.before_data is not None:
+            self.before_data()
+        return super().data(msg)
 
 
 class SmtpMailer:
@@ -46,7 +61,7 @@ class SmtpMailer:
 
     def _connect(self) -> smtplib.SMTP:
         settings = self.settings
-        smtp = smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=settings.smtp_timeout_seconds)
+        smtp = _Smtp(settings.smtp_host, settings.smtp_port, timeout=settings.smtp_timeout_seconds)
         if settings.smtp_starttls:
             smtp.starttls(context=ssl.create_default_context())
         if settings.smtp_username:
@@ -72,7 +87,7 @@ class SmtpMailer:
         envelope = [recipient["email"], *(recipient[key] for key in ("emailCC", "emailBCC") if recipient.get(key))]
         return mail, envelope
 
-    def send(self, outgoing: Outgoing) -> str | None:
+    def send(self, outgoing: Outgoing, *, before_handover: Callable[[], None] | None = None) -> str | None:
         try:
             mail, envelope = self.compose(outgoing)
         except (ValueError, KeyError, TypeError) as exc:
@@ -83,6 +98,7 @@ class SmtpMailer:
                 if self.smtp is None:
                     fresh = True
                     self.smtp = self._connect()
+                self.smtp.before_data = before_handover
                 refused = self.smtp.send_message(mail, from_addr=self.settings.mail_from, to_addrs=envelope)
                 if refused:
                     log.warning("some envelope recipients refused", extra={"fields": {"message_id": outgoing.message_id, "refused": len(refused), "recipients": len(envelope)}})
@@ -101,6 +117,9 @@ class SmtpMailer:
             except (smtplib.SMTPException, OSError) as exc:
                 self.close()
                 raise DeliveryError(type(exc).__name__, permanent=False) from None
+            except Exception:
+                self.close()  # the hook failed mid-transaction: start the next message on a clean connection
+                raise
         return None
 
     def _reset(self) -> None:
@@ -127,9 +146,11 @@ class HttpSmsGateway:
         headers = {"Authorization": f"Bearer {settings.sms_gateway_token}"} if settings.sms_gateway_token else {}
         self.http = httpx.Client(timeout=10.0, headers=headers)
 
-    def send(self, outgoing: Outgoing) -> str | None:
+    def send(self, outgoing: Outgoing, *, before_handover: Callable[[], None] | None = None) -> str | None:
         if not self.settings.sms_gateway_url:
             raise DeliveryError("sms_gateway_not_configured", permanent=False)
+        if before_handover is not None:
+            before_handover()
         payload = {"to": outgoing.recipient["phoneNumber"], "from": self.settings.sms_sender_id,
                    "text": outgoing.content["content"], "reference": outgoing.message_id}
         try:

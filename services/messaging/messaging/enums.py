@@ -14,9 +14,10 @@ class Priority(StrEnum):
 
 class MessageStatus(StrEnum):
     queued = "queued"          # accepted, delivery requested
-    sending = "sending"        # a worker holds it
+    sending = "sending"        # a worker is handing it to the provider (history only: see models.MessageStatusEvent)
     deferred = "deferred"      # a temporary failure; next_attempt_at says when it is tried again
     sent = "sent"              # the provider accepted it; a delivery report may follow (SMS)
+    unconfirmed = "unconfirmed"  # sent, but no delivery report came within SMS_DELIVERY_REPORT_TIMEOUT_SECONDS
     delivered = "delivered"
     bounced = "bounced"        # refused permanently by the provider or the recipient's server
     failed = "failed"          # gave up: the retry window ended
@@ -31,7 +32,8 @@ BUCKETS: dict[str, set[MessageStatus]] = {
     "deferred": {MessageStatus.deferred},
     "bounced": {MessageStatus.bounced},
     "notSent": {MessageStatus.failed},
-    "delivered": {MessageStatus.delivered},
+    # Like an email accepted by the recipient's server, an SMS accepted by the carrier with no report counts as delivered.
+    "delivered": {MessageStatus.delivered, MessageStatus.unconfirmed},
 }
 BUCKET_ALIASES = {"not sent": "notSent", "not_sent": "notSent", "notsent": "notSent"}
 

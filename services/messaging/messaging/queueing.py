@@ -8,10 +8,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from kernel.db import UnitOfWork
-from messaging import crypto
+from messaging import crypto, quotas
 from messaging.enums import Channel, MessageStatus, Priority
 from messaging.events import accepted_event
-from messaging.models import Message, SendRequest, new_id
+from messaging.models import ApiKey, Message, MessageStatusEvent, SendRequest, new_id
 from messaging.settings import MessagingSettings
 
 log = logging.getLogger(__name__)
@@ -32,10 +32,11 @@ def _find_duplicate(uow: UnitOfWork, *, caller: str, content_hash: str, since: d
 
 def accept(uow: UnitOfWork, *, settings: MessagingSettings, caller: str, channel: Channel, priority: Priority,
            recipients: list[dict], sender: dict | None, content: dict, callback_uri: str | None,
-           dedupe: bool = True) -> tuple[SendRequest, bool]:
+           dedupe: bool = True, api_key: ApiKey | None = None) -> tuple[SendRequest, bool]:
     """Store and enqueue a request, or return the earlier identical one.
 
     With dedupe it commits (the duplicate check needs the unique constraint's verdict); without, the caller commits.
+    With api_key, the key's quotas apply to new requests (ApiError 429; a repeated request costs nothing).
 
     Returns (request, created).
     """
@@ -52,8 +53,11 @@ def accept(uow: UnitOfWork, *, settings: MessagingSettings, caller: str, channel
         if earlier is not None:
             log.info("duplicate request not queued again", extra={"fields": {"request_id": earlier.id}})
             return earlier, False
+    if api_key is not None:
+        quotas.check_or_raise(uow, settings=settings, api_key=api_key, count=len(recipients), now=now)
     request = SendRequest(
         id=request_id, request_uid=new_request_uid(), caller=caller, channel=channel, priority=priority, content_hash=content_hash,
+        message_count=len(recipients),
         dedupe_window=int(now.timestamp() // window),
         callback_uri=callback_uri, created_at=now,
         sender_enc=crypto.encrypt(settings.messaging_secret, sender) if sender else None,
@@ -62,10 +66,15 @@ def accept(uow: UnitOfWork, *, settings: MessagingSettings, caller: str, channel
     try:
         uow.session.add(request)
         uow.session.flush()  # the request row first: messages reference it (no ORM relationship orders the inserts)
-        for recipient in recipients:
-            message = Message(request_id=request.id, recipient_enc=crypto.encrypt(settings.messaging_secret, recipient),
-                              status=MessageStatus.queued, next_attempt_at=now, created_at=now, updated_at=now)
-            uow.session.add(message)
+        messages = [Message(request_id=request.id, recipient_enc=crypto.encrypt(settings.messaging_secret, recipient),
+                            status=MessageStatus.queued, next_attempt_at=now, created_at=now, updated_at=now)
+                    for recipient in recipients]
+        uow.session.add_all(messages)
+        uow.session.flush()  # the messages before their history rows, which reference them
+        source = "internal" if caller == "internal" else "api"
+        uow.session.add_all([MessageStatusEvent(message_id=message.id, status=MessageStatus.queued, source=source, at=now)
+                             for message in messages])
+        for message in messages:
             uow.emit(accepted_event(message_id=message.id, priority=priority))
         if dedupe:
             uow.commit()

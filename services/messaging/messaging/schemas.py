@@ -70,12 +70,17 @@ class RequestAccepted(BaseModel):
 class ApiKeyCreate(_Wire):
     name: str = Field(min_length=1, max_length=200)
     emergencyAllowed: bool = False
+    # Quotas of this key (messages per rolling minute / day); absent: the service-wide QUOTA_MESSAGES_PER_*; 0: unlimited.
+    messagesPerMinute: int | None = Field(default=None, ge=0)
+    messagesPerDay: int | None = Field(default=None, ge=0)
 
 
 class ApiKeyRead(BaseModel):
     id: str
     name: str
     emergencyAllowed: bool
+    messagesPerMinute: int | None = None
+    messagesPerDay: int | None = None
     createdAt: datetime
     revokedAt: datetime | None = None
 

@@ -23,6 +23,9 @@ class MessagingSettings(ServiceSettings):
     max_body_bytes: int = 1_000_000
     max_content_chars: int = 100_000
     sms_allowed_regions: Annotated[list[str], NoDecode] = ["LA"]
+    # Messages one api key may have accepted per rolling minute / day (0: unlimited); an admin can set a key's own.
+    quota_messages_per_minute: int = 0
+    quota_messages_per_day: int = 0
 
     # Delivery worker: retries with exponential backoff until the retry window ends, then the message failed.
     retry_base_seconds: float = 30.0
@@ -31,7 +34,8 @@ class MessagingSettings(ServiceSettings):
     scheduler_poll_seconds: float = 1.0
     requeue_stuck_after_seconds: float = 900.0  # a queued message untouched this long has its delivery requested again
     worker_idle_seconds: float = 0.05
-    worker_prefetch: int = 20  # unacked delivery requests a worker holds per lane
+    worker_prefetch: int = 100  # unacked delivery requests a worker holds per lane
+    worker_batch_size: int = 50  # messages a worker claims, sends over one connection and records in one commit
 
     smtp_host: str = "localhost"
     smtp_port: int = 25
@@ -48,6 +52,8 @@ class MessagingSettings(ServiceSettings):
     # Set: the gateway's delivery reports (POST /callback/sms/delivery-report with this bearer token) settle each SMS,
     # which stays "processing" until then. Empty: an SMS accepted by the gateway counts as delivered.
     sms_delivery_report_token: str = ""
+    # A sent SMS whose report has not come by then becomes "unconfirmed" (counted as delivered, as the carrier took it).
+    sms_delivery_report_timeout_seconds: float = 24 * 3600.0
     callback_timeout_seconds: float = 10.0
     # Callback URIs come from callers and are POSTed to by the consumer: in production list the allowed prefixes
     # (e.g. https://registration.gov.la/) so a caller cannot aim us at internal services. Empty: any http(s) URL.

@@ -87,6 +87,14 @@ class Api:
         payload = {"applicantId": "ignored", "applicationName": "Nam Sai", "formData": {"data": data, "eFormId": eform_id}, **body}
         return self.call("POST", f"/services/{service_id}/applications", expect=expect, headers={**headers, **IM}, json=payload)
 
+    def submitted_file(self, document: dict | None = None) -> tuple[dict, dict, str]:
+        """A new citizen's enterprise application to a newly published service: (applicant, first-step reviewer, file id)."""
+        document = document or enterprise_document()
+        service_id = self.publish(document)["id"]
+        applicant = self.token(sub=unique("citizen"))
+        reviewer = self.token(sub=unique("op"), roles=document["roles"][0]["operator_roles"])
+        return applicant, reviewer, self.submit(service_id, applicant, enterprise_data()).json()["fileId"]
+
     def submit_form(self, service_id: str, headers: dict, data: dict, *, multipart: bool = False, expect: int = 200) -> httpx.Response:
         fields = {"applicantId": "ignored", "applicationName": "Nam Sai", "formData": json.dumps({"data": data, "eFormId": "ler-application"})}
         if multipart:

@@ -5,20 +5,17 @@ import pytest
 from joserfc import jws
 from joserfc.jwk import KeySet
 
-from .api_client import enterprise_data, enterprise_document, unique
+from .api_client import enterprise_document, unique
 
 
 @pytest.fixture(scope="module")
 def approved(api):
     document = enterprise_document()
-    service_id = api.publish(document)["id"]
-    applicant = api.token(sub=unique("citizen"))
-    reviewer = api.token(sub=unique("reviewer"), roles=document["roles"][0]["operator_roles"])
+    applicant, reviewer, file_id = api.submitted_file(document)
     registrar = api.token(sub=unique("registrar"), roles=document["roles"][1]["operator_roles"])
-    file_id = api.submit(service_id, applicant, enterprise_data()).json()["fileId"]
     api.decide(reviewer, api.open_task(reviewer, file_id)["taskId"], "approve", "Documents in order")
     api.decide(registrar, api.open_task(registrar, file_id)["taskId"], "approve", "Registered")
-    return {"applicant": applicant, "reviewer": reviewer, "registrar": registrar, "file_id": file_id, "service_id": service_id}
+    return {"applicant": applicant, "reviewer": reviewer, "registrar": registrar, "file_id": file_id}
 
 
 def test_audit_log_names_who_did_what_in_which_role(api, approved):
@@ -58,9 +55,6 @@ def test_an_operator_of_the_file_may_download_it_but_another_applicant_may_not(a
 
 
 def test_a_pending_file_has_no_certificate(api):
-    document = enterprise_document()
-    service_id = api.publish(document)["id"]
-    applicant = api.token(sub=unique("citizen"))
-    file_id = api.submit(service_id, applicant, enterprise_data()).json()["fileId"]
+    applicant, _, file_id = api.submitted_file()
 
     assert api.call("GET", f"/applications/{file_id}/certificate", expect=409, headers=applicant).json()["code"] == "no_certificate"

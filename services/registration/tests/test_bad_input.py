@@ -88,10 +88,7 @@ def test_applications_require_a_token(api, service):
 def test_decision_outside_the_roles_choices_changes_nothing(api):
     document = enterprise_document()
     document["roles"][0]["decisions"] = {"approve": "registrar", "send_back": "applicant"}
-    service_id = api.publish(document)["id"]
-    applicant = api.token(sub=unique("citizen"))
-    reviewer = api.token(sub=unique("operator"), roles=document["roles"][0]["operator_roles"])
-    file_id = api.submit(service_id, applicant, enterprise_data()).json()["fileId"]
+    applicant, reviewer, file_id = api.submitted_file(document)
     task_id = api.open_task(reviewer, file_id)["taskId"]
 
     not_allowed = api.decide(reviewer, task_id, "reject", "No", expect=400).json()

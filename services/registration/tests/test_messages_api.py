@@ -1,17 +1,12 @@
 """Messages between the applicant and the operators of a file; nobody else reads or writes them."""
 import pytest
 
-from .api_client import enterprise_data, enterprise_document, unique
+from .api_client import unique
 
 
 @pytest.fixture(scope="module")
 def file(api):
-    document = enterprise_document()
-    service_id = api.publish(document)["id"]
-    applicant = api.token(sub=unique("citizen"))
-    reviewer = api.token(sub=unique("op"), roles=document["roles"][0]["operator_roles"])
-    file_id = api.submit(service_id, applicant, enterprise_data()).json()["fileId"]
-    return applicant, reviewer, file_id
+    return api.submitted_file()
 
 
 def test_applicant_and_operator_exchange_messages_in_order(api, file):

@@ -1,17 +1,12 @@
 """Send-back with the fields to fix marked: the applicant sees which, a correction clears them, bad marks change nothing."""
 import pytest
 
-from .api_client import IM, enterprise_data, enterprise_document, unique
+from .api_client import IM, enterprise_data
 
 
 @pytest.fixture
 def submitted(api):
-    document = enterprise_document()
-    service_id = api.publish(document)["id"]
-    applicant = api.token(sub=unique("citizen"))
-    reviewer = api.token(sub=unique("op"), roles=document["roles"][0]["operator_roles"])
-    file_id = api.submit(service_id, applicant, enterprise_data()).json()["fileId"]
-    return applicant, reviewer, file_id
+    return api.submitted_file()
 
 
 def test_applicant_sees_the_marked_fields_and_a_correction_clears_them(api, submitted):

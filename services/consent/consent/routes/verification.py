@@ -13,14 +13,14 @@ from sqlmodel import col, select
 
 from consent import revisions
 from consent.enums import RecordState, SchemaName
+from consent.errors import set_accept_language
 from consent.field_reasons import field_reason
 from consent.models import ConsentRecord, DataAgreement
-from consent.read_engine import read_one
 from consent.routes.deps import VERIFIER_ROLES, PageDep, Verifier, id_path, not_found, query_id
 from consent.schemas import ID_PATTERN, record_wire, revision_wire
 from consent.verification_index import VerificationIndex
 from kernel.auth import Caller, authenticated, bearer_token
-from kernel.db import UowDep
+from kernel.db import UowDep, read_one
 from kernel.errors import ApiError
 
 router = APIRouter(tags=["service"])
@@ -115,6 +115,7 @@ def _query_ids(scope) -> tuple[str | None, str | None]:
 async def verify_consent(request: Request) -> Response:
     """GET /service/verification/consent-record/ as a plain Starlette endpoint (no dependency solving, no response model):
     with the token and the answer known to this worker it runs without a database round trip or a thread hop."""
+    set_accept_language(request.scope)  # for error answers: served ahead of the stack, it misses AcceptLanguageMiddleware
     token = _raw_bearer_token(request.scope)
     caller = request.app.state.verified_tokens.get(token) if token else None
     if caller is None:  # the token check may fetch the issuer's keys: a blocking call, so in a worker thread

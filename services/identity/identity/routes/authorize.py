@@ -12,8 +12,7 @@ from sqlalchemy import update
 from kernel.db import UowDep
 from identity import claims as claim_rules
 from identity import link_codes, otp, persons, staff
-from identity.models import AuthTransaction, OidcClient, PersonCredential, as_utc, utcnow
-from identity.secrets_check import check
+from identity.models import AuthTransaction, OidcClient, as_utc, utcnow
 from identity.ui_text import CLAIM_LABELS, ERRORS, TEXT, pick_locale
 
 router = APIRouter(tags=["OIDC"])
@@ -159,17 +158,12 @@ def post_login(request: Request, uow: UowDep, transaction_id: str = Form(""), in
     if transaction.acr != PIN_ACR:
         return _error_page(locale, "invalid_acr")  # a PIN cannot stand in for the factor the client asked for
     person = persons.by_individual_id(uow.session, individual_id[:32])
-    credential = uow.session.get(PersonCredential, person.id) if person else None
-    outcome = check(credential, pin[:128], hash_attr="pin_hash", max_failures=settings.max_failed_attempts,
-                    lockout_seconds=settings.lockout_seconds)
+    outcome = persons.check_pin(uow.session, settings, person, pin)
     if not outcome.ok:
-        if credential is not None:
-            uow.session.add(credential)
         _count_failure(uow, transaction, settings)
         if outcome.locked or transaction.revoked:
             return _login_page(transaction, client, locale, error=TEXT[locale]["locked"], status=429)
         return _login_page(transaction, client, locale, error=TEXT[locale]["bad_credentials"], status=401)
-    uow.session.add(credential)
     return _authenticated(uow, transaction, person.id, settings)
 
 

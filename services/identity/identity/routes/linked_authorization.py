@@ -12,10 +12,9 @@ from sqlalchemy.exc import IntegrityError
 from kernel.db import UowDep
 from kernel.errors import ApiError
 from identity import link_codes, otp, persons, wallet
-from identity.models import AuthTransaction, OidcClient, PersonCredential, as_utc, utcnow
+from identity.models import AuthTransaction, OidcClient, as_utc, utcnow
 from identity.routes.authorize import XSRF_COOKIE, authentication_too_old
 from identity.schemas import envelope, parse_request_time
-from identity.secrets_check import check
 
 router = APIRouter(prefix="/linked-authorization", tags=["Wallet - QR Code"])
 PIN_ACR, WALLET_ACR, WALLET_PIN_ACR = "idbb:acr:static-code", "idbb:acr:linked-wallet", "idbb:acr:linked-wallet-static-code"
@@ -78,6 +77,14 @@ def _wallet_transaction(uow, linked_transaction_id: str) -> AuthTransaction:
     if not _is_open(transaction):
         raise BusinessError("invalid_transaction_id", "The linked transaction is unknown, expired or already completed.")
     return transaction
+
+
+def _unauthenticated_wallet_transaction(uow, linked_transaction_id: str) -> tuple[AuthTransaction, OidcClient | None]:
+    """The open linked transaction, before anyone authenticated on it, and its relying party."""
+    transaction = _wallet_transaction(uow, linked_transaction_id)
+    if transaction.person_id is not None:
+        raise BusinessError("invalid_transaction_id", "The linked transaction is already authenticated.")
+    return transaction, uow.session.get(OidcClient, transaction.client_id)
 
 
 def _factor_types(client: OidcClient) -> list[str]:
@@ -242,10 +249,7 @@ def send_otp(http_request: Request, uow: UowDep, body=Body(None)) -> dict:
         request = request_of(body)
         individual_id, channels = otp_request(request)
         linked_transaction_id = text_field(request, "linkedTransactionId")
-        transaction = _wallet_transaction(uow, linked_transaction_id)
-        if transaction.person_id is not None:
-            raise BusinessError("invalid_transaction_id", "The linked transaction is already authenticated.")
-        client = uow.session.get(OidcClient, transaction.client_id)
+        transaction, client = _unauthenticated_wallet_transaction(uow, linked_transaction_id)
         if client is None or "OTP" not in _factor_types(client):
             raise BusinessError("invalid_auth_factor", "This relying party does not accept OTP.")
     except BusinessError as invalid:
@@ -270,10 +274,7 @@ def authenticate(http_request: Request, uow: UowDep, body=Body(None)) -> dict:
             raise BusinessError("invalid_identifier", "individualId is required.")
         challenges = _challenges(request)
         linked_transaction_id = text_field(request, "linkedTransactionId")
-        transaction = _wallet_transaction(uow, linked_transaction_id)
-        if transaction.person_id is not None:
-            raise BusinessError("invalid_transaction_id", "The linked transaction is already authenticated.")
-        client = uow.session.get(OidcClient, transaction.client_id)
+        transaction, client = _unauthenticated_wallet_transaction(uow, linked_transaction_id)
         allowed = _factor_types(client) if client is not None else []
         if any(c["authFactorType"] not in allowed for c in challenges):
             raise BusinessError("auth_failed", "This relying party does not accept that auth factor.")
@@ -284,12 +285,7 @@ def authenticate(http_request: Request, uow: UowDep, body=Body(None)) -> dict:
     ok = True
     for challenge in challenges:
         if challenge["authFactorType"] == "PIN":
-            credential = uow.session.get(PersonCredential, person.id) if person else None
-            outcome = check(credential, challenge["challenge"][:128], hash_attr="pin_hash", max_failures=settings.max_failed_attempts,
-                            lockout_seconds=settings.lockout_seconds)
-            if credential is not None:
-                uow.session.add(credential)
-            ok = ok and outcome.ok
+            ok = persons.check_pin(uow.session, settings, person, challenge["challenge"]).ok and ok
         elif challenge["authFactorType"] == "OTP":
             sent_to = otp.verify(uow, settings, transaction_id=transaction.id, code=challenge["challenge"][:16]).person_id
             ok = ok and person is not None and sent_to == person.id

@@ -10,10 +10,10 @@ from kernel.auth import require
 from kernel.db import UowDep
 from kernel.errors import ApiError
 from identity import otp, persons, tokens, wallet
-from identity.models import PersonCredential, WalletBinding, WalletPartner, utcnow
+from identity.models import WalletBinding, WalletPartner, utcnow
 from identity.routes.linked_authorization import BusinessError, iso_time, otp_request, request_of, text_field
 from identity.schemas import envelope
-from identity.secrets_check import check, matches
+from identity.secrets_check import matches
 from identity.ui_text import pick_locale
 
 router = APIRouter(tags=["Wallet - QR Code"])
@@ -113,12 +113,8 @@ def _proven(uow, settings, partner: WalletPartner, person, individual_id: str, c
         sent_to = otp.verify(uow, settings, transaction_id=key, code=challenge["challenge"][:16]).person_id
         uow.commit()
         return person is not None and sent_to == person.id
-    credential = uow.session.get(PersonCredential, person.id) if person else None
-    outcome = check(credential, challenge["challenge"][:128], hash_attr="pin_hash", max_failures=settings.max_failed_attempts,
-                    lockout_seconds=settings.lockout_seconds)
-    if credential is not None:
-        uow.session.add(credential)
-        uow.commit()
+    outcome = persons.check_pin(uow.session, settings, person, challenge["challenge"])
+    uow.commit()
     return outcome.ok
 
 

@@ -17,7 +17,7 @@ Admin = require(roles=("admin",))
 
 def _read(api_key: ApiKey) -> dict:
     return {"id": api_key.id, "name": api_key.name, "emergencyAllowed": api_key.emergency_allowed,
-            "createdAt": api_key.created_at, "revokedAt": api_key.revoked_at}
+            "messagesPerMinute": api_key.messages_per_minute, "messagesPerDay": api_key.messages_per_day, "createdAt": api_key.created_at, "revokedAt": api_key.revoked_at}
 
 
 @router.post("", status_code=201)
@@ -25,7 +25,7 @@ def create_api_key(key_in: ApiKeyCreate, uow: UowDep, caller: Caller = Admin) ->
     """The key is in this answer only; afterwards only its hash exists."""
     key = apikeys.generate()
     api_key = ApiKey(name=key_in.name, key_hash=apikeys.hash_key(key), emergency_allowed=key_in.emergencyAllowed,
-                     created_by=caller.subject)
+                     messages_per_minute=key_in.messagesPerMinute, messages_per_day=key_in.messagesPerDay, created_by=caller.subject)
     uow.session.add(api_key)
     uow.commit()
     return ApiKeyCreated(**_read(api_key), apiKey=key)

@@ -5,10 +5,12 @@ from typing import Literal
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
+from sqlmodel import select
 
 from kernel.auth import bearer_token
 from kernel.db import UowDep
 from kernel.errors import ApiError
+from messaging import history
 from messaging.enums import MessageStatus
 from messaging.events import MessageBounced, MessageDelivered
 from messaging.models import Message, SendRequest
@@ -36,16 +38,25 @@ def _gateway(request: Request) -> None:
 
 @router.post("/callback/sms/delivery-report", status_code=204, dependencies=[Depends(_gateway)])  # token before body
 def receive_sms_delivery_report(report: DeliveryReport, request: Request, uow: UowDep) -> None:
-    message = uow.session.get(Message, report.reference)
+    query = select(Message).where(Message.id == report.reference)
+    if uow.session.get_bind().dialect.name == "postgresql":
+        # Waits while a worker's batch still holds the message; NO KEY UPDATE, so that the worker's journal rows (which
+        # reference the message) are not queued behind this wait while the worker waits for them.
+        query = query.with_for_update(key_share=True)
+    message = uow.session.exec(query).first()
     if message is None:
         raise ApiError(404, "not_found", "No such message.")
-    if message.status != MessageStatus.sent:
+    if message.status in (MessageStatus.queued, MessageStatus.deferred):
+        # Reported before the worker recorded it as sent (e.g. the worker died first): the gateway should report again.
+        raise ApiError(409, "not_sent_yet", "The message is not recorded as sent yet; report again later.")
+    if message.status not in (MessageStatus.sent, MessageStatus.unconfirmed):
         return  # a repeated report, or one for a message already settled
     delivered = report.status in DELIVERED
-    message.status = MessageStatus.delivered if delivered else MessageStatus.bounced
+    already_reported = message.status == MessageStatus.unconfirmed and delivered  # the client heard "delivered" already
     message.last_error = None if delivered else f"dlr_{report.status}"
-    message.updated_at = datetime.now(timezone.utc)
+    history.transition(uow.session, message, MessageStatus.delivered if delivered else MessageStatus.bounced, source="gateway",
+                       detail=f"dlr_{report.status}", at=datetime.now(timezone.utc))
     request_row = uow.session.get(SendRequest, message.request_id)
-    if request_row.callback_uri:
+    if request_row.callback_uri and not already_reported:
         uow.emit((MessageDelivered if delivered else MessageBounced)(message_id=message.id, request_id=request_row.id))
     uow.commit()

@@ -10,10 +10,10 @@ from sqlalchemy import func
 from sqlmodel import select
 
 from kernel.db import UowDep
-from messaging import crypto
+from messaging import crypto, history
 from messaging.addresses import InvalidRecipient, normalise_email, recipients_of
 from messaging.apikeys import CallingApplication, header, invalid_input
-from messaging.enums import BUCKETS, Channel, Priority, bucket_of
+from messaging.enums import BUCKETS, Channel, MessageStatus, Priority, bucket_of, status_bucket
 from messaging.events import ReplyReceived
 from messaging.models import Message, Reply, SendRequest
 from messaging.queueing import accept
@@ -100,7 +100,7 @@ def _send(channel: Channel, request: Request, uow, application, body: dict) -> R
     sender = _sender(send_in.senderInfo)
     send_request, _ = accept(uow, settings=settings, caller=application.id, channel=channel, priority=send_in.priority,
                              recipients=recipients, sender=sender, content=content_value,
-                             callback_uri=_callback_uri(send_in.callback_uri, settings.callback_url_prefixes))
+                             callback_uri=_callback_uri(send_in.callback_uri, settings.callback_url_prefixes), api_key=application)
     return RequestAccepted(response=ACCEPTED, requestUID=send_request.request_uid, requestUid=send_request.request_uid)
 
 
@@ -129,6 +129,20 @@ def _status(channel: Channel, request: Request, uow, application) -> dict[str, i
     ).all())
     # The reply names exactly the statuses asked for, spelled as asked.
     return {name: sum(counts.get(state, 0) for state in BUCKETS[bucket]) for name, bucket in buckets.items()}
+
+
+def _history(channel: Channel, request: Request, uow, application) -> dict:
+    """Our extension: each message of a request with its status and every transition (ids, times, codes; no contacts)."""
+    send_request = _own_request(request, uow, application, channel)
+    messages = uow.session.exec(select(Message.id, Message.status).where(Message.request_id == send_request.id)
+                                .order_by(Message.created_at, Message.id)).all()
+    events: dict[str, list[dict]] = {message_id: [] for message_id, _ in messages}
+    for event in history.of_messages(uow.session, list(events)):
+        events[event.message_id].append({"status": event.status, "at": event.at.isoformat(), "source": event.source,
+                                         "attempt": event.attempt, "detail": event.detail})
+    return {"requestUID": send_request.request_uid,
+            "messages": [{"messageId": message_id, "status": status_bucket(MessageStatus(status)), "history": events[message_id]}
+                         for message_id, status in messages]}
 
 
 def _reply(channel: Channel, request: Request, uow, application, body: dict) -> dict:
@@ -168,6 +182,10 @@ def _routes_for(channel: Channel) -> None:
     @router.get(f"/status/{channel}", name=f"get_{channel}_status")
     def get_status(request: Request, uow: UowDep, application: CallingApplication) -> dict[str, int]:
         return _status(channel, request, uow, application)
+
+    @router.get(f"/status/{channel}/history", name=f"get_{channel}_status_history")
+    def get_status_history(request: Request, uow: UowDep, application: CallingApplication) -> dict:
+        return _history(channel, request, uow, application)
 
     @router.post(f"/callback/{channel}", name=f"receive_{channel}_reply")
     def receive_reply(request: Request, uow: UowDep, application: CallingApplication, body: dict = Body) -> dict:
