@@ -20,7 +20,7 @@ import uuid
 import httpx
 from aiosmtpd.controller import Controller
 
-from common import SCALE, Row
+from common import SCALE, Row, loaded
 from kernel import bus
 from kernel.db import UnitOfWork, make_engine, migrate
 from kernel.testing import free_port
@@ -137,7 +137,7 @@ def _wait_for(predicate, timeout: float = 60) -> None:
 
 
 def run(infrastructure) -> list[Row]:
-    n = max(BATCH, int(1000 * SCALE))
+    n = max(BATCH, int(loaded(1000) * SCALE))  # the load is the number of mails
     sink = CountingSink()
     controller = Controller(sink, hostname="127.0.0.1", port=free_port())
     controller.start()
