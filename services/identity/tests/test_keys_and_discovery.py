@@ -25,6 +25,14 @@ def test_discovery_lists_every_required_endpoint(base_url, settings):
     assert config["token_endpoint_auth_methods_supported"] == ["private_key_jwt"]
 
 
+def test_discovery_and_jwks_are_json_with_the_utf8_charset_the_govstack_suite_expects(base_url):
+    for path in ("/.well-known/openid-configuration", "/.well-known/jwks.json"):
+        response = httpx.get(f"{base_url}{path}")
+
+        assert response.status_code == 200
+        assert response.headers["content-type"] == "application/json; charset=utf-8"
+
+
 def test_jwks_entry_has_spec_fields_and_a_certificate_for_the_same_key(base_url):
     entry = httpx.get(f"{base_url}/.well-known/jwks.json").json()["keys"][0]
 

@@ -1,5 +1,6 @@
 """Discovery and the JWKS: public, read by relying parties and by every service's token check."""
 from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
 from sqlmodel import Session
 
 from identity import keys
@@ -9,7 +10,12 @@ from identity.clients import ACR_VALUES, USER_CLAIMS
 router = APIRouter(tags=["OIDC"])
 
 
-@router.get("/.well-known/openid-configuration")
+class Utf8JSONResponse(JSONResponse):
+    # GovStack's identity suite compares the discovery document's content type with this exact value.
+    media_type = "application/json; charset=utf-8"
+
+
+@router.get("/.well-known/openid-configuration", response_class=Utf8JSONResponse)
 def get_openid_configuration(request: Request) -> dict:
     settings = request.app.state.settings
     issuer = settings.issuer
@@ -42,7 +48,7 @@ def get_openid_configuration(request: Request) -> dict:
     }
 
 
-@router.get("/.well-known/jwks.json")
+@router.get("/.well-known/jwks.json", response_class=Utf8JSONResponse)
 def get_jwks(request: Request) -> dict:
     settings = request.app.state.settings
     with Session(request.app.state.engine) as session:
