@@ -69,6 +69,8 @@ PUBLIC = {
         ("GET", "/certificates/keys"),  # the public key that checks registration certificates
         ("GET", "/catalogue/services"),  # published services' labels, document slots and fees: design data, no applicant data
         ("GET", "/catalogue/services/{service_id}"),
+        # "Allows anyone to see service statistics" (the spec); a named operator's counts need a staff token.
+        ("GET", "/data/statistics"),
     },
 }
 # Reviewed: operations that answer something other than 401 to a bad bearer token, the statuses allowed, and why.

@@ -100,9 +100,11 @@ def test_decision_outside_the_roles_choices_changes_nothing(api):
     assert api.file(applicant, file_id).json()["status"]["code"] == "PENDING"
 
 
-def test_statistics_need_a_staff_role_or_scope(api):
-    api.call("GET", "/data/statistics", expect=401, headers=IM)
-    api.call("GET", "/data/statistics", expect=403, headers={**IM, **api.token(roles=["citizen"])})
+def test_statistics_are_open_but_a_named_operators_counts_need_a_staff_role_or_scope(api):
+    assert api.call("GET", "/data/statistics", expect=200, headers=IM).json()[0]["processed"] >= 0
+    api.call("GET", "/data/statistics", expect=401, headers=IM, params={"operator": "operator-1"})
+    api.call("GET", "/data/statistics", expect=403, headers={**IM, **api.token(roles=["citizen"])}, params={"operator": "operator-1"})
+    api.call("GET", "/data/statistics", expect=200, headers={**IM, **api.token(roles=["auditor"])}, params={"operator": "operator-1"})
 
 
 def test_bad_statistics_parameters_are_400(api):

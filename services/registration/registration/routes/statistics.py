@@ -4,7 +4,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from fastapi import APIRouter, Request
 from sqlmodel import select
 
-from kernel.auth import require
+from kernel.auth import authenticated
 from kernel.db import UowDep
 from kernel.errors import ApiError
 from registration import design, designer, processing
@@ -35,13 +35,23 @@ def _services_of_registration(uow: UowDep, name: str) -> list[str]:
     return found
 
 
-# Counts per operator are staff performance data: readable by staff roles or a statistics.read scope, not by anyone.
-STATISTICS_READERS = require(roles=("admin", "operator", "auditor", "designer"), scopes=("statistics.read",))
+STAFF_ROLES = ("admin", "operator", "auditor", "designer")
 
 
-@router.get("/data/statistics", dependencies=[STATISTICS_READERS, IMClient])
-@router.get("/data/statistics/1.0", dependencies=[STATISTICS_READERS, IMClient], include_in_schema=False)  # the path GovStack's suite calls
+def operator_counts_need_staff(request: Request) -> None:
+    """Counts per service, registration or role are open, as the spec says; counts of one named operator are staff
+    performance data, readable only by staff roles or a statistics.read scope."""
+    if not request.query_params.get("operator"):
+        return
+    caller = authenticated(request)
+    if not (caller.has_any_role(STAFF_ROLES) or caller.has_any_scope(("statistics.read",))):
+        raise ApiError(403, "forbidden", "Counts of a named operator are readable by staff only.")
+
+
+@router.get("/data/statistics", dependencies=[IMClient])
+@router.get("/data/statistics/1.0", dependencies=[IMClient], include_in_schema=False)  # the path GovStack's suite calls
 def get_statistics(request: Request, uow: UowDep) -> list[dict]:
+    operator_counts_need_staff(request)
     params = request.query_params
     start, end = _date(request, "startDate"), _date(request, "endDate")
     timeframe = params.get("timeframe") or ""
