@@ -178,6 +178,18 @@ class Journey:
                       json={"consentRecord": {**record, "optIn": True}, "signature": signature}))
 
 
+def _attempt(journey: Journey):
+    """A journey's timings, or the error that ended it: a failed citizen is reported, not hidden."""
+    try:
+        return journey.run()
+    except Exception as exc:  # noqa: BLE001 - any failure of one journey is a result to report
+        return exc
+
+
+def _first_words(error: Exception) -> str:
+    return str(error)[:90]
+
+
 def _ok(response: httpx.Response):
     if response.status_code != 200:
         raise RuntimeError(f"{response.request.method} {response.request.url.path} -> {response.status_code}: {response.text[:300]}")
@@ -206,7 +218,11 @@ def run(infrastructure) -> list[Row]:
         alone = [journey.run() for _ in range(scaled(SEQUENTIAL_CITIZENS))]
         citizens = loaded(CONCURRENT_CITIZENS)
         with ThreadPoolExecutor(citizens) as pool:
-            together = list(pool.map(lambda _: journey.run(), range(citizens)))
+            outcomes = list(pool.map(lambda _: _attempt(journey), range(citizens)))
+        together = [o for o in outcomes if not isinstance(o, Exception)]
+        failures = [o for o in outcomes if isinstance(o, Exception)]
+        if not together:
+            raise RuntimeError(f"every journey failed, e.g. {failures[0]}")
     finally:
         suite.stop()
         issuer_server.stop()
@@ -215,7 +231,9 @@ def run(infrastructure) -> list[Row]:
     alone_submit = statistics.median(submit for _, submit in alone) * 1000
     totals = [total * 1000 for total, _ in together]
     submits = [submit * 1000 for _, submit in together]
-    note = f"one citizen at a time, p50 of {len(alone)}; {citizens} concurrent citizens, all services as `make run` starts them"
+    failed = f"; {len(failures)} of {citizens} journeys failed ({_first_words(failures[0])})" if failures else ""
+    note = (f"one citizen at a time, p50 of {len(alone)}; {citizens} concurrent citizens, all services as `make run` starts "
+            f"them, one API worker each{failed}")
     submit_note = f"submission incl. consent check through the gateway, one citizen at a time, p50 of {len(alone)}"
     return [
         Row(f"composed application p50 at {citizens} concurrent citizens (consent -> submit -> approve -> email)",

@@ -3,7 +3,6 @@ e-service's data agreement (Consent BB, asked through the gateway with our own s
 import logging
 
 import httpx
-from starlette.concurrency import run_in_threadpool
 
 from kernel.auth import Caller
 from kernel.errors import ApiError
@@ -90,13 +89,13 @@ def _error_code(response: httpx.Response) -> str | None:
     return body.get("error") if isinstance(body, dict) else None
 
 
-async def require_consent(settings: RegistrationSettings, *, document: dict, caller: Caller) -> None:
+def require_consent(settings: RegistrationSettings, *, document: dict, caller: Caller) -> None:
     """The require_consent step: the applicant (the token's subject) must have consented to the step's data agreement."""
     step = design.has_step(document, "require_consent")
     if step is None:
         return
     agreement_id = step["agreement_id"]
-    if not await run_in_threadpool(consent_is_valid, settings, individual_id=caller.subject, agreement_id=agreement_id):
+    if not consent_is_valid(settings, individual_id=caller.subject, agreement_id=agreement_id):
         raise ApiError(403, "consent_required",
                        f"Consent to data agreement {agreement_id} is required before this application can be submitted.",
                        details=[{"field": "dataAgreementId", "reason": f"no valid consent to data agreement {agreement_id}",

@@ -2,6 +2,7 @@
 from datetime import datetime
 
 from fastapi import APIRouter, Request, Response
+from starlette.concurrency import run_in_threadpool
 from sqlmodel import select
 
 from kernel.auth import CallerDep
@@ -9,7 +10,8 @@ from kernel.db import UowDep
 from kernel.errors import ApiError
 from registration import access, designer, integration, processing, schemas
 from registration.models import ApplicationFile, FileHistory
-from registration.routes.deps import CurrentService, IMClient, SettingsDep, Utf8JSONResponse, json_field, language, read_body
+from registration.routes.deps import (CurrentService, IMClient, SettingsDep, Utf8JSONResponse, body_or_error, given, json_field,
+                                      language)
 
 router = APIRouter(tags=["applications"], default_response_class=Utf8JSONResponse)
 
@@ -49,14 +51,19 @@ def _new_file(service, caller) -> ApplicationFile:
 
 @router.post("/services/{service_id}/applications", dependencies=[IMClient])
 async def submit_application(request: Request, service: CurrentService, uow: UowDep, caller: CallerDep, settings: SettingsDep) -> dict:
+    body = await body_or_error(request)
+    return await run_in_threadpool(_submit_application, request, service, uow, caller, settings, body)
+
+
+def _submit_application(request: Request, service, uow, caller, settings, body: dict | ApiError) -> dict:
     document = _published(uow, service)
-    body = await read_body(request)
+    body = given(body)
     file = _new_file(service, caller)
     _apply_submission(file, body, request)
     integration.require_citizen(settings, document=document, caller=caller)
     uow.session.add(file)
     processing.submit(uow, service=service, service_version=service.published_version, document=document, file=file, caller=caller)
-    await integration.require_consent(settings, document=document, caller=caller)  # after the local checks; refused: nothing is committed
+    integration.require_consent(settings, document=document, caller=caller)  # after the local checks; refused: nothing is committed
     uow.commit()
     view = access.file_view(uow, file_id=file.id, caller=caller, admin_roles=settings.admin_roles)
     return schemas.file_out(view, uow, lang=language(request))
@@ -94,15 +101,20 @@ def get_application(file_id: str, request: Request, uow: UowDep, caller: CallerD
 
 @router.put("/applications/{file_id}", dependencies=[IMClient])
 async def update_application(file_id: str, request: Request, uow: UowDep, caller: CallerDep, settings: SettingsDep) -> dict:
+    body = await body_or_error(request)
+    return await run_in_threadpool(_update_application, file_id, request, uow, caller, settings, body)
+
+
+def _update_application(file_id: str, request: Request, uow, caller, settings, body: dict | ApiError) -> dict:
     """An operator adds processing data; the applicant corrects a file that was sent back, which resubmits it."""
     view = access.file_view(uow, file_id=file_id, caller=caller, admin_roles=settings.admin_roles)
-    body = await read_body(request)
+    body = given(body)
     file = view.file
     if view.is_applicant:
         _apply_submission(file, body, request)
         integration.require_citizen(settings, document=view.document, caller=caller)
         processing.resubmit(uow, document=view.document, file=file, caller=caller)
-        await integration.require_consent(settings, document=view.document, caller=caller)
+        integration.require_consent(settings, document=view.document, caller=caller)
     else:
         if file.ended:
             raise ApiError(409, "file_ended", "Processing of this file has ended.")
@@ -118,9 +130,14 @@ async def update_application(file_id: str, request: Request, uow: UowDep, caller
 
 @router.post("/services/{service_id}/drafts", status_code=201)
 async def save_new_draft(request: Request, service: CurrentService, uow: UowDep, caller: CallerDep, settings: SettingsDep) -> dict:
+    body = await body_or_error(request)
+    return await run_in_threadpool(_save_new_draft, request, service, uow, caller, settings, body)
+
+
+def _save_new_draft(request: Request, service, uow, caller, settings, body: dict | ApiError) -> dict:
     _published(uow, service)
     file = _new_file(service, caller)
-    _apply_submission(file, await read_body(request), request)
+    _apply_submission(file, given(body), request)
     uow.session.add(file)
     processing.history(uow, file=file, action="saved", actor=caller.subject)
     uow.commit()
@@ -153,8 +170,13 @@ def get_draft(draft_id: str, request: Request, uow: UowDep, caller: CallerDep, s
 
 @router.put("/drafts/{draft_id}")
 async def save_draft(draft_id: str, request: Request, uow: UowDep, caller: CallerDep, settings: SettingsDep) -> dict:
+    body = await body_or_error(request)
+    return await run_in_threadpool(_save_draft, draft_id, request, uow, caller, settings, body)
+
+
+def _save_draft(draft_id: str, request: Request, uow, caller, settings, body: dict | ApiError) -> dict:
     file = _draft(uow, draft_id, caller, settings)
-    _apply_submission(file, await read_body(request), request)
+    _apply_submission(file, given(body), request)
     uow.session.add(file)
     processing.history(uow, file=file, action="saved", actor=caller.subject)
     uow.commit()
@@ -174,8 +196,13 @@ def delete_draft(draft_id: str, uow: UowDep, caller: CallerDep, settings: Settin
 
 @router.post("/drafts/{draft_id}/submit")
 async def submit_draft(draft_id: str, request: Request, uow: UowDep, caller: CallerDep, settings: SettingsDep) -> dict:
+    body = await body_or_error(request)
+    return await run_in_threadpool(_submit_draft, draft_id, request, uow, caller, settings, body)
+
+
+def _submit_draft(draft_id: str, request: Request, uow, caller, settings, body: dict | ApiError) -> dict:
     file = _draft(uow, draft_id, caller, settings)
-    body = await read_body(request)
+    body = given(body)
     if body.get("confirm") not in (True, "true"):
         raise ApiError(400, "confirmation_required", "Submitting needs the applicant's explicit confirmation.",
                        details=[{"field": "confirm", "reason": "must be true"}])
@@ -183,7 +210,7 @@ async def submit_draft(draft_id: str, request: Request, uow: UowDep, caller: Cal
     document = _published(uow, service)
     integration.require_citizen(settings, document=document, caller=caller)
     processing.submit(uow, service=service, service_version=service.published_version, document=document, file=file, caller=caller)
-    await integration.require_consent(settings, document=document, caller=caller)
+    integration.require_consent(settings, document=document, caller=caller)
     uow.commit()
     view = access.file_view(uow, file_id=file.id, caller=caller, admin_roles=settings.admin_roles)
     return schemas.file_out(view, uow, lang=language(request))

@@ -89,3 +89,19 @@ def current_service(service_id: str, uow: UowDep) -> ServiceDefinition:
 
 CurrentService = Annotated[ServiceDefinition, Depends(current_service)]
 
+
+# Endpoints with a body read it on the event loop, then do their database work (and the consent check through the
+# gateway) in a worker thread: on the event loop that work would block it while holding a pooled connection, and
+# under load every request would wait for a connection that only a blocked request could give back.
+async def body_or_error(request: Request) -> dict | ApiError:
+    """The parsed body, or the 400 it deserves, raised where the body is first used (so 401 and 404 come first)."""
+    try:
+        return await read_body(request)
+    except ApiError as exc:
+        return exc
+
+
+def given(body: dict | ApiError) -> dict:
+    if isinstance(body, ApiError):
+        raise body
+    return body

@@ -1,5 +1,6 @@
 """Messages between the applicant and the operators of one application file (our extension; the spec is silent)."""
 from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
 from sqlmodel import select
 
 from kernel.auth import CallerDep
@@ -7,7 +8,7 @@ from kernel.db import UowDep
 from kernel.errors import ApiError
 from registration import access, processing
 from registration.models import FileMessage
-from registration.routes.deps import SettingsDep, Utf8JSONResponse, read_body
+from registration.routes.deps import SettingsDep, Utf8JSONResponse, body_or_error, given
 from registration.schemas import iso
 
 router = APIRouter(tags=["messages"], default_response_class=Utf8JSONResponse)
@@ -30,8 +31,13 @@ def list_messages(file_id: str, uow: UowDep, caller: CallerDep, settings: Settin
 
 @router.post("/applications/{file_id}/messages", status_code=201)
 async def post_message(file_id: str, request: Request, uow: UowDep, caller: CallerDep, settings: SettingsDep) -> dict:
+    body = await body_or_error(request)
+    return await run_in_threadpool(_post_message, file_id, uow, caller, settings, body)
+
+
+def _post_message(file_id: str, uow, caller, settings, body: dict | ApiError) -> dict:
     view = access.file_view(uow, file_id=file_id, caller=caller, admin_roles=settings.admin_roles)
-    text = (await read_body(request)).get("text")
+    text = given(body).get("text")
     if not isinstance(text, str) or not text.strip() or len(text) > MAX_TEXT:
         raise ApiError(400, "invalid_message", "A message needs a text of 1 to 4000 characters.",
                        details=[{"field": "text", "reason": f"required: 1 to {MAX_TEXT} characters"}])

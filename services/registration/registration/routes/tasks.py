@@ -1,5 +1,6 @@
 """GovStack tasks: each processing role's work list, claim, and completion with a decision."""
 from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
 from sqlalchemy import and_, false, or_
 from sqlmodel import select
 
@@ -8,7 +9,7 @@ from kernel.db import UowDep
 from kernel.errors import ApiError
 from registration import access, design, forms, processing, schemas
 from registration.models import ApplicationFile, ServiceDefinition, Task
-from registration.routes.deps import SettingsDep, Utf8JSONResponse, json_field, language, read_body
+from registration.routes.deps import SettingsDep, Utf8JSONResponse, body_or_error, given, json_field, language
 
 router = APIRouter(prefix="/tasks", tags=["tasks"], default_response_class=Utf8JSONResponse)
 
@@ -80,8 +81,13 @@ def _completed(task: Task) -> dict:
 @router.post("/{task_id}/complete")
 async def complete_task(task_id: str, request: Request, uow: UowDep, caller: CallerDep, settings: SettingsDep) -> dict:
     """Decide with a reason; completing an already completed task answers with its decision again."""
+    body = await body_or_error(request)
+    return await run_in_threadpool(_complete_task, task_id, uow, caller, settings, body)
+
+
+def _complete_task(task_id: str, uow, caller, settings, body: dict | ApiError) -> dict:
     task, file, service, document, role = _task_for_operator(uow, task_id, caller, settings)
-    body = await read_body(request)
+    body = given(body)
     if task.completed is not None:
         return _completed(task)
     data = json_field(body, "data", {}, dict)
