@@ -33,7 +33,7 @@ class ServiceSettings(BaseSettings):
 
     consumer_max_retries: int = 5
     consumer_retry_delay_ms: int = 2000
-    consumer_prefetch: int = 50
+    consumer_prefetch: int = 200  # also the most messages the consumer applies in one transaction
     relay_poll_seconds: float = 0.1
     relay_batch_size: int = 500
 

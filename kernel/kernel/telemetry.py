@@ -46,6 +46,13 @@ def instrument_fastapi(app) -> None:
         HTTPXClientInstrumentor().instrument()
 
 
+def spans_recorded() -> bool:
+    """Whether a span started now could be recorded: False with no SDK provider, or setup_tracing's with no exporter
+    (ALWAYS_OFF). Hot loops (the relay, the consumer) then skip making spans and pass the trace context on as it is."""
+    provider = trace.get_tracer_provider()
+    return isinstance(provider, TracerProvider) and provider.sampler is not ALWAYS_OFF
+
+
 def current_trace_headers() -> dict[str, str]:
     carrier: dict[str, str] = {}
     propagate.inject(carrier)
