@@ -24,10 +24,14 @@ def main(names: list[str]) -> int:
         modules = [m for m in modules if any(n in m for n in names)]
     infrastructure = Infrastructure()
     rows: list[Row] = []
+    failed: list[str] = []
     try:
         for name in modules:
             print(f"running {name} ...", file=sys.stderr, flush=True)
-            rows.extend(importlib.import_module(name).run(infrastructure))
+            try:
+                rows.extend(importlib.import_module(name).run(infrastructure))
+            except Exception as exc:  # noqa: BLE001 - one failed benchmark is reported, the others still run
+                failed.append(f"| {name} | failed: {str(exc)[:200]} | | | | |")
     finally:
         infrastructure.close()
     if os.environ.get("BENCH_JSON"):  # benchmarks/scaling.py reads the rows back
@@ -39,7 +43,9 @@ def main(names: list[str]) -> int:
     print("|---|---|---|---|---|---|")
     for row in rows:
         print(row.markdown())
-    return 0
+    for line in failed:
+        print(line)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

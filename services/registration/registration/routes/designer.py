@@ -3,6 +3,7 @@ import json
 
 import yaml
 from fastapi import APIRouter, Request, Response
+from starlette.concurrency import run_in_threadpool
 from sqlmodel import select
 
 from kernel.auth import require
@@ -43,9 +44,15 @@ def list_designs(uow: UowDep) -> list[dict]:
              "latestVersion": designer.version(uow, service=s).version} for s in services]
 
 
+# Endpoints with a body read it on the event loop and do their database work in a worker thread (see documents.py).
 @router.post("", status_code=201, dependencies=[Designer])
 async def create_design(request: Request, uow: UowDep, caller=Designer) -> dict:
-    row = designer.create(uow, document=await _document(request), actor=caller.subject)
+    document = await _document(request)
+    return await run_in_threadpool(_create, uow, document, caller.subject)
+
+
+def _create(uow, document: dict, actor: str) -> dict:
+    row = designer.create(uow, document=document, actor=actor)
     service = uow.session.get(ServiceDefinition, row.service_id)
     uow.commit()
     return _summary(service, row)
@@ -53,7 +60,12 @@ async def create_design(request: Request, uow: UowDep, caller=Designer) -> dict:
 
 @router.post("/import", dependencies=[Designer])
 async def import_design(request: Request, uow: UowDep, publish: bool = False, caller=Designer) -> dict:
-    row = designer.import_document(uow, document=await _document(request), actor=caller.subject, publish_it=publish)
+    document = await _document(request)
+    return await run_in_threadpool(_import, uow, document, caller.subject, publish)
+
+
+def _import(uow, document: dict, actor: str, publish: bool) -> dict:
+    row = designer.import_document(uow, document=document, actor=actor, publish_it=publish)
     service = uow.session.get(ServiceDefinition, row.service_id)
     uow.commit()
     return _summary(service, row)
@@ -75,7 +87,12 @@ def get_design(service: CurrentService, uow: UowDep) -> dict:
 
 @router.put("/{service_id}", dependencies=[Designer])
 async def revise_design(request: Request, service: CurrentService, uow: UowDep, caller=Designer) -> dict:
-    row = designer.revise(uow, service=service, document=await _document(request), actor=caller.subject)
+    document = await _document(request)
+    return await run_in_threadpool(_revise, uow, service, document, caller.subject)
+
+
+def _revise(uow, service, document: dict, actor: str) -> dict:
+    row = designer.revise(uow, service=service, document=document, actor=actor)
     uow.commit()
     return _summary(service, row)
 

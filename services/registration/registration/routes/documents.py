@@ -7,6 +7,7 @@ import uuid
 import filetype
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from kernel.auth import CallerDep
@@ -88,21 +89,33 @@ def _too_large(limit: int) -> ApiError:
 @router.post("")
 async def upload_document(request: Request, uow: UowDep, caller: CallerDep, settings: SettingsDep, additionalMetadata: str = "",
                           serviceId: str | None = None, documentType: str | None = None) -> dict:
-    limit, allowed = settings.max_document_bytes, list(settings.default_document_types)
-    if documentType is not None:
-        # Checked against what the service asks for: its types and its (lower) size limit.
-        service = designer.get_or_raise(uow, service_id=serviceId or "")
-        required = design.document_type(designer.published_document(uow, service=service) or {}, documentType)
-        if required is None:
-            raise ApiError(400, "unknown_document_type", "The service asks for no document of this type.",
-                           details=[{"field": "documentType", "reason": "not a document type of this service"}])
-        limit, allowed = min(limit, required["max_bytes"]), required["content_types"]
+    # Database work runs in worker threads: a pool checkout on the event loop would stall every request while the
+    # connections it waits for are given back only by request teardowns that need that same loop.
+    limit, allowed = await run_in_threadpool(_limits, uow, settings, serviceId, documentType)
     data, file_name = await _read_file(request, limit)
     sniffed = filetype.guess_mime(data) or "application/octet-stream"  # what the bytes are, not what the client claims
     if sniffed not in allowed:
         raise ApiError(415, "unsupported_document_type", f"Accepted types: {', '.join(allowed)}.", details=[{"field": "file", "reason": f"content is {sniffed}"}])
     document = Document(owner_id=caller.subject, document_type=documentType or "", file_name=file_name, content_type=sniffed, size=len(data),
                         path="", additional_metadata=additionalMetadata[:2000])
+    await run_in_threadpool(_store, uow, settings, document, data)
+    return {"code": 200, "type": sniffed, "message": "Document stored.", "url": f"{settings.public_url.rstrip('/')}/documents/{document.id}"}
+
+
+def _limits(uow, settings, service_id: str | None, document_type: str | None) -> tuple[int, list[str]]:
+    """The size limit and content types for this upload: the service's own for a document type it asks for."""
+    limit, allowed = settings.max_document_bytes, list(settings.default_document_types)
+    if document_type is not None:
+        service = designer.get_or_raise(uow, service_id=service_id or "")
+        required = design.document_type(designer.published_document(uow, service=service) or {}, document_type)
+        if required is None:
+            raise ApiError(400, "unknown_document_type", "The service asks for no document of this type.",
+                           details=[{"field": "documentType", "reason": "not a document type of this service"}])
+        limit, allowed = min(limit, required["max_bytes"]), required["content_types"]
+    return limit, allowed
+
+
+def _store(uow, settings, document: Document, data: bytes) -> None:
     document.path = f"{document.id[:2]}/{document.id}"
     target = settings.documents_dir / document.path
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -115,7 +128,6 @@ async def upload_document(request: Request, uow: UowDep, caller: CallerDep, sett
     except Exception:
         target.unlink(missing_ok=True)
         raise
-    return {"code": 200, "type": sniffed, "message": "Document stored.", "url": f"{settings.public_url.rstrip('/')}/documents/{document.id}"}
 
 
 @router.get("/{document_id}")
