@@ -16,7 +16,7 @@ import yaml
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509.oid import NameOID
-from joserfc import jws
+from joserfc import jws, jwt
 from joserfc.jwk import ECKey
 
 from kernel.testing import serve
@@ -180,25 +180,30 @@ def consent_token(oidc_issuer, sub: str, *roles: str) -> dict:
     return {"Authorization": f"Bearer {oidc_issuer.token(sub=sub, audience='consent', roles=list(roles))}"}
 
 
-def certified(oidc_issuer, key: ECKey) -> dict:
-    """The key with the certificate the Identity BB issues when a wallet binds it (the token issuer plays that role here)."""
+def certified(oidc_issuer, key: ECKey, subject: str) -> dict:
+    """The key with the certificate the Identity BB issues when a wallet binds it and its attestation that the key is the
+    subject's (POST /wallet-binding/attestation); the token issuer plays the Identity BB here."""
     start = datetime.now(timezone.utc) - timedelta(minutes=5)
     certificate = (x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, unique("wallet"))]))
                    .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "issuer")])).public_key(key.public_key)
                    .serial_number(x509.random_serial_number()).not_valid_before(start).not_valid_after(start + timedelta(days=30))
                    .sign(oidc_issuer.keys[-1].private_key, hashes.SHA256()))
-    return {"publicKeyJwk": key.as_dict(private=False),
-            "publicKeyCertificate": certificate.public_bytes(serialization.Encoding.PEM).decode()}
+    now = int(datetime.now(timezone.utc).timestamp())
+    attestation = jwt.encode({"alg": "RS256", "kid": oidc_issuer.keys[-1].kid, "typ": "key-binding+jwt"}, {
+        "iss": oidc_issuer.url, "sub": subject, "aud": "test-client", "iat": now, "exp": now + 300, "jti": uuid.uuid4().hex,
+        "cnf": {"jkt": key.thumbprint()}}, oidc_issuer.keys[-1])
+    return {"publicKeyJwk": key.as_dict(private=False), "publicKeyCertificate": certificate.public_bytes(serialization.Encoding.PEM).decode(),
+            "keyBindingAttestation": attestation}
 
 
-def registered_individual(url: str, oidc_issuer) -> tuple[dict, str, ECKey]:
+def registered_individual(url: str, oidc_issuer) -> tuple[dict, str, ECKey, str]:
     subject, key = unique("citizen"), ECKey.generate_key("P-256", private=True)
     headers = consent_token(oidc_issuer, subject, "citizen")
     response = httpx.post(f"{url}/service/individual/", headers=headers, json={"individual": {
-        "externalId": subject, "externalIdType": "oidc subject", "identityProviderId": "test", **certified(oidc_issuer, key)}})
+        "externalId": subject, "externalIdType": "oidc subject", "identityProviderId": "test", **certified(oidc_issuer, key, subject)}})
     assert response.status_code == 200, response.text
     individual_id = response.json()["individual"]["id"]
-    return {**headers, "X-ConsentBB-IndividualId": individual_id}, individual_id, key
+    return {**headers, "X-ConsentBB-IndividualId": individual_id}, individual_id, key, subject
 
 
 def test_another_citizen_reaches_none_of_a_citizens_consent_records_or_keys(consent, oidc_issuer):
@@ -212,7 +217,7 @@ def test_another_citizen_reaches_none_of_a_citizens_consent_records_or_keys(cons
         "controller": {"name": "Ministry", "url": "https://molsw.gov.la"}, "policy": {"id": policy["id"]}, "dataUse": "data_using_service",
         "active": True, "forgettable": False, "dataAttributes": [{"name": "phone_number", "sensitivity": "personal", "category": "contact"}]}}
     ).json()["dataAgreement"]
-    alice, alice_id, alice_key = registered_individual(url, oidc_issuer)
+    alice, alice_id, alice_key, _ = registered_individual(url, oidc_issuer)
     draft = httpx.post(f"{url}/service/individual/record/consent-record/draft/", headers=alice,
                        params={"individualId": alice_id, "dataAgreementId": agreement["id"]}).json()
     signature = {**draft["signature"], "signature": jws.serialize_compact({"alg": "ES256"}, draft["signature"]["payload"].encode(), alice_key)}
@@ -220,7 +225,7 @@ def test_another_citizen_reaches_none_of_a_citizens_consent_records_or_keys(cons
                         json={"consentRecord": draft["consentRecord"], "signature": signature})
     assert record.status_code == 200, record.text
     record_id = record.json()["consentRecord"]["id"]
-    bob, bob_id, bob_key = registered_individual(url, oidc_issuer)
+    bob, bob_id, bob_key, bob_subject = registered_individual(url, oidc_issuer)
     views = lambda: [httpx.get(f"{url}{path}", headers=alice).json() for path in (  # noqa: E731
         "/service/individual/record/consent-record/", f"/service/individual/{alice_id}/")]
     before = views()
@@ -229,7 +234,7 @@ def test_another_citizen_reaches_none_of_a_citizens_consent_records_or_keys(cons
 
     tried, failures = attack(url, {"individualId": alice_id, "consentRecordId": record_id, "X-ConsentBB-IndividualId": alice_id},
                       {"dataAgreementId": agreement["id"], "policyId": policy["id"]}, bob_as_alice, [record_id, alice_key.as_dict()["x"]],
-                      bodies={("PUT", "/service/individual/{individualId}/"): {"individual": certified(oidc_issuer, bob_key)},
+                      bodies={("PUT", "/service/individual/{individualId}/"): {"individual": certified(oidc_issuer, bob_key, bob_subject)},
                               ("PUT", "/service/individual/record/consent-record/{consentRecordId}/"): {"consentRecord": {"optIn": False}},
                               ("POST", "/service/individual/record/consent-record/"): bob_draft,
                               ("POST", "/service/individual/record/consent-record/{consentRecordId}/signature/"): {"signature": signature},

@@ -50,6 +50,10 @@ def create_app(settings: ConsentSettings | None = None) -> FastAPI:
             if settings.is_postgres:
                 listener = verification_index.Listener(app.state.engine, index)
                 listener.start()
+            elif settings.api_workers == 1:
+                # SQLite: this one API process is the only writer of records and agreements, and its own commits drop
+                # the answers they change (verification_index._drop_changed_answers), so no notifications are needed.
+                index.set_enabled(True)
             # Everything loaded at start-up (modules, routes, settings) is never garbage: keep it out of the collector's
             # scans, so its pauses stay short under load.
             gc.freeze()

@@ -17,8 +17,8 @@ BY_MESSAGE = {
         "ບໍ່ສາມາດບັນທຶກຄ່າໃນຄຳຮ້ອງຂໍໄດ້ (ຍາວເກີນ, ເກີນຂອບເຂດ ຫຼື ມີຕົວອັກສອນທີ່ບໍ່ອະນຸຍາດ).",
     "An unexpected error occurred; quote the trace id when reporting it.": "ເກີດຂໍ້ຜິດພາດທີ່ບໍ່ຄາດຄິດ; ກະລຸນາອ້າງອີງ trace id ເມື່ອລາຍງານ.",
     # consent: access
-    "Only the citizen's own token (or an admin) may register a signing key.":
-        "ມີແຕ່ໂທເຄັນຂອງພົນລະເມືອງເອງ (ຫຼື ຜູ້ດູແລລະບົບ) ເທົ່ານັ້ນ ທີ່ສາມາດລົງທະບຽນກະແຈລົງລາຍເຊັນໄດ້.",
+    "Only the citizen's own token may register a signing key.":
+        "ມີແຕ່ໂທເຄັນຂອງພົນລະເມືອງເອງເທົ່ານັ້ນ ທີ່ສາມາດລົງທະບຽນກະແຈລົງລາຍເຊັນໄດ້.",
     "The service signs on an individual's behalf only for the citizen's own token.":
         "ລະບົບຈະລົງລາຍເຊັນແທນບຸກຄົນ ສະເພາະເມື່ອໃຊ້ໂທເຄັນຂອງພົນລະເມືອງເອງເທົ່ານັ້ນ.",
     "This consent record belongs to another individual.": "ບັນທຶກການຍິນຍອມນີ້ເປັນຂອງບຸກຄົນອື່ນ.",
@@ -63,7 +63,18 @@ BY_MESSAGE = {
         "ກະແຈລົງລາຍເຊັນຂອງບຸກຄົນນີ້ ບໍ່ມີໃບຢັ້ງຢືນທີ່ຍັງໃຊ້ໄດ້ຈາກລະບົບຢືນຢັນຕົວຕົນ (Identity BB); ກະລຸນາລົງທະບຽນກະແຈຄືນໃໝ່ ພ້ອມກັບໃບຢັ້ງຢືນທີ່ໄດ້ຮັບຕອນຜູກກະເປົາເງິນດິຈິຕອນ (wallet).",
     "publicKeyJwk needs publicKeyCertificate: the certificate the Identity BB issued when the wallet bound the key.":
         "publicKeyJwk ຕ້ອງມີ publicKeyCertificate: ໃບຢັ້ງຢືນທີ່ລະບົບຢືນຢັນຕົວຕົນ (Identity BB) ອອກໃຫ້ ຕອນຜູກກະແຈກັບກະເປົາ (wallet).",
-    "publicKeyCertificate needs the publicKeyJwk it certifies.": "publicKeyCertificate ຕ້ອງມາພ້ອມກັບ publicKeyJwk ທີ່ມັນຢັ້ງຢືນ.",
+    "publicKeyCertificate and keyBindingAttestation need the publicKeyJwk they are for.":
+        "publicKeyCertificate ແລະ keyBindingAttestation ຕ້ອງມາພ້ອມກັບ publicKeyJwk ທີ່ພວກມັນກ່ຽວຂ້ອງ.",
+    "publicKeyJwk needs keyBindingAttestation: the Identity BB's attestation that the key is the token's person's.":
+        "publicKeyJwk ຕ້ອງມີ keyBindingAttestation: ການຢັ້ງຢືນຈາກລະບົບຢືນຢັນຕົວຕົນ (Identity BB) ວ່າກະແຈນີ້ເປັນຂອງເຈົ້າຂອງໂທເຄັນ.",
+    "keyBindingAttestation is not signed by the Identity BB.": "keyBindingAttestation ບໍ່ໄດ້ລົງລາຍເຊັນໂດຍລະບົບຢືນຢັນຕົວຕົນ (Identity BB).",
+    "keyBindingAttestation is not a key-binding attestation of the Identity BB.":
+        "keyBindingAttestation ບໍ່ແມ່ນການຢັ້ງຢືນການຜູກກະແຈ ຂອງລະບົບຢືນຢັນຕົວຕົນ (Identity BB).",
+    "keyBindingAttestation has expired; ask the Identity BB for a new one.":
+        "keyBindingAttestation ໝົດອາຍຸແລ້ວ; ກະລຸນາຂໍອັນໃໝ່ຈາກລະບົບຢືນຢັນຕົວຕົນ (Identity BB).",
+    "keyBindingAttestation attests another key than publicKeyJwk.": "keyBindingAttestation ຢັ້ງຢືນກະແຈອື່ນ ບໍ່ແມ່ນ publicKeyJwk.",
+    "keyBindingAttestation is for another person or client than this token.":
+        "keyBindingAttestation ເປັນຂອງບຸກຄົນ ຫຼື ແອັບພລິເຄຊັນອື່ນ ບໍ່ແມ່ນຂອງໂທເຄັນນີ້.",
     "publicKeyCertificate is not a PEM X.509 certificate.": "publicKeyCertificate ບໍ່ແມ່ນໃບຢັ້ງຢືນ X.509 ແບບ PEM.",
     "publicKeyCertificate certifies another key than publicKeyJwk.": "publicKeyCertificate ຢັ້ງຢືນກະແຈອື່ນ ບໍ່ແມ່ນ publicKeyJwk.",
     "publicKeyCertificate is not signed by the Identity BB.": "publicKeyCertificate ບໍ່ໄດ້ລົງລາຍເຊັນໂດຍລະບົບຢືນຢັນຕົວຕົນ (Identity BB).",

@@ -93,10 +93,12 @@ class IndividualIn(WireModel):
     external_id: Short | None = None
     external_id_type: Annotated[str, Field(max_length=100)] | None = None
     identity_provider_id: Short | None = None
-    # Extension: the public JWK the individual signs consent with (registered by the citizen's own token), and the
-    # certificate the Identity BB issued for it when the citizen's wallet bound it (PEM).
+    # Extension: the public JWK the individual signs consent with (registered by the citizen's own token), the
+    # certificate the Identity BB issued for it when the citizen's wallet bound it (PEM), and the Identity BB's
+    # attestation that the key is this citizen's (a key-binding+jwt, checked when the key is registered, not stored).
     public_key_jwk: dict[str, Any] | None = None
     public_key_certificate: Annotated[str, Field(max_length=20000)] | None = None
+    key_binding_attestation: Annotated[str, Field(max_length=8000)] | None = None
 
 
 class IndividualBody(WireModel):

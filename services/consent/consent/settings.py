@@ -21,8 +21,9 @@ class ConsentSettings(ServiceSettings):
     verified_token_seconds: float = 300.0
     # OIDC clients whose users' tokens act as the citizen (their `sub` is the individual's subject), e.g. the portal.
     citizen_clients: Annotated[list[str], NoDecode] = ["govstack-portal"]
-    # The Identity BB, whose wallet-binding certificates bind citizens' signing keys (key_binding.py); empty: the first
-    # of OIDC_ISSUERS. Its keys are those it signs tokens with, so it must be one of OIDC_ISSUERS.
+    # The Identity BB, whose wallet-binding certificates and key attestations bind citizens' signing keys
+    # (key_binding.py), and whose citizens' tokens alone may register one; empty: the first of OIDC_ISSUERS. Its keys
+    # are those it signs tokens with, so it must be one of OIDC_ISSUERS.
     key_binding_issuer: str = ""
     # Webhook pushes: the n-th retry waits base * 2^(n-1) seconds, at most max; after give_up_after, no more tries.
     webhook_retry_base_seconds: float = 5.0

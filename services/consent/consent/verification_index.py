@@ -6,7 +6,9 @@ in this process drops them itself before its response leaves, so its own caller 
 stores its answer only if no change arrived while it read the database (the generation check), so a slow read cannot
 put back an answer a change has just dropped. While the listener is not connected the index is off and every call
 reads the database. Entries also expire after VERIFICATION_CACHE_SECONDS, as a bound should a notification be lost.
-SQLite (development) has no NOTIFY: the index stays off there.
+SQLite (development, `make run`) has no NOTIFY, but there the single API process is the only writer of consent records
+and agreements (the consumer only queues webhook pushes), so the index is on with the commit hook alone; with
+API_WORKERS above 1 on SQLite it stays off.
 """
 import logging
 import threading

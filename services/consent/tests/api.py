@@ -1,4 +1,5 @@
 """API helpers that assert the expected status and return the body."""
+import time
 import uuid
 from datetime import datetime, timedelta, timezone
 
@@ -6,7 +7,7 @@ import httpx
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509.oid import NameOID
-from joserfc import jws
+from joserfc import jws, jwt
 
 
 def ok(response: httpx.Response) -> dict:
@@ -58,3 +59,13 @@ def wallet_certificate(issuer_key, public_key, *, valid_from: datetime | None = 
                    .not_valid_before(start).not_valid_after(start + timedelta(days=days))
                    .sign(issuer_key.private_key, hashes.SHA256()))
     return certificate.public_bytes(serialization.Encoding.PEM).decode()
+
+
+def key_attestation(issuer, key, *, subject: str, audience: str = "test-client", expires_in: int = 300, signer=None, **claims) -> str:
+    """The Identity BB's attestation that `key` is the person's (`sub` at the token's client `aud`, `cnf.jkt`), as its
+    POST /wallet-binding/attestation issues (identity/wallet.py::attest), signed by `issuer` playing the Identity BB."""
+    now = int(time.time())
+    signer = signer or issuer.keys[-1]
+    payload = {"iss": issuer.url, "sub": subject, "aud": audience, "iat": now, "exp": now + expires_in, "jti": uuid.uuid4().hex,
+               "cnf": {"jkt": key.thumbprint()}, **claims}
+    return jwt.encode({"alg": "RS256", "kid": signer.kid, "typ": "key-binding+jwt"}, payload, signer)

@@ -11,7 +11,7 @@ from kernel.testing import serve
 
 pytest.register_assert_rewrite("services.consent.tests.api")
 
-from .api import wallet_certificate  # noqa: E402  (after the rewrite registration, so its asserts are rewritten)
+from .api import key_attestation, wallet_certificate  # noqa: E402  (after the rewrite registration, so its asserts are rewritten)
 
 
 @pytest.fixture(scope="session")
@@ -72,8 +72,8 @@ def auditor(tokens):
 
 
 class Citizen:
-    """A citizen with an OIDC subject, a registered individual and its own signing key, certified by the token issuer
-    (which plays the Identity BB here; test_key_binding.py uses a real one)."""
+    """A citizen with an OIDC subject, a registered individual and its own signing key, certified and attested as the
+    citizen's by the token issuer (which plays the Identity BB here; tests/test_citizen_key_binding.py uses a real one)."""
 
     def __init__(self, client: httpx.Client, tokens, issuer):
         self.subject = f"citizen-{uuid.uuid4().hex[:8]}"
@@ -82,7 +82,8 @@ class Citizen:
         self.certificate = wallet_certificate(issuer.keys[-1], self.key)
         response = client.post("/service/individual/", headers=self.headers, json={"individual": {
             "externalId": self.subject, "externalIdType": "oidc subject", "identityProviderId": "test",
-            "publicKeyJwk": self.key.as_dict(private=False), "publicKeyCertificate": self.certificate}})
+            "publicKeyJwk": self.key.as_dict(private=False), "publicKeyCertificate": self.certificate,
+            "keyBindingAttestation": key_attestation(issuer, self.key, subject=self.subject)}})
         assert response.status_code == 200, response.text
         self.individual_id = response.json()["individual"]["id"]
         self.headers = {**self.headers, "X-ConsentBB-IndividualId": self.individual_id}

@@ -8,7 +8,7 @@ import pytest
 from consent.error_messages_lo import BY_MESSAGE
 from consent.errors import preferred_language
 
-RAISERS = {"ApiError", "bad_request", "_unauthorized", "respond"}
+RAISERS = {"ApiError", "bad_request", "_unauthorized", "respond", "NotBound", "NotTheirs"}  # key_binding.py's refusals are answered as they are
 
 
 def raised_messages(package: Path) -> set[str]:

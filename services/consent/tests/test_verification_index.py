@@ -14,6 +14,7 @@ from kernel.auth import Caller
 from kernel.testing import serve, wait_until
 
 from .api import create_agreement, create_policy, give_signed_consent, has_consent, ok
+from .conftest import Citizen
 
 
 @pytest.fixture(scope="module")
@@ -211,3 +212,36 @@ def test_the_fast_path_refuses_in_the_consent_error_shape(path_taken, request, t
     assert (anonymous.status_code, anonymous.json()["traceId"], anonymous.json()["localizedMessage"]) == (401, trace_id, "ຕ້ອງມີໂທເຄັນ (bearer token).")
     assert (citizen.status_code, citizen.json()["error"]) == (403, "forbidden")
     assert invalid.status_code == 400 and {d["field"] for d in invalid.json()["details"]} == {"individualId", "dataAgreementId"}
+
+
+@pytest.fixture(scope="module")
+def sqlite_app(settings, tmp_path_factory):
+    """The API on SQLite, as `make run` starts it: one API process, no NOTIFY."""
+    sqlite = settings.model_copy(update={"database_url": "", "data_dir": tmp_path_factory.mktemp("consent-sqlite")})
+    assert not sqlite.is_postgres
+    app = create_app(sqlite)
+    with serve(app) as url, httpx.Client(base_url=url, timeout=10) as http:
+        app.state.client = http
+        yield app
+
+
+def test_on_sqlite_the_index_answers_from_memory_and_a_commit_drops_what_it_changed(sqlite_app, admin, verifier, tokens, oidc_issuer):
+    client, index = sqlite_app.state.client, sqlite_app.state.verification_index
+    agreement = create_agreement(client, admin, policy_id=create_policy(client, admin)["policy"]["id"])["dataAgreement"]
+    citizen = Citizen(client, tokens, oidc_issuer)
+    record_id = give_signed_consent(client, citizen, agreement["id"])["consentRecord"]["id"]
+
+    assert has_consent(client, verifier, citizen.individual_id, agreement["id"]) is True
+    assert index.enabled and index.get(citizen.individual_id, agreement["id"]) is not None  # served from memory from now on
+    _withdraw(client, citizen, record_id)
+
+    assert index.get(citizen.individual_id, agreement["id"]) is None
+    assert has_consent(client, verifier, citizen.individual_id, agreement["id"]) is False  # at once, not after the TTL
+
+
+def test_on_sqlite_with_several_api_workers_the_index_stays_off(settings, tmp_path_factory):
+    several = settings.model_copy(update={"database_url": "", "data_dir": tmp_path_factory.mktemp("consent-sqlite-2"), "api_workers": 2})
+    app = create_app(several)
+
+    with serve(app):
+        assert app.state.verification_index.enabled is False

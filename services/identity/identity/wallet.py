@@ -1,23 +1,28 @@
-"""Wallet keys: binding a wallet's public key to a person, its certificate, and WLA challenges signed with a bound key."""
+"""Wallet keys: binding a wallet's public key to a person, its certificate, WLA challenges signed with a bound key, and
+attestations that a bound key belongs to the person behind an access token."""
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 from joserfc import jwt
 from joserfc.errors import JoseError
-from joserfc.jwk import KeySet, import_key
+from joserfc.jwk import ECKey, KeySet, RSAKey, import_key
 from sqlmodel import Session, select
 
-from identity import keys
+from identity import keys, tokens
 from identity.models import WalletBinding, as_utc, utcnow
 from identity.settings import IdentitySettings
 
 AUTH_FACTOR_TYPES = ("WLA", "PIN", "OTP", "BIO")
 CHALLENGE_FORMATS = ("alpha-numeric", "jwt", "encoded-json", "number")
 WLA_ALGORITHMS = ["RS256", "PS256", "ES256"]
+ATTESTATION_TYPE = "key-binding+jwt"  # JOSE `typ`, so the attestation cannot pass for an access or ID token
+ATTESTATION_SECONDS = 300
 
 
 class InvalidKey(ValueError):
@@ -89,3 +94,39 @@ def verify_wla(session: Session, settings: IdentitySettings, *, person_id: str, 
         if isinstance(claims["exp"], int) and claims["exp"] - time.time() <= settings.wallet_assertion_max_seconds:
             return True
     return False
+
+
+def key_of_certificate(pem: str) -> PublicKey:
+    """The public key a certificate carries, checked as parse_public_key checks a JWK. Whether we issued the certificate
+    does not matter: the key only serves to find a binding in our own table."""
+    try:
+        public = x509.load_pem_x509_certificate(pem.encode()).public_key()
+    except (ValueError, UnsupportedAlgorithm):
+        raise InvalidKey("certificate is not a PEM X.509 certificate.")
+    if isinstance(public, rsa.RSAPublicKey):
+        return parse_public_key(RSAKey.import_key(public).as_dict(private=False))
+    if isinstance(public, ec.EllipticCurvePublicKey):
+        return parse_public_key(ECKey.import_key(public).as_dict(private=False))
+    raise InvalidKey("Only RSA and EC P-256 keys are supported.")
+
+
+def bindings_of(session: Session, *, person_id: str, thumbprint: str) -> list[WalletBinding]:
+    """The person's bindings of this key (any partner, any factor), expired ones too."""
+    return list(session.exec(select(WalletBinding).where(WalletBinding.person_id == person_id,
+                                                         WalletBinding.key_thumbprint == thumbprint)).all())
+
+
+def current(bindings: list[WalletBinding]) -> WalletBinding | None:
+    """The unexpired binding that lasts longest, if any."""
+    now = utcnow()
+    return max((b for b in bindings if as_utc(b.expires_at) > now), key=lambda b: as_utc(b.expires_at), default=None)
+
+
+def attest(session: Session, settings: IdentitySettings, *, binding: WalletBinding, subject: str, audience: str) -> tuple[str, int]:
+    """A short-lived JWT saying the key (RFC 7800 `cnf.jkt`, the RFC 7638 thumbprint) belongs to `subject`, the person's
+    pairwise subject at `audience` (the client whose token asked); never valid beyond the binding. With its expiry."""
+    now = int(time.time())
+    expires = min(now + ATTESTATION_SECONDS, int(as_utc(binding.expires_at).timestamp()))
+    claims = {"iss": settings.issuer, "sub": subject, "aud": audience, "iat": now, "exp": expires, "jti": tokens.new_jti(),
+              "cnf": {"jkt": binding.key_thumbprint}}
+    return tokens.sign(session, settings, claims, typ=ATTESTATION_TYPE), expires
