@@ -4,6 +4,7 @@ Durability: an exchange is journaled (fsync'd to a local file, see journal.py) b
 the database rows follow in batches. A process that dies between the two leaves its journal, which the next one replays.
 """
 import asyncio
+import base64
 import hashlib
 import json
 import logging
@@ -17,6 +18,9 @@ from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
+from cryptography.fernet import Fernet, InvalidToken
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from joserfc import jws
 from joserfc.jwk import ECKey
 from sqlalchemy import func, insert, text
@@ -142,6 +146,41 @@ def append(engine: Engine, exchanges: list[Exchange]) -> None:
 
 # The signing key, once loaded, per database: the batch path must not read and parse it for every batch.
 _keys: dict[str, ECKey] = {}
+_secret: str | None = None
+
+
+def use_key_secret(secret: str) -> None:
+    """The secret sealing the signing key (the app sets it from its settings; commands read their own settings)."""
+    global _secret
+    _secret = secret
+
+
+def _sealer(secret: str | None = None) -> Fernet:
+    if secret is None:
+        if _secret is None:
+            from gateway.settings import GatewaySettings
+
+            use_key_secret(GatewaySettings().message_log_key_secret)
+        secret = _secret
+    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"gateway message log signing key").derive(secret.encode())
+    return Fernet(base64.urlsafe_b64encode(key))
+
+
+def _seal(stored: SigningKey, key: ECKey, secret: str | None = None) -> None:
+    stored.sealed_private_jwk = _sealer(secret).encrypt(json.dumps(key.as_dict(private=True)).encode()).decode()
+    stored.public_jwk = key.as_dict(private=False)
+    stored.private_jwk = None
+
+
+def _unseal(stored: SigningKey, secret: str | None = None) -> ECKey | None:
+    """The key, if it was sealed under this secret; None for a key in the clear or sealed under another secret."""
+    if not stored.sealed_private_jwk:
+        return None
+    try:
+        key = ECKey.import_key(json.loads(_sealer(secret).decrypt(stored.sealed_private_jwk.encode())))
+    except (InvalidToken, ValueError):
+        return None
+    return key if key.kid == stored.kid else None
 
 
 def signing_key(session: Session) -> ECKey:
@@ -149,11 +188,22 @@ def signing_key(session: Session) -> ECKey:
     if url in _keys:
         return _keys[url]
     stored = session.exec(select(SigningKey).order_by(SigningKey.created_at.desc()).limit(1)).first()
-    if stored is not None:
+    key = None
+    if stored is not None and stored.sealed_private_jwk:
+        key = _unseal(stored)
+        if key is None:
+            raise RuntimeError("the message log signing key does not open with MESSAGE_LOG_KEY_SECRET")
+    elif stored is not None and stored.private_jwk:
+        # Stored in the clear by an older version: seal it now (older signatures stay verifiable with it).
         key = ECKey.import_key(stored.private_jwk)
-    else:
+        _seal(stored, key)
+        session.add(stored)
+        session.flush()
+    if key is None:
         key = ECKey.generate_key("P-256", parameters={"kid": uuid.uuid4().hex, "alg": "ES256"})
-        session.add(SigningKey(kid=key.kid, private_jwk=key.as_dict(private=True)))
+        stored = SigningKey(kid=key.kid)
+        _seal(stored, key)
+        session.add(stored)
         session.flush()
     _keys[url] = key
     return key
@@ -195,7 +245,7 @@ class Verification:
         return self.broken_seq is None
 
 
-def verify(engine: Engine) -> Verification:
+def verify(engine: Engine, secret: str | None = None, trusted: dict[str, ECKey] | None = None) -> Verification:
     """Walk the chain in order; report the first row whose link or content does not match, a bad signature, or rows
     that no signed head covers (every written batch is signed, so only an insertion past the last one leaves some)."""
     rows, last_seq = 0, None
@@ -211,10 +261,15 @@ def verify(engine: Engine) -> Verification:
                 return Verification(rows, 0, entry.seq, "the row's content does not match its hash")
             hashes[entry.seq] = entry.row_hash
             prev = entry.row_hash
-        keys = {k.kid: ECKey.import_key(k.private_jwk) for k in session.exec(select(SigningKey))}
+        # Only keys sealed under our secret count: a key planted or swapped in the database does not open with it.
+        keys = trusted if trusted is not None else {
+            k.kid: key for k in session.exec(select(SigningKey)) if (key := _unseal(k, secret)) is not None}
         signatures = list(session.exec(select(ChainSignature).order_by(ChainSignature.head_seq)))
     for signature in signatures:
         key = keys.get(signature.kid)
+        if key is None:
+            return Verification(rows, len(signatures), signature.head_seq,
+                                "a chain signature names a signing key that is not sealed under this gateway's secret (or not trusted)")
         try:
             payload = json.loads(jws.deserialize_compact(signature.jws, key, algorithms=["ES256"]).payload)
         except Exception:
@@ -460,6 +515,13 @@ def corrected(exchange: Exchange, *, outcome: str, error: str) -> Exchange:
     return replace(exchange, outcome=outcome, error=error, finished_at=datetime.now(timezone.utc), entry_id=_entry_id(), attempts=0)
 
 
+def public_keys(engine: Engine, secret: str | None = None) -> dict:
+    """The public JWKS of the signing keys sealed under the secret, for auditors who verify without the secret."""
+    with Session(engine) as session:
+        return {"keys": [key.as_dict(private=False) for stored in session.exec(select(SigningKey).order_by(SigningKey.created_at))
+                         if (key := _unseal(stored, secret)) is not None]}
+
+
 def main(argv: list[str] | None = None) -> int:
     import argparse
 
@@ -467,14 +529,24 @@ def main(argv: list[str] | None = None) -> int:
     from kernel.db import make_engine
 
     parser = argparse.ArgumentParser(prog="python -m gateway.messagelog")
-    parser.add_argument("command", choices=["verify", "sign"])
+    parser.add_argument("command", choices=["verify", "sign", "keys"])
+    parser.add_argument("--trusted-keys", help="verify: a JWKS file (from `keys`) to check signatures with instead of the "
+                                               "sealed keys, for auditors who do not hold MESSAGE_LOG_KEY_SECRET")
     args = parser.parse_args(argv)
-    engine = make_engine(GatewaySettings())
+    settings = GatewaySettings()
+    use_key_secret(settings.message_log_key_secret)
+    engine = make_engine(settings)
     if args.command == "sign":
         signature = sign_head(engine)
         print(f"signed head at row {signature.head_seq}" if signature else "nothing new to sign")
         return 0
-    result = verify(engine)
+    if args.command == "keys":
+        print(json.dumps(public_keys(engine), indent=2))
+        return 0
+    trusted = None
+    if args.trusted_keys:
+        trusted = {key["kid"]: ECKey.import_key(key) for key in json.loads(Path(args.trusted_keys).read_text())["keys"]}
+    result = verify(engine, trusted=trusted)
     if result.ok:
         print(f"message log chain verified: {result.rows} rows, {result.signatures} signatures")
         return 0

@@ -144,12 +144,16 @@ class ChainSignature(Base, table=True):
 
 
 class SigningKey(Base, table=True):
-    """The private key the gateway signs chain heads with (generated on first use)."""
+    """The key the gateway signs chain heads with (generated on first use). The private part is stored only sealed
+    (Fernet, under MESSAGE_LOG_KEY_SECRET): whoever can write this database alone can neither sign with it nor plant a
+    key of their own that verification would accept. `private_jwk` holds a key stored before sealing, until it is sealed."""
 
     __tablename__ = "signing_key"
 
     kid: str = Field(primary_key=True, max_length=100)
-    private_jwk: dict = Field(sa_column=Column(JSON, nullable=False))
+    private_jwk: dict | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    sealed_private_jwk: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    public_jwk: dict | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     created_at: datetime = Field(default_factory=utcnow, sa_column=_at())
 
 

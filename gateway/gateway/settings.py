@@ -3,10 +3,13 @@ import hashlib
 from pathlib import Path
 from typing import Annotated
 
+from pydantic import model_validator
 from pydantic_settings import NoDecode
 from sqlalchemy.engine import make_url
 
 from kernel.settings import ServiceSettings
+
+DEVELOPMENT_KEY_SECRET = "development-only-message-log-key-secret"
 
 
 class GatewaySettings(ServiceSettings):
@@ -41,6 +44,9 @@ class GatewaySettings(ServiceSettings):
     # (a killed process loses nothing) but synced this often, so an OS crash or power cut could lose that much; saves
     # the sync's latency on every call where a slow disk makes that too dear.
     message_log_sync_seconds: float = 0.0
+    # Seals the message log's signing key at rest and is needed to verify the log: someone who can write the database
+    # but lacks this secret can neither re-sign an altered chain nor plant a signing key of their own.
+    message_log_key_secret: str = DEVELOPMENT_KEY_SECRET
 
     consent_cache_seconds: float = 30.0
     consent_timeout_seconds: float = 5.0
@@ -61,6 +67,12 @@ class GatewaySettings(ServiceSettings):
     push_max_attempts: int = 6  # then the delivery is dropped
     push_backoff_seconds: float = 2.0  # wait before the 2nd attempt; doubled for each one after
     push_timeout_seconds: float = 10.0
+
+    @model_validator(mode="after")
+    def _no_development_secret_in_production(self):
+        if self.environment == "production" and self.message_log_key_secret == DEVELOPMENT_KEY_SECRET:
+            raise ValueError("MESSAGE_LOG_KEY_SECRET must be set to a real secret in production")
+        return self
 
     @property
     def journal_dir(self) -> Path:
