@@ -192,6 +192,33 @@ def test_link_auth_code_times_out_before_consent_and_is_delivered_once_after(bas
     assert [e["errorCode"] for e in second["errors"]] == ["invalid_transaction_id"]
 
 
+def test_link_auth_code_errors_come_in_the_suites_order(base_url, rp, person):
+    # GovStack's order: this browser's finished transaction, an unknown code, an unknown transaction, another transaction's code.
+    with httpx.Client(base_url=base_url) as browser:
+        link = start_linked(browser, rp["client_id"])
+        other = start_linked(browser, rp["client_id"])
+        linked_id = _linked(base_url, link)
+        _linked(base_url, other)
+        both_unknown = _page_post(browser, "link-auth-code", link, transactionId="no-such-transaction", linkedCode="no-such-code")
+        unknown_transaction = _page_post(browser, "link-auth-code", link, transactionId="no-such-transaction", linkedCode=link["link_code"])
+        other_code = _page_post(browser, "link-auth-code", link, transactionId=link["transaction_id"], linkedCode=other["link_code"])
+        wallet_post(base_url, "authenticate", linkedTransactionId=linked_id, individualId=person["uin"], challengeList=_pin(person))
+        wallet_post(base_url, "consent", linkedTransactionId=linked_id, acceptedClaims=["name"])
+        delivered = _page_post(browser, "link-auth-code", link, transactionId=link["transaction_id"], linkedCode=link["link_code"])
+        finished = _page_post(browser, "link-auth-code", link, transactionId=link["transaction_id"], linkedCode="no-such-code")
+    with httpx.Client(base_url=base_url) as stranger:  # another browser: the finished transaction is not told apart from none
+        start_authorize(stranger, rp["client_id"])
+        foreign = stranger.post("/linked-authorization/link-auth-code", headers={"X-XSRF-TOKEN": stranger.cookies.get("XSRF-TOKEN")},
+                                json=linked_request(transactionId=link["transaction_id"], linkedCode="no-such-code")).json()
+
+    assert [e["errorCode"] for e in both_unknown["errors"]] == ["invalid_link_code"]
+    assert [e["errorCode"] for e in unknown_transaction["errors"]] == ["invalid_transaction_id"]
+    assert [e["errorCode"] for e in other_code["errors"]] == ["invalid_link_code"]
+    assert delivered["errors"] == [] and delivered["response"]["code"]
+    assert [e["errorCode"] for e in finished["errors"]] == ["invalid_transaction_id"]
+    assert [e["errorCode"] for e in foreign["errors"]] == ["invalid_link_code"]
+
+
 def test_two_login_tabs_in_one_browser_share_the_xsrf_token_and_both_get_link_codes(base_url, rp):
     with httpx.Client(base_url=base_url) as browser:
         first = start_linked(browser, rp["client_id"])

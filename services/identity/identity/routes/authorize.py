@@ -1,4 +1,5 @@
-"""GET /authorize and the pages behind it: PIN/password login, consent, then the redirect with a single-use code."""
+"""GET /authorize and the pages behind it: PIN/password or OTP login (with the QR panel of linked wallet sign-in for clients
+that registered a linked-wallet ACR, or that panel alone), consent, then the redirect with a single-use code."""
 import hashlib
 import secrets
 from datetime import timedelta
@@ -78,6 +79,8 @@ def get_authorize(request: Request, uow: UowDep):
     wanted_acrs = (q.get("acr_values") or "").split() or client.auth_context_refs
     staff_login = client.client_id in settings.staff_login_clients
     acr = next((a for a in wanted_acrs if (a in LOGIN_ACRS and a in client.auth_context_refs) or (a == STAFF_ACR and staff_login)), None)
+    if acr is None:  # only a wallet is wanted (or registered): the page offers the QR code alone
+        acr = next((a for a in wanted_acrs if a in link_codes.LINKED_ACRS and a in client.auth_context_refs), None)
     if acr is None:
         return _error_page(locale, "invalid_acr")
     if "none" in (q.get("prompt") or "").split():
@@ -121,13 +124,17 @@ def get_authorize(request: Request, uow: UowDep):
 def _login_page(transaction: AuthTransaction, client: OidcClient, locale: str, *, error: str | None = None, status: int = 200,
                 switch_url: str | None = None, staff_login: bool = False, staff_error: str | None = None,
                 link_code: str | None = None) -> HTMLResponse:
+    # Without a code (a page shown again after an error) the panel's script asks for a fresh one.
+    qr = {"qr_panel": link_codes.offered(client), "link_code": link_code, "qr_svg": link_codes.qr_svg(link_code) if link_code else None}
+    if transaction.acr in link_codes.LINKED_ACRS:
+        return _page("qr_login.html", locale, status=status, switch_url=switch_url, client_name=client.client_name,
+                     transaction_id=transaction.id, error=error, qr_only=True, **qr)
     if transaction.acr == OTP_ACR:
         return _page("otp_request.html", locale, status=status, switch_url=switch_url, client_name=client.client_name,
-                     transaction_id=transaction.id, error=error)
+                     transaction_id=transaction.id, error=error, **qr)
     return _page("login.html", locale, status=status, switch_url=switch_url, client_name=client.client_name,
                  transaction_id=transaction.id, action="/authorize/login", error=error, staff_login=staff_login or transaction.acr == STAFF_ACR,
-                 staff_first=transaction.acr == STAFF_ACR or staff_error is not None, staff_error=staff_error,
-                 qr_panel=link_codes.offered(client), link_code=link_code, qr_svg=link_codes.qr_svg(link_code) if link_code else None)
+                 staff_first=transaction.acr == STAFF_ACR or staff_error is not None, staff_error=staff_error, **qr)
 
 
 class _Refused(Exception):

@@ -62,10 +62,19 @@ def _is_open(transaction: AuthTransaction | None) -> bool:
             and as_utc(transaction.expires_at) > utcnow())
 
 
-def _browser_transaction(uow, transaction_id: str, xsrf: str) -> AuthTransaction:
-    """The transaction started by this browser (its XSRF cookie was issued with the transaction's login page)."""
+def _own_transaction(uow, transaction_id: str, xsrf: str) -> AuthTransaction | None:
+    """The transaction if this browser started it (its XSRF cookie was issued with the transaction's login page), open or
+    not; another browser's transaction is not told apart from an unknown one."""
     transaction = uow.session.get(AuthTransaction, transaction_id) if transaction_id else None
-    if not _is_open(transaction) or transaction.xsrf_hash is None or not secrets.compare_digest(_sha256(xsrf), transaction.xsrf_hash):
+    if transaction is None or transaction.xsrf_hash is None or not secrets.compare_digest(_sha256(xsrf), transaction.xsrf_hash):
+        return None
+    return transaction
+
+
+def _browser_transaction(uow, transaction_id: str, xsrf: str) -> AuthTransaction:
+    """The open transaction started by this browser."""
+    transaction = _own_transaction(uow, transaction_id, xsrf)
+    if not _is_open(transaction):
         raise BusinessError("invalid_transaction_id", "The transaction is unknown, expired or already completed.")
     return transaction
 
@@ -353,9 +362,16 @@ def get_link_auth_code(http_request: Request, uow: UowDep, body=Body(None)) -> d
     xsrf = _check_xsrf(http_request)
     try:
         request = request_of(body)
-        transaction = _browser_transaction(uow, text_field(request, "transactionId"), xsrf)
-        link_code = text_field(request, "linkedCode")
-        if (not link_code or transaction.link_code_hash is None or transaction.linked_at is None
+        transaction, link_code = _own_transaction(uow, text_field(request, "transactionId"), xsrf), text_field(request, "linkedCode")
+        # The GovStack suite's order: this browser's finished transaction, then a code no transaction holds, then an unknown
+        # transaction, then another transaction's code. Naming an unknown code first tells nothing about any transaction.
+        if transaction is not None and not _is_open(transaction):
+            raise BusinessError("invalid_transaction_id", "The transaction is expired or already completed.")
+        if not link_code or uow.session.query(AuthTransaction.id).filter(AuthTransaction.link_code_hash == _sha256(link_code)).first() is None:
+            raise BusinessError("invalid_link_code", "The link code is unknown.")
+        if transaction is None:
+            raise BusinessError("invalid_transaction_id", "The transaction is unknown, expired or already completed.")
+        if (transaction.link_code_hash is None or transaction.linked_at is None
                 or not secrets.compare_digest(_sha256(link_code), transaction.link_code_hash)):
             raise BusinessError("invalid_link_code", "The link code is not linked to this transaction.")
     except BusinessError as invalid:
