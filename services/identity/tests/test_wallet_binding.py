@@ -1,4 +1,5 @@
 import base64
+import re
 
 import httpx
 import pytest
@@ -6,7 +7,8 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from joserfc.jwk import ECKey
 
-from .helpers import PARTNER_KEY, enrol_person, new_key, register_client, request_time, start_linked, wallet_post, wla_challenge
+from .helpers import (PARTNER_KEY, enrol_person, new_key, register_client, request_time, start_authorize, start_linked, wallet_post,
+                      wla_challenge)
 
 
 def _bind(base_url, token, partner_id, person, public_key, *, api_key=PARTNER_KEY, **overrides) -> httpx.Response:
@@ -126,6 +128,31 @@ def test_a_wla_challenge_that_is_not_from_the_bound_key_for_this_transaction_fai
         {"authFactorType": "WLA", "challenge": wla_challenge(signer, wallet_user_id, settings.issuer, subject, **extra), "format": "jwt"}])
 
     assert [e["errorCode"] for e in response["errors"]] == ["auth_failed"]
+
+
+@pytest.mark.parametrize("factors, accepted", [(["PIN"], False), (["WLA"], False), (["WLA", "PIN"], True)])
+def test_a_client_registered_for_wallet_and_pin_needs_both_factors(base_url, settings, admin_token, binding_token, partner_id,
+                                                                   person, factors, accepted):
+    client_id, _ = register_client(base_url, admin_token, authContextRefs=["idbb:acr:linked-wallet-static-code"])
+    key = new_key()
+    wallet_user_id = _bind(base_url, binding_token, partner_id, person, key.as_dict(private=False)).json()["response"]["walletUserId"]
+    with httpx.Client(base_url=base_url) as browser:  # the page offers the QR code alone: no PIN form without a wallet
+        page = start_authorize(browser, client_id)
+    link_code = re.search(r'data-link-code="([^"]+)"', page.text).group(1)
+    linked_id = wallet_post(base_url, "link-transaction", linkCode=link_code)["response"]["linkTransactionId"]
+    challenges = {"PIN": {"authFactorType": "PIN", "challenge": person["pin"], "format": "number"},
+                  "WLA": {"authFactorType": "WLA", "challenge": wla_challenge(key, wallet_user_id, settings.issuer, linked_id), "format": "jwt"}}
+
+    response = wallet_post(base_url, "authenticate", linkedTransactionId=linked_id, individualId=person["uin"],
+                           challengeList=[challenges[f] for f in factors])
+    consent = wallet_post(base_url, "consent", linkedTransactionId=linked_id, acceptedClaims=[], permittedAuthorizeScopes=[])
+
+    if accepted:
+        assert response["errors"] == [], response
+        assert consent["errors"] == [], consent
+    else:
+        assert [e["errorCode"] for e in response["errors"]] == ["auth_failed"]
+        assert [e["errorCode"] for e in consent["errors"]] == ["invalid_transaction"]  # still unauthenticated
 
 
 def test_wla_is_refused_for_a_client_that_did_not_register_the_linked_wallet_acr(base_url, settings, admin_token, person):

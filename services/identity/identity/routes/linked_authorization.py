@@ -108,11 +108,18 @@ def _factor_types(client: OidcClient) -> list[str]:
     return types
 
 
-def _acr(types: set[str]) -> str:
-    """The ACR the factors satisfied (spec 7.2.3); OTP with PIN or WLA reports the wallet or PIN ACR it includes."""
-    if "WLA" in types:
-        return WALLET_PIN_ACR if "PIN" in types else WALLET_ACR
-    return PIN_ACR if "PIN" in types else OTP_ACR
+# The factors each ACR needs, all of them: a client that registered only wallet + PIN is not served by a PIN alone.
+ACR_FACTORS = {PIN_ACR: {"PIN"}, OTP_ACR: {"OTP"}, WALLET_ACR: {"WLA"}, WALLET_PIN_ACR: {"WLA", "PIN"}}
+
+
+def _acr(types: set[str], registered: list[str]) -> str | None:
+    """The ACR the factors satisfied (spec 7.2.3) among those the client registered, the strongest first; None if none.
+    OTP with PIN or WLA reports the wallet or PIN ACR it includes."""
+    satisfied = [acr for acr in registered if ACR_FACTORS.get(acr, {"-"}) <= types]
+    for acr in (WALLET_PIN_ACR, WALLET_ACR, PIN_ACR, OTP_ACR):
+        if acr in satisfied:
+            return acr
+    return None
 
 
 def _issue_link_code(http_request: Request, uow, body) -> tuple[AuthTransaction, str]:
@@ -287,6 +294,9 @@ def authenticate(http_request: Request, uow: UowDep, body=Body(None)) -> dict:
         allowed = _factor_types(client) if client is not None else []
         if any(c["authFactorType"] not in allowed for c in challenges):
             raise BusinessError("auth_failed", "This relying party does not accept that auth factor.")
+        acr = _acr({c["authFactorType"] for c in challenges}, client.auth_context_refs if client is not None else [])
+        if acr is None:
+            raise BusinessError("auth_failed", "These auth factors do not meet the sign-in level this relying party registered.")
     except BusinessError as invalid:
         return envelope({}, [(invalid.code, invalid.message)])
 
@@ -308,7 +318,7 @@ def authenticate(http_request: Request, uow: UowDep, body=Body(None)) -> dict:
         uow.session.add(transaction)
         uow.commit()
         return envelope({}, [("auth_failed", "Authentication failed.")])
-    transaction.acr = _acr({c["authFactorType"] for c in challenges})
+    transaction.acr = acr
     transaction.person_id, transaction.auth_time = person.id, utcnow()
     uow.session.add(transaction)
     uow.commit()
