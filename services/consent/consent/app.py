@@ -3,11 +3,12 @@ import gc
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from sqlmodel import Session
 from starlette.routing import Route
 
 from kernel.app import build_app, serve_ahead
 from kernel.db import make_autocommit_engine
-from consent import verification_index
+from consent import revisions, seal, verification_index
 from consent.citizen_tokens import CitizenTokenVerifier
 from consent.errors import AcceptLanguageMiddleware, error_shape, install_validation_handler
 from consent.fixtures import FIXTURES
@@ -20,6 +21,7 @@ VERIFICATION_PATH = "/service/verification/consent-record/"
 
 def create_app(settings: ConsentSettings | None = None) -> FastAPI:
     settings = settings or ConsentSettings()
+    seal.use_key_secret(settings.audit_key_secret)
     app = build_app(
         settings,
         title="GovStack Consent BB",
@@ -46,6 +48,10 @@ def create_app(settings: ConsentSettings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         async with kernel_lifespan(app) as state:
+            with Session(app.state.engine) as session:
+                # The audit key exists before the first request (older revisions are sealed only by `consent.audit seal-legacy`).
+                revisions.audit_key(session)
+                session.commit()
             listener = None
             if settings.is_postgres:
                 listener = verification_index.Listener(app.state.engine, index)

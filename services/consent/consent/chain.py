@@ -46,6 +46,8 @@ class Link:
     serialized_snapshot: str
     serialized_hash: str
     predecessor_hash: str | None
+    number: int | None = None  # its place in the chain, 1-based
+    successor_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -77,5 +79,12 @@ def first_break(links: list[Link]) -> Break | None:
         expected_predecessor = previous.serialized_hash if previous else None
         if link.predecessor_hash != expected_predecessor:
             return Break(link.id, position, "the predecessor hash does not match the previous revision")
+        if previous is not None and previous.successor_id != link.id:
+            return Break(link.id, position, "the previous revision names another successor")
+        if link.number != position + 1:
+            return Break(link.id, position, "the revision's number is not its place in the chain")
         previous = link
+    if previous is not None and previous.successor_id is not None:
+        # A deleted tail whose predecessor's forward link was left as it was.
+        return Break(previous.id, len(links) - 1, "the latest revision names a successor that is not there")
     return None

@@ -15,6 +15,8 @@ BY_MESSAGE = {
     "The request is not valid.": "ຄຳຮ້ອງຂໍບໍ່ຖືກຕ້ອງ.",
     "A value in the request cannot be stored (too long, out of range or with forbidden characters).":
         "ບໍ່ສາມາດບັນທຶກຄ່າໃນຄຳຮ້ອງຂໍໄດ້ (ຍາວເກີນ, ເກີນຂອບເຂດ ຫຼື ມີຕົວອັກສອນທີ່ບໍ່ອະນຸຍາດ).",
+    "The request holds a NUL character or a lone surrogate, which cannot be stored.":
+        "ຄຳຮ້ອງຂໍມີຕົວອັກສອນ NUL ຫຼື surrogate ທີ່ບໍ່ມີຄູ່ ເຊິ່ງບໍ່ສາມາດບັນທຶກໄດ້.",
     "An unexpected error occurred; quote the trace id when reporting it.": "ເກີດຂໍ້ຜິດພາດທີ່ບໍ່ຄາດຄິດ; ກະລຸນາອ້າງອີງ trace id ເມື່ອລາຍງານ.",
     # consent: access
     "Only the citizen's own token may register a signing key.":
@@ -98,6 +100,8 @@ BY_CODE = {
     "unauthorized": "ຕ້ອງຢືນຢັນຕົວຕົນ.",
     "forbidden": "ບໍ່ມີສິດເຮັດການດຳເນີນການນີ້.",
     "not_found": "ບໍ່ພົບລາຍການທີ່ຮ້ອງຂໍ.",
+    # the reason names what failed (its signature, its content), built at run time
+    "invalid_checkpoint": "ຈຸດກວດສອບ (checkpoint) ຖືກປະຕິເສດ: ລາຍເຊັນ ຫຼື ເນື້ອໃນຂອງມັນບໍ່ຖືກຕ້ອງ.",
     "method_not_allowed": "ບໍ່ອະນຸຍາດໃຫ້ໃຊ້ວິທີການ (method) ນີ້.",
 }
 

@@ -102,6 +102,34 @@ class Revision(Base, table=True):
     successor_id: str | None = Field(default=None, max_length=64)
     predecessor_hash: str | None = Field(default=None, max_length=128)
     predecessor_signature: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # The revision's place in its object's chain (1, 2, ...), and the audit key's JWS over its link (seal.py).
+    number: int | None = None
+    seal: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class AuditKey(Base, table=True):
+    """The key revisions are sealed with: the private half only encrypted under AUDIT_KEY_SECRET (seal.py)."""
+
+    __tablename__ = "audit_key"
+
+    kid: str = Field(primary_key=True, max_length=64)
+    public_jwk: dict = Field(sa_column=Column(JSON, nullable=False))
+    sealed_private_jwk: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class ErasedChain(Base, table=True):
+    """What is left of a chain erased under the right to be forgotten: how far it went, sealed, and no personal data.
+    An auditor's checkpoint that names the chain then shows an erasure, not a deletion (integrity.py)."""
+
+    __tablename__ = "erased_chain"
+
+    schema_name: str = Field(primary_key=True, max_length=50)
+    object_id: str = Field(primary_key=True, max_length=64)
+    number: int  # of the chain's latest revision when it was erased
+    revision_id: str = Field(max_length=64)
+    erased_at: str = Field(max_length=40)
+    seal: str = Field(sa_column=Column(Text, nullable=False))
 
 
 class Signature(Base, table=True):

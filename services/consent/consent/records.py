@@ -154,7 +154,7 @@ def forget(uow: UnitOfWork, individual: Individual) -> list[str]:
         if record.opt_in and record.state == RecordState.signed.value:
             emit_withdrawn(uow, record)
         uow.session.exec(delete(Signature).where(Signature.consent_record_id == record.id))
-        uow.session.exec(delete(Revision).where(Revision.schema_name == RECORD, Revision.object_id == record.id))
+        revisions.erase(uow.session, schema_name=RECORD, object_id=record.id)
         uow.session.delete(record)
         deleted.append(record.id)
     return sorted(deleted)

@@ -7,6 +7,8 @@ from pydantic_settings import NoDecode
 
 from kernel.settings import ServiceSettings, _split_csv
 
+DEVELOPMENT_AUDIT_KEY_SECRET = "development-only-consent-audit-key-secret"
+
 
 class ConsentSettings(ServiceSettings):
     service_name: str = "consent"
@@ -31,6 +33,9 @@ class ConsentSettings(ServiceSettings):
     webhook_give_up_after_seconds: float = 3 * 24 * 3600.0
     webhook_poll_seconds: float = 1.0
     webhook_timeout_seconds: float = 5.0
+    # Seals the key every revision is sealed with (seal.py), and is needed to verify the seals: someone who can write the
+    # database but lacks this secret can neither re-seal an altered history nor plant a key of their own.
+    audit_key_secret: str = DEVELOPMENT_AUDIT_KEY_SECRET
 
     _split_citizen_clients = field_validator("citizen_clients", mode="before")(_split_csv)
 
@@ -39,6 +44,12 @@ class ConsentSettings(ServiceSettings):
         trusted = [issuer.rstrip("/") for issuer in self.oidc_issuers]
         if self.key_binding_issuer and self.key_binding_issuer.rstrip("/") not in trusted:
             raise ValueError("KEY_BINDING_ISSUER must be one of OIDC_ISSUERS")
+        return self
+
+    @model_validator(mode="after")
+    def _no_development_secret_in_production(self):
+        if self.environment == "production" and self.audit_key_secret == DEVELOPMENT_AUDIT_KEY_SECRET:
+            raise ValueError("AUDIT_KEY_SECRET must be set to a real secret in production")
         return self
 
     @property

@@ -1,10 +1,11 @@
 """Audit: read-only lists, histories and chain checks for the data processing auditor (role `auditor`)."""
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, ConfigDict
 from sqlmodel import col, select
 
-from consent import revisions, signing
+from consent import integrity, revisions, seal, signing
 from consent.enums import SchemaName
 from consent.models import ConsentRecord, DataAgreement
 from consent.routes.agreements import list_agreements
@@ -65,15 +66,61 @@ def audit_revision_list(uow: UowDep, caller: Auditor, schema_name: Annotated[Sch
     return {"revisions": _history(uow, schema_name, object_id)}
 
 
-@router.get("/audit/verify/")
-def audit_verify(request: Request, uow: UowDep, caller: Auditor, schema_name: SchemaParam = None, object_id: ObjectParam = None) -> dict:
-    """Check revision chains (one object, one schema or all); each broken chain names its first broken revision."""
+class CheckpointBody(BaseModel):
+    """A checkpoint as GET /audit/checkpoint/ (or `python -m consent.audit checkpoint`) gave it."""
+
+    model_config = ConfigDict(extra="forbid")
+    checkpoint: dict[str, Any]
+    signature: str
+
+
+def _verify(request: Request, uow, schema_name: SchemaName | None, object_id: str | None, checkpoint: dict | None = None) -> dict:
     service_key = signing.service_key(request.app.state.settings.signing_key_path)
+    keys = seal.trusted_keys(uow.session)
+    expected = None
+    if checkpoint is not None:
+        try:
+            expected = integrity.open_checkpoint(checkpoint, keys)
+        except integrity.CheckpointInvalid as exc:
+            raise ApiError(400, "invalid_checkpoint", str(exc))
     if object_id is not None:
         if schema_name is None:
             raise ApiError(400, "bad_request", "objectId needs schemaName.")
-        reports = [revisions.verify_object(uow.session, schema_name=schema_name.value, object_id=object_id, service_key=service_key)]
+        reports = [integrity.verify_object(uow.session, schema_name=schema_name.value, object_id=object_id, keys=keys,
+                                           service_key=service_key, checkpoint=expected)]
     else:
-        reports = revisions.verify_all(uow.session, schema_name=schema_name.value if schema_name else None, service_key=service_key)
+        reports = integrity.verify_all(uow.session, schema_name=schema_name.value if schema_name else None, keys=keys,
+                                       service_key=service_key, checkpoint=expected)
     broken = [r.as_wire() for r in reports if not r.valid]
     return {"valid": not broken, "checkedChains": len(reports), "broken": broken}
+
+
+@router.get("/audit/verify/")
+def audit_verify(request: Request, uow: UowDep, caller: Auditor, schema_name: SchemaParam = None, object_id: ObjectParam = None) -> dict:
+    """Check revision chains (one object, one schema or all): hashes, links, seals, signatures, the agreement revision each
+    consent names, and each row against its latest revision; each broken chain names its first broken revision."""
+    return _verify(request, uow, schema_name, object_id)
+
+
+@router.post("/audit/verify/")
+def audit_verify_against_checkpoint(request: Request, body: CheckpointBody, uow: UowDep, caller: Auditor,
+                                    schema_name: SchemaParam = None, object_id: ObjectParam = None) -> dict:
+    """As GET, and also against a checkpoint kept from earlier: a chain that lost revisions since is reported, which
+    nothing left in the database can show. Read-only."""
+    return _verify(request, uow, schema_name, object_id, body.model_dump())
+
+
+@router.get("/audit/checkpoint/")
+def audit_checkpoint(uow: UowDep, caller: Auditor, schema_name: SchemaParam = None) -> dict:
+    """Every chain's latest revision (id, number, hash), signed with the audit key: keep it, and give it to POST
+    /audit/verify/ later."""
+    signed = integrity.checkpoint(uow.session, revisions.audit_key(uow.session), schema_name=schema_name.value if schema_name else None)
+    uow.commit()  # nothing changes, unless this made the first audit key (it is made at start-up)
+    return signed
+
+
+@router.get("/audit/keys/")
+def audit_keys(uow: UowDep, caller: Auditor) -> dict:
+    """The public JWKS of the audit keys (those that open with AUDIT_KEY_SECRET), to verify seals and checkpoints with
+    `python -m consent.audit verify --trusted-keys` without the secret."""
+    return seal.public_keys(uow.session)
