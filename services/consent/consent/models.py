@@ -83,6 +83,8 @@ class Individual(Base, table=True):
     public_key_jwk: dict | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     # PEM: the Identity BB's wallet-binding certificate for public_key_jwk (key_binding.py).
     public_key_certificate: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # The OIDC client that registered the individual: an application lists only the individuals it registered.
+    created_by: str | None = Field(default=None, max_length=200, index=True)
 
 
 class Revision(Base, table=True):

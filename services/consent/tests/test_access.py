@@ -52,6 +52,22 @@ def test_an_application_acts_for_the_individual_it_names(client, agreement, toke
     assert created["revision"]["authorizedByIndividual"] == alice.individual_id
 
 
+def test_an_application_lists_only_the_individuals_it_registered(client, oidc_issuer, new_citizen):
+    def application(client_id: str) -> dict:
+        token = oidc_issuer.token(sub=client_id, audience="consent", roles=["application"], client_id=client_id)
+        return {"Authorization": f"Bearer {token}"}
+
+    first, second = application("e-service-one"), application("e-service-two")
+    mine = ok(client.post("/service/individual/", headers=first, json={"individual": {"externalId": "one-1", "externalIdType": "case"}}))
+    theirs = ok(client.post("/service/individual/", headers=second, json={"individual": {"externalId": "two-1", "externalIdType": "case"}}))
+    citizen = new_citizen()
+
+    listed = ok(client.get("/service/individuals/", headers=first, params={"limit": 1000}))["individuals"]
+
+    assert {i["id"] for i in listed} == {mine["individual"]["id"]}
+    assert theirs["individual"]["id"] != mine["individual"]["id"] and citizen.individual_id not in {i["id"] for i in listed}
+
+
 def test_published_policies_and_agreements_are_readable_without_a_token(client, agreement):
     policy_id = agreement["policy"]["id"]
 

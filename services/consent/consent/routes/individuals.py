@@ -76,7 +76,7 @@ def _apply(request: Request, individual: Individual, individual_in: IndividualIn
 
 
 def _create(request: Request, uow: UnitOfWork, individual_in: IndividualIn, caller: Caller) -> Individual:
-    individual = Individual(subject=None)
+    individual = Individual(subject=None, created_by=caller.client_id)
     _apply(request, individual, individual_in, caller)
     uow.session.add(individual)
     uow.commit()
@@ -88,7 +88,7 @@ def _create_for_citizen(request: Request, uow: UnitOfWork, individual_in: Indivi
     (X-Individual-Id) and the Registration BB (the applicant) name a citizen by the `sub` of their token, so the
     verification call finds the citizen's records by it."""
     subject = caller.subject
-    individual = Individual(subject=subject)
+    individual = Individual(subject=subject, created_by=caller.client_id)
     if _ID.fullmatch(subject) and uow.session.get(Individual, subject) is None:
         individual.id = subject
     _apply(request, individual, individual_in, caller)
@@ -160,5 +160,7 @@ def service_individual_list(uow: UowDep, caller: ForIndividual, page: PageDep) -
     query = select(Individual)
     if is_citizen(caller):
         query = query.where(Individual.subject == caller.subject)
+    else:  # an application is trusted with the individuals it names, but lists only those it registered
+        query = query.where(Individual.created_by == caller.client_id) if caller.client_id else query.where(False)
     individuals = uow.session.exec(query.order_by(col(Individual.id)).offset(page.offset).limit(page.limit)).all()
     return {"individuals": [individual_wire(i) for i in individuals]}
