@@ -4,7 +4,7 @@ import re
 from collections.abc import Callable
 from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
@@ -12,6 +12,7 @@ from kernel import health
 from kernel.auth import TokenVerifier
 from kernel.db import UnitOfWork, make_engine, migrate
 from kernel.errors import ApiError, ErrorShape, default_shape, install_error_handlers
+from kernel.safejson import refuse_unsafe_body
 from kernel.settings import ServiceSettings
 from kernel.telemetry import instrument_fastapi, setup_logging, setup_tracing
 
@@ -39,7 +40,9 @@ def build_app(settings: ServiceSettings, *, title: str, version: str, api_router
         app.state.verifier.http.close()
         engine.dispose()
 
-    app = FastAPI(title=title, version=version, description=description, lifespan=lifespan, generate_unique_id_function=_operation_id)
+    # Every route's parsed body is checked for text no service can store (NUL, lone surrogates) before it runs.
+    app = FastAPI(title=title, version=version, description=description, lifespan=lifespan, generate_unique_id_function=_operation_id,
+                  dependencies=[Depends(refuse_unsafe_body)])
     app.state.settings = settings
     app.state.engine = engine
     app.state.verifier = TokenVerifier(issuers=settings.oidc_issuers, audiences=settings.oidc_audience, jwks_cache_seconds=settings.oidc_jwks_cache_seconds)

@@ -91,7 +91,9 @@ class TokenVerifier:
             compact = jws.extract_compact(token.encode())
             header = compact.headers()
             unverified = json.loads(compact.payload)
-        except Exception:
+        except Exception:  # RecursionError on deeply nested payloads included
+            raise _unauthorized("The bearer token is not a well-formed JWT.")
+        if not isinstance(unverified, dict):  # `[1]`, `"x"` or `null` are JSON, but not a claims set
             raise _unauthorized("The bearer token is not a well-formed JWT.")
         issuer = str(unverified.get("iss", "")).rstrip("/")
         if issuer not in self.issuers:

@@ -1,6 +1,5 @@
 """Configuration and rights management (GovStack IM Configuration Management API) plus service settings and the audit log."""
 import base64
-import json
 import platform
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -16,6 +15,7 @@ from gateway.models import AccessRight, Application, AuditEntry, Member, Service
 from gateway.registry import audit, get_application, get_service, set_right, upsert_application, upsert_member, upsert_service
 from gateway.routes.deps import AdminDep, admin_with
 from gateway.schemas import AllowList, AuditRead, RightHolder, ServiceAccessRight, ServiceRead, ServiceUpdate
+from kernel import safejson
 from kernel.db import UowDep
 from kernel.errors import ApiError
 
@@ -232,10 +232,22 @@ async def _document(request: Request) -> dict:
     raw = await request.body()
     try:
         if "yaml" in request.headers.get("content-type", ""):
-            return yaml.safe_load(raw)
-        return json.loads(raw)
-    except (ValueError, yaml.YAMLError):
+            document = yaml.load(raw, Loader=_YamlWithoutAliases)  # noqa: S506 (a SafeLoader)
+            if safejson.unsafe_text(document):
+                raise safejson.UnsafeJson("NUL character or lone surrogate")
+            return document
+        return safejson.loads(raw)  # deep nesting, NUL and lone surrogates are a ValueError too
+    except (ValueError, RecursionError, yaml.YAMLError):
         raise ApiError(400, "invalid_request", "The configuration is not valid JSON or YAML.")
+
+
+class _YamlWithoutAliases(yaml.SafeLoader):
+    """A configuration has no use for aliases; refused, they cannot expand into a billion-laughs bomb later."""
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            raise yaml.composer.ComposerError(None, None, "aliases (*name) are not accepted", self.peek_event().start_mark)
+        return super().compose_node(parent, index)
 
 
 @router.post("/config", status_code=201)

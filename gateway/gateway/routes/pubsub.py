@@ -2,7 +2,6 @@
 
 The forwarding route hands a call here when the addressed application is a room and no real service of it has that code.
 """
-import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from gateway.events import PushRequested
 from gateway.models import AccessRight, Delivery, DeliveryAttempt, EventType, PublishedEvent, Service, Subscription, utcnow
 from gateway.pubsub import event_item, is_expired, publisher_id, push_next
 from gateway.registry import audit
+from kernel import safejson
 from kernel.db import UnitOfWork
 from kernel.errors import ApiError
 
@@ -39,7 +39,7 @@ class Call:
 
     def json(self) -> dict:
         try:
-            value = json.loads(self.body or b"{}")
+            value = safejson.loads(self.body or b"{}")  # deep nesting, NUL and lone surrogates are a ValueError too
         except ValueError:
             raise ApiError(400, "Client.BadRequest", "The body is not valid JSON.")
         if not isinstance(value, dict):

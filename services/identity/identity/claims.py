@@ -1,5 +1,5 @@
 """Which user claims an authorization request asks for, and their values from a person's attributes."""
-import json
+from kernel import safejson
 
 SUPPORTED_SCOPES = ("openid", "profile", "email", "address", "phone", "offline_access")
 SCOPE_CLAIMS = {
@@ -34,7 +34,7 @@ def requested(scopes: list[str], claims_param: str | None, allowed: list[str]) -
             wanted.setdefault(name, False)
     if claims_param:
         try:
-            parsed = json.loads(claims_param)
+            parsed = safejson.loads(claims_param)  # deep nesting is a ValueError too
         except ValueError:
             raise InvalidClaimsRequest("claims must be a JSON object")
         if not isinstance(parsed, dict):
@@ -48,7 +48,7 @@ def requested(scopes: list[str], claims_param: str | None, allowed: list[str]) -
 
 def for_id_token(claims_param: str | None, allowed: list[str]) -> list[str]:
     """Names the `claims` parameter asks to have in the id_token itself (OIDC Core 5.5); call after requested() validated it."""
-    parsed = json.loads(claims_param) if claims_param else {}
+    parsed = safejson.loads(claims_param) if claims_param else {}
     id_token = parsed.get("id_token") if isinstance(parsed, dict) else None
     return [name for name in id_token if name in allowed] if isinstance(id_token, dict) else []
 

@@ -46,7 +46,7 @@ def check(settings: IdentitySettings, *, client_id: str, assertion: str, public_
             iat={"essential": True},
             jti={"essential": True},
         ).validate(claims)
-    except (JoseError, ValueError, TypeError, KeyError):
+    except (JoseError, ValueError, TypeError, KeyError, RecursionError):  # RecursionError: a signed, deeply nested payload
         raise Refused("The client assertion is not valid.")
     exp = claims["exp"]
     if not isinstance(exp, int) or exp - time.time() > settings.client_assertion_max_seconds:

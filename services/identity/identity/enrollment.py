@@ -10,6 +10,7 @@ from sqlmodel import Session, select
 from identity import uin as uin_numbers
 from identity.events import PersonEnrolled, PersonUpdated
 from identity.models import Enrollment, Person, PersonRevision, utcnow
+from kernel import safejson
 
 PROCESSES = ("NEW", "UPDATE")
 # The spec's "not committed yet" is our "pending"; completed enrolments are frozen and not searchable here.
@@ -38,7 +39,7 @@ def _field_value(value):
     parsed = value
     if isinstance(value, str) and value.strip().startswith("["):
         try:
-            parsed = json.loads(value)
+            parsed = safejson.loads(value)
         except ValueError:
             return value
     if isinstance(parsed, list) and parsed and all(isinstance(v, dict) and "value" in v for v in parsed):

@@ -2,7 +2,6 @@
 import base64
 import hashlib
 import hmac
-import json
 import time
 import uuid
 
@@ -13,6 +12,7 @@ from sqlmodel import Session
 
 from identity import keys
 from identity.settings import IdentitySettings
+from kernel import safejson
 
 
 def _b64url(data: bytes) -> str:
@@ -70,6 +70,7 @@ def unverified_claims(token: str) -> dict | None:
     """Claims read before the signature is checked (to find which key to check with); never trusted as such."""
     try:
         payload = token.split(".")[1]
-        return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        claims = safejson.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
     except (IndexError, ValueError, UnicodeDecodeError):
         return None
+    return claims if isinstance(claims, dict) else None  # `[1]` or `"x"` is JSON, not a claims set

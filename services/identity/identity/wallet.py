@@ -89,7 +89,7 @@ def verify_wla(session: Session, settings: IdentitySettings, *, person_id: str, 
                                   aud={"essential": True, "value": settings.issuer},
                                   sub={"essential": True, "value": linked_transaction_id},
                                   exp={"essential": True}, iat={"essential": True}).validate(claims)
-        except (JoseError, ValueError, TypeError, KeyError):
+        except (JoseError, ValueError, TypeError, KeyError, RecursionError):  # RecursionError: a signed, deeply nested payload
             continue
         if isinstance(claims["exp"], int) and claims["exp"] - time.time() <= settings.wallet_assertion_max_seconds:
             return True

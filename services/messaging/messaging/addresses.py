@@ -1,11 +1,11 @@
 """Recipients as the spec encodes them (one object, or base64 JSON for a batch), validated and normalised."""
 import base64
 import binascii
-import json
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
+from kernel import safejson
 from messaging.enums import Channel
 
 BATCH_KEYS = {Channel.email: ("batchEmailAsBase64",), Channel.sms: ("batchSmsAsBase64", "batchEmailAsBase64")}
@@ -58,7 +58,7 @@ def recipients_of(recipient_info: dict, *, channel: Channel, allowed_regions: li
     if batch_key is None:
         return [normalise_recipient(recipient_info, channel=channel, allowed_regions=allowed_regions)]
     try:
-        entries = json.loads(base64.b64decode(recipient_info[batch_key], validate=True))
+        entries = safejson.loads(base64.b64decode(recipient_info[batch_key], validate=True))
     except (binascii.Error, ValueError, TypeError):
         raise InvalidRecipient(f"{batch_key} is not base64-encoded JSON") from None
     if not isinstance(entries, list) or not entries:

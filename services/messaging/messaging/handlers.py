@@ -12,7 +12,7 @@ from jinja2 import TemplateError
 from kernel.consumer import Handler
 from kernel.db import UnitOfWork
 from kernel.events import Envelope
-from messaging import contacts, crypto
+from messaging import callback_urls, contacts, crypto
 from messaging.addresses import InvalidRecipient
 from messaging.enums import Channel, MessageStatus, Priority, status_bucket
 from messaging.events import MessageBounced, MessageDelivered, MessageFailed, ReplyReceived
@@ -38,7 +38,10 @@ def _settings() -> MessagingSettings:
 
 
 def _post(url: str, payload: dict, settings: MessagingSettings) -> None:
-    response = httpx.post(url, json=payload, timeout=settings.callback_timeout_seconds)
+    # Raises CallbackRefused when the host now resolves inside: retried, then dead-lettered, never posted there.
+    target = callback_urls.check(url, settings)
+    with httpx.Client(timeout=settings.callback_timeout_seconds) as client:  # no redirects followed
+        response = client.post(target.url, json=payload, headers=target.headers, extensions=target.extensions)
     if response.status_code >= 300:
         raise RuntimeError(f"callback answered {response.status_code}")  # retried by the consumer
 

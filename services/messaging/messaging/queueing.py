@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
-from kernel.db import UnitOfWork
+from kernel.db import UnitOfWork, insert_rows
 from messaging import crypto, quotas
 from messaging.enums import Channel, MessageStatus, Priority
 from messaging.events import accepted_event
@@ -65,17 +65,18 @@ def accept(uow: UnitOfWork, *, settings: MessagingSettings, caller: str, channel
     )
     try:
         uow.session.add(request)
-        uow.session.flush()  # the request row first: messages reference it (no ORM relationship orders the inserts)
-        messages = [Message(request_id=request.id, recipient_enc=crypto.encrypt(settings.messaging_secret, recipient),
-                            status=MessageStatus.queued, next_attempt_at=now, created_at=now, updated_at=now)
-                    for recipient in recipients]
-        uow.session.add_all(messages)
-        uow.session.flush()  # the messages before their history rows, which reference them
+        uow.session.flush()  # the request row first: messages reference it
+        # A batch's rows as one statement per table: as ORM objects they cost more CPU than everything else in a send.
+        message_ids = [new_id() for _ in recipients]
+        insert_rows(uow.session, Message.__table__, [
+            {"id": message_id, "request_id": request.id, "recipient_enc": crypto.encrypt(settings.messaging_secret, recipient),
+             "status": MessageStatus.queued, "attempts": 0, "next_attempt_at": now, "last_error": None, "provider_ref": None,
+             "created_at": now, "updated_at": now} for message_id, recipient in zip(message_ids, recipients)])
         source = "internal" if caller == "internal" else "api"
-        uow.session.add_all([MessageStatusEvent(message_id=message.id, status=MessageStatus.queued, source=source, at=now)
-                             for message in messages])
-        for message in messages:
-            uow.emit(accepted_event(message_id=message.id, priority=priority))
+        insert_rows(uow.session, MessageStatusEvent.__table__, [
+            {"message_id": message_id, "attempt": 0, "status": MessageStatus.queued, "source": source, "detail": None, "at": now}
+            for message_id in message_ids])
+        uow.emit_all([accepted_event(message_id=message_id, priority=priority) for message_id in message_ids])
         if dedupe:
             uow.commit()
     except IntegrityError:

@@ -67,12 +67,25 @@ class RequestAccepted(BaseModel):
     requestUid: str  # what the OpenAPI names
 
 
+QUOTA_MAX = 2**31 - 1  # the column is a PostgreSQL integer
+
+
 class ApiKeyCreate(_Wire):
     name: str = Field(min_length=1, max_length=200)
     emergencyAllowed: bool = False
     # Quotas of this key (messages per rolling minute / day); absent: the service-wide QUOTA_MESSAGES_PER_*; 0: unlimited.
-    messagesPerMinute: int | None = Field(default=None, ge=0)
-    messagesPerDay: int | None = Field(default=None, ge=0)
+    messagesPerMinute: int | None = Field(default=None, ge=0, le=QUOTA_MAX)
+    messagesPerDay: int | None = Field(default=None, ge=0, le=QUOTA_MAX)
+
+
+class ApiKeyQuotasUpdate(BaseModel):
+    """PATCH of a key's quotas: a field left out keeps its value, null returns to the service-wide QUOTA_MESSAGES_PER_*,
+    0 means unlimited. Unknown fields are refused, so a misspelt field cannot pass for "nothing to change"."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    messagesPerMinute: int | None = Field(default=None, ge=0, le=QUOTA_MAX, strict=True)
+    messagesPerDay: int | None = Field(default=None, ge=0, le=QUOTA_MAX, strict=True)
 
 
 class ApiKeyRead(BaseModel):

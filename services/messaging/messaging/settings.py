@@ -39,7 +39,8 @@ class MessagingSettings(ServiceSettings):
 
     smtp_host: str = "localhost"
     smtp_port: int = 25
-    smtp_starttls: bool = False
+    smtp_starttls: bool = False  # on: never sends unless the server offers STARTTLS and its certificate verifies
+    smtp_ca_file: str = ""  # PEM file of the CAs trusted for the SMTP server's certificate; empty: the system's
     smtp_username: str = ""
     smtp_password: str = ""
     smtp_timeout_seconds: float = 30.0
@@ -56,8 +57,12 @@ class MessagingSettings(ServiceSettings):
     sms_delivery_report_timeout_seconds: float = 24 * 3600.0
     callback_timeout_seconds: float = 10.0
     # Callback URIs come from callers and are POSTed to by the consumer: in production list the allowed prefixes
-    # (e.g. https://registration.gov.la/) so a caller cannot aim us at internal services. Empty: any http(s) URL.
+    # (e.g. https://registration.gov.la/) so a caller cannot aim us at internal services. Empty: any http(s) URL whose
+    # host resolves to public addresses only (see callback_allow_private). A listed prefix is trusted as it is.
     callback_url_prefixes: Annotated[list[str], NoDecode] = []
+    # Callback hosts on loopback, private, link-local, multicast or unspecified addresses; empty (None): allowed
+    # outside production only, as local runs and tests call back to 127.0.0.1.
+    callback_allow_private: bool | None = None
 
     # Notifying applicants of registration events: our own service token (client credentials, private_key_jwt) and
     # the Registration BB reached through the gateway as the application messaging-bb.
@@ -71,10 +76,16 @@ class MessagingSettings(ServiceSettings):
 
     _split_lists = field_validator("sms_allowed_regions", "callback_url_prefixes", mode="before")(_split_csv)
 
+    @property
+    def callback_private_allowed(self) -> bool:
+        return self.environment != "production" if self.callback_allow_private is None else self.callback_allow_private
+
     @model_validator(mode="after")
     def _no_development_secret_in_production(self):
         if self.environment == "production" and self.messaging_secret == _DEVELOPMENT_SECRET:
             raise ValueError("MESSAGING_SECRET must be set in production")
         if self.environment == "production" and self.service_private_jwk == DEV_SERVICE_PRIVATE_JWK:
             raise ValueError("SERVICE_PRIVATE_JWK must be set in production (the default is a development key)")
+        if self.environment == "production" and self.smtp_username and not self.smtp_starttls:
+            raise ValueError("SMTP_USERNAME needs SMTP_STARTTLS in production (the password would cross the network in clear)")
         return self

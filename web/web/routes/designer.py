@@ -6,6 +6,7 @@ import yaml
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 
+from kernel import safejson
 from kernel.db import UowDep
 from web import catalogue
 from web.bb import BuildingBlocks, segment
@@ -69,18 +70,31 @@ class Unreadable(ValueError):
     """The text is not a YAML/JSON object; the message says where."""
 
 
+class _YamlWithoutAliases(yaml.SafeLoader):
+    """A service document has no use for aliases; refused, they cannot expand into a billion-laughs bomb when sent on."""
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            raise yaml.composer.ComposerError(None, None, "aliases (*name) are not accepted", self.peek_event().start_mark)
+        return super().compose_node(parent, index)
+
+
 def parse(text: str) -> dict:
     """The document in the text area: YAML, of which JSON is a subset."""
     if len(text) > MAX_DOCUMENT_CHARS:
         raise Unreadable(f"longer than {MAX_DOCUMENT_CHARS} characters")
     try:
-        document = yaml.safe_load(text)
+        document = yaml.load(text, Loader=_YamlWithoutAliases)  # noqa: S506 (a SafeLoader)
+    except RecursionError:
+        raise Unreadable("nested too deeply")
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
         raise Unreadable(where + str(getattr(exc, "problem", None) or "not YAML"))
     if not isinstance(document, dict):
         raise Unreadable("not an object")
+    if safejson.unsafe_text(document):  # "\\0" or "\\ud800" escapes: no service can store or even encode them
+        raise Unreadable("a NUL character or a lone surrogate escape")
     return document
 
 

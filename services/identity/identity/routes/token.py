@@ -1,7 +1,6 @@
 """POST /oauth/token: authorization code and client credentials, both with private_key_jwt; errors are {error, error_description}."""
 import base64
 import hashlib
-import json
 import secrets
 from urllib.parse import parse_qsl
 
@@ -10,6 +9,7 @@ from fastapi.responses import JSONResponse
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
+from kernel import safejson
 from kernel.db import UnitOfWork
 from identity import claims as claim_rules
 from identity import client_auth, service_accounts, tokens
@@ -49,7 +49,7 @@ async def _body(request: Request) -> bytes:
 async def _parameters(request: Request, body: bytes):
     content_type = request.headers.get("content-type", "")
     if "application/json" in content_type:
-        return json.loads(body)  # the harness posts JSON as well as forms
+        return safejson.loads(body)  # the harness posts JSON as well as forms; NUL and lone surrogates refused
     if content_type.startswith("application/x-www-form-urlencoded"):
         # Parsed here rather than by request.form(): python-multipart cost as much as the grant's SQL (profile).
         return dict(parse_qsl(body.decode(), keep_blank_values=True, max_num_fields=50))

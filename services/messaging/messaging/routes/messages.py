@@ -1,7 +1,6 @@
 """The spec's email API (send single/batch, status, reply callback) and our SMS mirror of it under /send/sms/..."""
 import base64
 import binascii
-import json
 from datetime import datetime, timedelta, timezone
 
 from fastapi import APIRouter, Depends, Request
@@ -9,10 +8,12 @@ from pydantic import ValidationError
 from sqlalchemy import func
 from sqlmodel import select
 
+from kernel import safejson
 from kernel.db import UowDep
-from messaging import crypto, history
+from messaging import callback_urls, crypto, history
 from messaging.addresses import InvalidRecipient, normalise_email, recipients_of
 from messaging.apikeys import CallingApplication, header, invalid_input
+from messaging.callback_urls import CallbackRefused
 from messaging.enums import BUCKETS, Channel, MessageStatus, Priority, bucket_of, status_bucket
 from messaging.events import ReplyReceived
 from messaging.models import Message, Reply, SendRequest
@@ -32,7 +33,9 @@ async def _json_body(request: Request) -> dict:
     if len(raw) > settings.max_body_bytes:
         raise invalid_input(f"The body exceeds {settings.max_body_bytes} bytes.")
     try:
-        body = json.loads(raw)
+        body = safejson.loads(raw)
+    except safejson.UnsafeJson as exc:  # deep nesting, NUL, lone surrogates
+        raise invalid_input("The body cannot be accepted.", str(exc)) from None
     except (ValueError, UnicodeDecodeError):
         raise invalid_input("The body is not JSON.") from None
     if not isinstance(body, dict):
@@ -48,11 +51,13 @@ def _parse(model, body: dict):
         raise invalid_input("The body is not valid.", f"invalid fields: {', '.join(fields)}") from None
 
 
-def _callback_uri(value: str | None, prefixes: list[str]) -> str | None:
+def _callback_uri(value: str | None, settings) -> str | None:
     if value is None:
         return None
-    if not value.startswith(("https://", "http://")) or (prefixes and not value.startswith(tuple(prefixes))):
-        raise invalid_input("The callback URI is not an allowed http(s) URL.")
+    try:
+        callback_urls.check(value, settings)  # checked again when posting: DNS may have changed by then
+    except CallbackRefused as exc:
+        raise invalid_input("The callback URI is not an allowed http(s) URL.", str(exc)) from None
     return value
 
 
@@ -100,7 +105,7 @@ def _send(channel: Channel, request: Request, uow, application, body: dict) -> R
     sender = _sender(send_in.senderInfo)
     send_request, _ = accept(uow, settings=settings, caller=application.id, channel=channel, priority=send_in.priority,
                              recipients=recipients, sender=sender, content=content_value,
-                             callback_uri=_callback_uri(send_in.callback_uri, settings.callback_url_prefixes), api_key=application)
+                             callback_uri=_callback_uri(send_in.callback_uri, settings), api_key=application)
     return RequestAccepted(response=ACCEPTED, requestUID=send_request.request_uid, requestUid=send_request.request_uid)
 
 

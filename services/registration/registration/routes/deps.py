@@ -1,5 +1,4 @@
 """Dependencies and helpers the registration routers share: body parsing, the IM header, load-or-404, callers."""
-import json
 import re
 from typing import Annotated
 
@@ -7,6 +6,7 @@ from fastapi import Depends, Request
 from fastapi.responses import JSONResponse
 from starlette.datastructures import UploadFile
 
+from kernel import safejson
 from kernel.db import UowDep
 from kernel.errors import ApiError
 from registration import designer
@@ -52,11 +52,13 @@ async def read_body(request: Request) -> dict:
                 values = [v for v in form.getlist(key) if not isinstance(v, UploadFile)]
                 if values:
                     body[key] = values if len(values) > 1 else values[0]
+            if safejson.unsafe_text(body):  # what JSON bodies refuse in safejson.loads
+                raise safejson.UnsafeJson("NUL character or lone surrogate")
             return body
         raw = await request.body()
         if not raw.strip():
             return {}
-        body = json.loads(raw)
+        body = safejson.loads(raw)
     except (ValueError, UnicodeDecodeError, AssertionError) as exc:
         raise ApiError(400, "malformed_body", "The request body cannot be read.", details=[{"field": "body", "reason": type(exc).__name__}])
     if not isinstance(body, dict):
@@ -69,7 +71,7 @@ def json_field(body: dict, name: str, default, expected: type):
     value = body.get(name, default)
     if isinstance(value, str) and expected is not str:
         try:
-            value = json.loads(value) if value.strip() else default
+            value = safejson.loads(value) if value.strip() else default
         except ValueError:
             raise ApiError(400, "malformed_body", f"{name} is not valid JSON.", details=[{"field": name, "reason": "not valid JSON"}])
     if expected is list and isinstance(value, str):

@@ -1,11 +1,10 @@
 """Our designer API (GovStack leaves it open): e-services as versioned documents, validated, published, exported."""
-import json
-
 import yaml
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 from sqlmodel import select
 
+from kernel import safejson
 from kernel.auth import require
 from kernel.db import UowDep
 from kernel.errors import ApiError
@@ -19,11 +18,27 @@ Designer = require(roles=("designer", "admin"))
 _YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml")
 
 
+class _YamlWithoutAliases(yaml.SafeLoader):
+    """A service document has no use for aliases; refused, they cannot expand into a billion-laughs bomb later."""
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            raise yaml.composer.ComposerError(None, None, "aliases (*name) are not accepted", self.peek_event().start_mark)
+        return super().compose_node(parent, index)
+
+
 async def _document(request: Request) -> dict:
     raw = await request.body()
     content_type = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
     try:
-        document = yaml.safe_load(raw) if content_type in _YAML_TYPES else json.loads(raw or b"null")
+        if content_type in _YAML_TYPES:
+            document = yaml.load(raw, Loader=_YamlWithoutAliases)  # noqa: S506 (a SafeLoader)
+            if safejson.unsafe_text(document):
+                raise safejson.UnsafeJson("NUL character or lone surrogate")
+        else:
+            document = safejson.loads(raw or b"null")
+    except RecursionError:  # YAML nested deeper than its recursive composer goes
+        raise ApiError(400, "malformed_body", "The service document is nested too deeply.", details=[{"field": "body", "reason": "too deep"}])
     except (ValueError, yaml.YAMLError) as exc:
         raise ApiError(400, "malformed_body", "The service document cannot be parsed.", details=[{"field": "body", "reason": type(exc).__name__}])
     if not isinstance(document, dict):

@@ -10,6 +10,7 @@ from fastapi.responses import FileResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
+from kernel import safejson
 from kernel.auth import CallerDep
 from kernel.db import UowDep
 from kernel.errors import ApiError
@@ -54,10 +55,8 @@ async def _read_file(request: Request, limit: int) -> tuple[bytes, str]:
             raise ApiError(400, "malformed_body", "The upload cannot be read.", details=[{"field": "file", "reason": "malformed"}])
         parts = form.getlist("file")
     elif content_type == "application/json":
-        import json
-
         try:
-            body = json.loads(await request.body() or b"{}")
+            body = safejson.loads(await request.body() or b"{}")  # deep nesting, NUL and lone surrogates are a ValueError too
         except ValueError:
             raise ApiError(400, "malformed_body", "The request body is not JSON.", details=[{"field": "body", "reason": "not JSON"}])
         value = body.get("file") if isinstance(body, dict) else None
