@@ -1,6 +1,6 @@
 """Gateway (Information Mediator) vs calling the service directly: added p50 latency and throughput ratio, in one run.
 
-Three processes besides this one: the upstream, and the gateway (`python -m gateway api`, API_WORKERS workers) on a fresh
+Three processes besides this one: the upstream, a bare forwarder (below), and the gateway (`python -m gateway api`) on a fresh
 PostgreSQL database and RabbitMQ vhost, with the upstream registered as a service that the calling application is allowed
 to use. The upstream is what a building block is: a FastAPI app under uvicorn (one worker), here one async route answering
 a small pydantic-validated JSON and no database, so the comparison shows the gateway's cost against a service's own.
@@ -8,6 +8,11 @@ Every call through the gateway carries the caller's client-credentials token (ve
 expiry-bound cache), passes the access check and is written to the message log: journaled (fsync'd) before the response
 goes out, then stored hash-chained with one signature per batch. A small OIDC issuer runs in this process (it is asked for
 its keys once). The load generator is an aiohttp client with a pooled keep-alive connector on uvloop, in this process.
+
+The issue's reference point is measured in the same run and the same way: a bare forwarder (raw ASGI under uvicorn, one
+pooled aiohttp session, no token, access check, log or metrics). Its ratio (no target) is what this machine allows any
+Python forwarder in front of this upstream; the gateway's CPU per call against its own says what the guarantees cost.
+BENCH_GATEWAY_WORKERS sets the gateway's API_WORKERS (default 1; the 2 cores are shared with the load and the upstream).
 
 Targets (issue 7): at most 0.5 ms added to the p50 at concurrency 1; at least 0.7 of direct throughput at concurrency 16.
 """
@@ -55,14 +60,50 @@ def upstream_app():
     return app
 
 
-def _serve_upstream(port: int) -> None:
+def forwarder_app(upstream_url: str):
+    """The issue's reference point: the least a Python forwarder does here. A raw ASGI app that sends each call to the
+    upstream through one pooled aiohttp session and answers with its status, headers and body: no access check, no
+    token, no message log, no metrics. Its ratio shows what this machine allows any Python forwarder, not a target."""
+    session: aiohttp.ClientSession | None = None
+    hop_by_hop = {b"connection", b"keep-alive", b"transfer-encoding", b"content-length", b"server", b"date"}
+
+    async def app(scope, receive, send):
+        nonlocal session
+        if scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                if message["type"] == "lifespan.startup":
+                    session = aiohttp.ClientSession(auto_decompress=False, connector=aiohttp.TCPConnector(limit=200, keepalive_timeout=30))
+                    await send({"type": "lifespan.startup.complete"})
+                elif message["type"] == "lifespan.shutdown":
+                    await session.close()
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+        query = scope["query_string"].decode("latin-1")
+        async with session.request(scope["method"], upstream_url + scope["path"] + ("?" + query if query else "")) as upstream:
+            body = await upstream.read()
+        headers = [(name.lower(), value) for name, value in upstream.raw_headers if name.lower() not in hop_by_hop]
+        await send({"type": "http.response.start", "status": upstream.status,
+                    "headers": headers + [(b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
+
+    return app
+
+
+def _serve(kind: str, port: int, upstream_url: str = "") -> None:
     import uvicorn
 
-    uvicorn.run(upstream_app(), host="127.0.0.1", port=port, log_config=None, access_log=False)
+    app = upstream_app() if kind == "--upstream" else forwarder_app(upstream_url)
+    uvicorn.run(app, host="127.0.0.1", port=port, log_config=None, access_log=False)
 
 
 def _start_upstream(port: int) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, __file__, "--upstream", str(port)], cwd=Path(__file__).parent,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _start_forwarder(port: int, upstream_url: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, __file__, "--forwarder", str(port), upstream_url], cwd=Path(__file__).parent,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
@@ -191,28 +232,35 @@ async def _closed_loop_rps(url: str, headers: dict, *, concurrency: int, seconds
     return done / elapsed, done
 
 
-async def _measure(direct_url: str, gateway_url: str, gateway_headers: dict, gateway_pid: int) -> dict:
+async def _measure(direct_url: str, sides: dict[str, tuple[str, dict, int]]) -> dict:
+    """Each side (name: url, headers, pid) against direct, the same way: p50 at concurrency 1, throughput, CPU per call."""
     # Warm-up: connections open, the gateway's workers load the directory and verify the token once each.
-    _, warm_up_calls = await _closed_loop_rps(gateway_url, gateway_headers, concurrency=CONCURRENCY, seconds=1.0)
+    warm_up = {name: (await _closed_loop_rps(url, headers, concurrency=CONCURRENCY, seconds=1.0))[1]
+               for name, (url, headers, _) in sides.items()}
     await _closed_loop_rps(direct_url, {}, concurrency=CONCURRENCY, seconds=0.5)
     # Halves interleaved, so a drift in the machine's load does not favour one side.
     half = max(1, SEQUENTIAL_CALLS // 2)
-    direct, through = [], []
+    latencies = {name: [] for name in ["direct", *sides]}
     for _ in range(2):
-        direct += await _sequential_ms(direct_url, {}, half)
-        through += await _sequential_ms(gateway_url, gateway_headers, half)
-    direct_rps, gateway_rps, gateway_calls, gateway_cpu = [], [], 0, 0.0
+        latencies["direct"] += await _sequential_ms(direct_url, {}, half)
+        for name, (url, headers, _) in sides.items():
+            latencies[name] += await _sequential_ms(url, headers, half)
+    rps = {name: [] for name in ["direct", *sides]}
+    calls, cpu = dict.fromkeys(sides, 0), dict.fromkeys(sides, 0.0)
     for _ in range(2):
-        direct_rps.append((await _closed_loop_rps(direct_url, {}, concurrency=CONCURRENCY, seconds=THROUGHPUT_SECONDS / 2))[0])
-        cpu_before = _cpu_seconds(gateway_pid)
-        rps, calls = await _closed_loop_rps(gateway_url, gateway_headers, concurrency=CONCURRENCY, seconds=THROUGHPUT_SECONDS / 2)
-        gateway_cpu += _cpu_seconds(gateway_pid) - cpu_before
-        gateway_rps.append(rps)
-        gateway_calls += calls
-    # Throughput on a shared machine depends on the CPU left to us; the gateway's CPU per call does not.
-    return {"direct_p50": statistics.median(direct), "gateway_p50": statistics.median(through),
-            "direct_rps": statistics.mean(direct_rps), "gateway_rps": statistics.mean(gateway_rps),
-            "gateway_cpu_us": gateway_cpu / gateway_calls * 1e6, "gateway_calls": warm_up_calls + len(through) + gateway_calls}
+        rps["direct"].append((await _closed_loop_rps(direct_url, {}, concurrency=CONCURRENCY, seconds=THROUGHPUT_SECONDS / 2))[0])
+        for name, (url, headers, pid) in sides.items():
+            cpu_before = _cpu_seconds(pid)
+            side_rps, side_calls = await _closed_loop_rps(url, headers, concurrency=CONCURRENCY, seconds=THROUGHPUT_SECONDS / 2)
+            cpu[name] += _cpu_seconds(pid) - cpu_before
+            rps[name].append(side_rps)
+            calls[name] += side_calls
+    # Throughput on a shared machine depends on the CPU left to us; a process's CPU per call does not.
+    result = {f"{name}_p50": statistics.median(values) for name, values in latencies.items()}
+    result.update({f"{name}_rps": statistics.mean(values) for name, values in rps.items()})
+    result.update({f"{name}_cpu_us": cpu[name] / calls[name] * 1e6 for name in sides})
+    result["gateway_calls"] = warm_up["gateway"] + len(latencies["gateway"]) + calls["gateway"]
+    return result
 
 
 def _run_loop(coroutine):
@@ -229,21 +277,24 @@ def measure(infrastructure) -> dict:
     issuer_server = ServerThread(issuer.app(), free_port())
     issuer.url = issuer_server.url
     issuer_server.start()
-    upstream_port, gateway_port = free_port(), free_port()
+    upstream_port, gateway_port, forwarder_port = free_port(), free_port(), free_port()
     upstream_url, gateway_base = f"http://127.0.0.1:{upstream_port}", f"http://127.0.0.1:{gateway_port}"
+    forwarder_url = f"http://127.0.0.1:{forwarder_port}"
     database_url = infrastructure.new_database("bench_gateway")
     data_dir = tempfile.TemporaryDirectory(prefix="bench-gateway-")
-    processes = [_start_upstream(upstream_port)]
+    processes = [_start_upstream(upstream_port), _start_forwarder(forwarder_port, upstream_url)]
     try:
         _prepare_database(database_url, upstream_url)
         processes.append(_start_gateway(database_url=database_url, amqp_url=infrastructure.new_vhost("bench_gateway"),
                                         issuer_url=issuer.url, port=gateway_port, data_dir=data_dir.name))
         _wait_ready(upstream_url + "/", processes[0], "upstream")
-        _wait_ready(gateway_base + "/health/ready", processes[1], "gateway")
+        _wait_ready(forwarder_url + "/v1/items", processes[1], "bare forwarder")
+        _wait_ready(gateway_base + "/health/ready", processes[2], "gateway")
         token = issuer.token(sub=CLIENT_ID, audience="gateway", client_id=CLIENT_ID, expires_in=3600)
         headers = {"Information-Mediator-Client": "/".join(CLIENT), "Authorization": f"Bearer {token}"}
         gateway_url = f"{gateway_base}/r1/{'/'.join(PROVIDER)}/data/v1/items"
-        result = _run_loop(_measure(upstream_url + "/v1/items", gateway_url, headers, processes[1].pid))
+        sides = {"gateway": (gateway_url, headers, processes[2].pid), "forwarder": (forwarder_url + "/v1/items", {}, processes[1].pid)}
+        result = _run_loop(_measure(upstream_url + "/v1/items", sides))
         result["fsync_ms"] = _fsync_ms(data_dir.name)
     finally:
         for process in reversed(processes):  # the gateway first: it flushes its message log on the way out
@@ -273,8 +324,12 @@ def run(infrastructure) -> list[Row]:
         Row(f"gateway throughput at concurrency {CONCURRENCY} vs direct", m["gateway_rps"], m["direct_rps"], "req/s",
             THROUGHPUT_TARGET, note=f"direct, same upstream; added p50 {added:.2f} ms; gateway CPU {m['gateway_cpu_us']:.0f} us per call; "
                                  f"load average {os.getloadavg()[0]:.1f}"),
+        # The issue's reference point, no target: a bare pooled aiohttp forwarder (no token, access check or log).
+        Row(f"bare aiohttp forwarder throughput at concurrency {CONCURRENCY} vs direct (reference)", m["forwarder_rps"], m["direct_rps"],
+            "req/s", note=f"direct, same upstream; its added p50 {m['forwarder_p50'] - m['direct_p50']:.2f} ms; "
+                          f"its CPU {m['forwarder_cpu_us']:.0f} us per call; what any Python forwarder gets here"),
     ]
 
 
-if __name__ == "__main__":  # the upstream process this benchmark starts; run the benchmark with benchmarks/run.py gateway
-    _serve_upstream(int(sys.argv[2]))
+if __name__ == "__main__":  # the upstream and forwarder processes this benchmark starts; run it with benchmarks/run.py gateway
+    _serve(sys.argv[1], int(sys.argv[2]), *sys.argv[3:])

@@ -10,7 +10,6 @@ from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.routing import Match
 
 from gateway.callers import CachedVerifier
 from gateway.consent import ConsentChecker
@@ -52,11 +51,10 @@ class GatewayApp:
         return getattr(self.app, name)
 
     async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] == "http" and scope["path"].startswith("/r1/") and not _spans_recorded():
-            match, child_scope = proxy.forward_route.matches(scope)
-            if match is Match.FULL:
-                scope.update(child_scope)
-                scope["app"] = self.app
+        if scope["type"] == "http" and scope["path"].startswith("/r1/") and not scope.get("root_path") and not _spans_recorded():
+            params = proxy.forward_params(scope["path"])
+            if params is not None and scope["method"] in proxy.METHODS:
+                scope["path_params"], scope["endpoint"], scope["app"] = params, proxy.forward, self.app
                 try:
                     response = await proxy.forward(Request(scope, receive, send))
                 except Exception:
@@ -107,11 +105,16 @@ def create_app(settings: GatewaySettings | None = None) -> GatewayApp:
             # Before serving: what a crashed process journaled as delivered reaches the log first.
             await run_in_threadpool(replay_orphaned_journals, engine, settings.journal_dir)
             # One pooled client for all forwarding: by measurement far faster than a client per request.
+            # sock_read: the longest silence. The deadlines for the whole exchange (headers and small body; a stream) are
+            # kept by the forwarding route: sock_read alone let a provider dripping a byte just under it hold the caller.
             timeout = aiohttp.ClientTimeout(total=None, connect=settings.upstream_connect_timeout_seconds,
                                             sock_read=settings.upstream_timeout_seconds)
             # No cookie jar: a cookie one provider sets must never ride along on another caller's request.
+            # No headers of aiohttp's own (Accept, Accept-Encoding, User-Agent): the provider gets the caller's, and a
+            # body compressed for an Accept-Encoding the caller never sent would reach it undecoded.
             app.state.http = aiohttp.ClientSession(timeout=timeout, auto_decompress=False, cookie_jar=aiohttp.DummyCookieJar(),
-                                                   connector=aiohttp.TCPConnector(limit=200, keepalive_timeout=30))
+                                                   connector=aiohttp.TCPConnector(limit=200, keepalive_timeout=30),
+                                                   skip_auto_headers=("Accept", "Accept-Encoding", "User-Agent"))
             app.state.message_log.start()
             await app.state.consent.start()
             try:

@@ -25,7 +25,10 @@ class GatewaySettings(ServiceSettings):
     registration_url: str = "http://localhost:8002"
     consent_url: str = "http://localhost:8003"
     messaging_url: str = "http://localhost:8004"
-    upstream_timeout_seconds: float = 30.0
+    upstream_timeout_seconds: float = 30.0  # headers and a small (whole-read) body in all; also the longest silence in a stream
+    # A streamed (large) response in all: long, since a citizen on a slow link downloading a document holds the stream open;
+    # a provider that stops sending is still cut after UPSTREAM_TIMEOUT_SECONDS of silence.
+    upstream_stream_timeout_seconds: float = 900.0
     upstream_connect_timeout_seconds: float = 5.0
     max_body_bytes: int = 20 * 1024 * 1024
 

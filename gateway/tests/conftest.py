@@ -76,6 +76,7 @@ def settings(infrastructure, oidc_issuer, consent, provider_url, tmp_path_factor
         data_dir=tmp_path_factory.mktemp("gateway-data"),  # the message log journal
         max_body_bytes=100_000,
         upstream_timeout_seconds=2.0,
+        upstream_stream_timeout_seconds=2.0,
         fixtures="conformance",
         consumer_retry_delay_ms=300,
         push_backoff_seconds=0.2,  # failed pushes come back after 0.2, 0.4, 0.8 ... s

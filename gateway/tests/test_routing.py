@@ -43,6 +43,16 @@ def test_a_second_unproven_client_header_does_not_reach_the_provider(exchange):
     assert echoed["headers"]["information-mediator-client"] == "/".join(exchange.client)
 
 
+def test_the_provider_gets_the_callers_headers_and_nothing_of_the_forwarding_clients_own(exchange):
+    with httpx.Client(timeout=10) as client:
+        for name in ("accept", "accept-encoding", "user-agent"):
+            client.headers.pop(name, None)  # a caller that sends none of them
+        echoed = client.get(exchange.url(path="x"), headers=exchange.headers()).json()
+
+    # An Accept-Encoding of the gateway's own would bring the caller a compressed body it never asked for.
+    assert not {"accept", "accept-encoding", "user-agent"} & set(echoed["headers"])
+
+
 def test_service_without_a_right_is_refused_and_logged(exchange, logged):
     message_id = str(uuid.uuid4())
 

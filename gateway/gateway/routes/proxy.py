@@ -26,8 +26,24 @@ from kernel.errors import ApiError
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
               "transfer-encoding", "upgrade", "host", "content-length"}
 HOP_BY_HOP_RAW = {name.encode() for name in HOP_BY_HOP}
+# The gateway sets these itself: a caller's own must not reach the provider beside them.
+NOT_FORWARDED = HOP_BY_HOP_RAW | {name.encode() for name in CLIENT_HEADERS} | {b"x-road-service", b"x-road-id"}
+NOT_FORWARDED_NOR_TOKEN = NOT_FORWARDED | {b"authorization"}
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 SMALL_RESPONSE_BYTES = 64 * 1024
+
+
+_bases: dict[str, str] = {}
+
+
+def _base_url(url: str) -> str:
+    """A registered service URL without its trailing slash, percent-encoded once (yarl), kept: URLs are few, calls many."""
+    base = _bases.get(url)
+    if base is None:
+        if len(_bases) > 10_000:
+            _bases.clear()
+        base = _bases[url] = str(URL(url.rstrip("/")))
+    return base
 
 
 def _message_id() -> str:
@@ -166,23 +182,28 @@ async def _forward(request: Request) -> Response:
                            details=refused.details)
 
     request_hash = hashlib.sha256(body).hexdigest()
-    headers = {k: v for k, v in request.headers.items() if k not in HOP_BY_HOP}
-    if not settings.forward_bearer_token:
-        headers.pop("authorization", None)
-    for name in CLIENT_HEADERS:
-        headers.pop(name, None)  # a second, unproven client header must not reach the provider
-    headers.update({"X-Road-Client": client_name, "Information-Mediator-Client": client_name, "X-GovStack-Client": client_name,
-                    "X-Road-Service": service_name, "X-Road-Id": message_id})
+    # From the raw ASGI headers, repeated ones kept.
+    dropped = NOT_FORWARDED if settings.forward_bearer_token else NOT_FORWARDED_NOR_TOKEN
+    headers = [(name.decode("latin-1"), value.decode("latin-1")) for name, value in request.scope["headers"] if name not in dropped]
+    headers += (("X-Road-Client", client_name), ("Information-Mediator-Client", client_name), ("X-GovStack-Client", client_name),
+                ("X-Road-Service", service_name), ("X-Road-Id", message_id))
     if trace.get_current_span().get_span_context().is_valid:
-        propagate.inject(headers)  # the upstream continues this trace (else the caller's traceparent went along as is)
+        carrier: dict[str, str] = {}
+        propagate.inject(carrier)  # the upstream continues this trace (else the caller's traceparent went along as is)
+        headers = [(name, value) for name, value in headers if name.lower() not in carrier] + list(carrier.items())
     # The path arrives decoded: encoded again, "%23" or "%3F" stays part of the path instead of cutting it short as a
-    # fragment or a query (which sent /drafts/%23 to the provider's /drafts/).
-    target = entry.url.rstrip("/") + "/" + quote(path, safe="/:@!$&'()*+,;=")
+    # fragment or a query (which sent /drafts/%23 to the provider's /drafts/). The query goes as the caller sent it, byte
+    # for byte: nothing parsed and re-encoded.
+    target = _base_url(entry.url) + "/" + quote(path, safe="/:@!$&'()*+,;=")
     query = request.scope["query_string"]
-    if query:  # as the caller sent it, byte for byte: nothing parsed and re-encoded
-        target = URL(target + "?" + query.decode("latin-1"), encoded=True)
+    if query:
+        target += "?" + query.decode("latin-1")
+    target = URL(target, encoded=True)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + settings.upstream_timeout_seconds  # headers and a small body, in all
     try:
-        upstream = await state.http.request(request.method, target, data=body or None, headers=headers, allow_redirects=False)
+        async with asyncio.timeout_at(deadline):
+            upstream = await state.http.request(request.method, target, data=body or None, headers=headers, allow_redirects=False)
     except asyncio.TimeoutError:
         message_log.record(finish(504, "failed", error="Server.ServerProxy.ServiceTimeout", request_hash=request_hash, request_body=body))
         return xroad_error(504, "Server.ServerProxy.ServiceTimeout", f"SERVICE:{service_name} did not answer in time.", message_id=message_id)
@@ -197,11 +218,15 @@ async def _forward(request: Request) -> Response:
     if declared is not None and declared.isdigit() and int(declared) <= SMALL_RESPONSE_BYTES:
         # Small bodies go out in one piece: cheaper than a streaming response, and nothing is held back for long.
         try:
-            content = await upstream.read()
-        except (aiohttp.ClientError, asyncio.TimeoutError):
-            upstream.release()
+            async with asyncio.timeout_at(deadline):
+                content = await upstream.read()
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            # The provider answered in time but did not finish its body: broken off, or still dripping at the deadline
+            # (UPSTREAM_TIMEOUT_SECONDS for the whole exchange). Nothing went to the caller yet, so it gets the error.
+            upstream.close()  # the connection is in an unknown state: not back to the pool
             message_log.record(finish(502, "failed", error="Server.ServerProxy.ServiceFailed", request_hash=request_hash, request_body=body))
-            return xroad_error(502, "Server.ServerProxy.ServiceFailed", f"SERVICE:{service_name} broke off its response.", message_id=message_id)
+            what = "did not finish its response in time" if isinstance(exc, asyncio.TimeoutError) else "broke off its response"
+            return xroad_error(502, "Server.ServerProxy.ServiceFailed", f"SERVICE:{service_name} {what}.", message_id=message_id)
         upstream.release()
         # The log entry is durable before the response goes out (X-Road: logged before returned to the client).
         delivered = finish(upstream.status, "delivered", response_size=len(content), request_hash=request_hash,
@@ -215,11 +240,18 @@ async def _forward(request: Request) -> Response:
         return _LoggedResponse(content, status_code=upstream.status, raw_headers=raw_headers,
                                on_broken=lambda: message_log.record(_interrupted(delivered)))
 
+    stream_deadline = loop.time() + settings.upstream_stream_timeout_seconds
+
     async def stream():
         digest, size, kept, completed, held = hashlib.sha256(), 0, [], False, None
         try:
             # One chunk is held back, so the last one goes out only after the exchange is durably logged.
             async for chunk in upstream.content.iter_chunked(64 * 1024):
+                if loop.time() > stream_deadline:  # a provider dripping just inside the read timeout: cut, not delivered
+                    upstream.close()
+                    # Raised, not returned: the server then aborts the connection, so the caller cannot take the
+                    # shortened body (chunked, no length) for a complete one.
+                    raise asyncio.TimeoutError("the provider's streamed response passed UPSTREAM_STREAM_TIMEOUT_SECONDS")
                 digest.update(chunk)
                 size += len(chunk)
                 if settings.log_payloads:
@@ -298,6 +330,18 @@ async def _check_consent(request: Request, agreement_id: str) -> None:
 async def malformed_path(request: Request) -> Response:
     return xroad_error(400, "Client.BadRequest", "Use /r1/{instance}/{memberClass}/{memberCode}/{application}/{serviceCode}/{path}.",
                        message_id=request.headers.get("x-road-id") or _message_id())
+
+
+_PARAMS = ("instance", "member_class", "member_code", "application", "service", "path")
+
+
+def forward_params(path: str) -> dict[str, str] | None:
+    """forward_route's path parameters by splitting the path, as its pattern would match them (five non-empty segments
+    after /r1/, then the rest, which may be empty): the regex walk and scope copy of Route.matches cost more per call."""
+    parts = path.split("/", 7)
+    if len(parts) != 8 or parts[1] != "r1" or parts[0] or not all(parts[2:7]):
+        return None
+    return dict(zip(_PARAMS, parts[2:]))
 
 
 # The hot route is put first in the app itself (app.py); these come after the directory's /r1 routes, the catch-all last.
