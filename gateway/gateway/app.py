@@ -16,7 +16,7 @@ from gateway.consent import ConsentChecker
 from gateway.directory import DirectoryCache
 from gateway.errors import error_shape, xroad_error
 from gateway.fixtures import FIXTURES
-from gateway.messagelog import MessageLogWriter, replay_orphaned_journals
+from gateway.messagelog import MessageLogWriter, replay_orphaned_journals, use_key_secret
 from gateway.metrics import ExchangeMetrics
 from gateway.registry import seed_default_directory
 from gateway.routes import api_router, proxy
@@ -88,6 +88,7 @@ def create_app(settings: GatewaySettings | None = None) -> GatewayApp:
     app.state.directory = DirectoryCache(engine, settings.directory_cache_seconds)
     app.state.caller_verifier = CachedVerifier(app.state.verifier, settings.token_cache_seconds)
     app.state.metrics = ExchangeMetrics.create()
+    use_key_secret(settings.message_log_key_secret)  # seals the log's signing key (messagelog.signing_key)
     app.state.message_log = MessageLogWriter(engine, journal_dir=settings.journal_dir, batch_size=settings.message_log_batch_size,
                                              linger=settings.message_log_linger_seconds, sync_seconds=settings.message_log_sync_seconds)
     token_source = ServiceTokenSource(token_url=settings.service_token_url, client_id=settings.service_client_id,
