@@ -1,8 +1,6 @@
 """A login code reaches the citizen: Identity's /authorize page -> identity.otp.requested (outbox, relay, RabbitMQ) ->
 Messaging (consumer, emergency lane, delivery worker) -> SMTP, and the code read from the mail completes the login.
 Every piece runs for real; the mailbox is an aiosmtpd server."""
-import email
-import email.policy
 import re
 import time
 import uuid
@@ -10,7 +8,6 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from aiosmtpd.controller import Controller
 from joserfc import jwt
 from joserfc.jwk import KeySet, RSAKey
 
@@ -19,7 +16,7 @@ from identity.settings import IdentitySettings
 from kernel import relay
 from kernel.consumer import Consumer
 from kernel.db import make_engine
-from kernel.testing import free_port, running, serve, wait_until
+from kernel.testing import free_port, running, serve, smtp_mailbox, wait_until
 from messaging.app import create_app as create_messaging
 from messaging.delivery import DeliveryWorker, ensure_topology
 from messaging.handlers import handlers_for
@@ -29,25 +26,10 @@ OTP_ACR = "idbb:acr:generated-code"
 CALLBACK = "https://rp.example.la/callback"
 
 
-class Mailbox:
-    def __init__(self):
-        self.mails: list[tuple[list[str], bytes]] = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.mails.append((list(envelope.rcpt_tos), envelope.original_content))
-        return "250 OK"
-
-    def to(self, address: str) -> list[email.message.EmailMessage]:
-        return [email.message_from_bytes(content, policy=email.policy.default) for rcpt, content in list(self.mails) if address in rcpt]
-
-
 @pytest.fixture(scope="module")
 def mailbox():
-    box = Mailbox()
-    controller = Controller(box, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    yield box, controller.port
-    controller.stop()
+    with smtp_mailbox() as box_and_port:
+        yield box_and_port
 
 
 @pytest.fixture(scope="module")

@@ -1,13 +1,10 @@
 """A registration decision reaches the citizen: registration -> RabbitMQ -> messaging -> (service token from identity,
 contact from registration through the gateway) -> SMTP. Every piece runs for real, with the demo fixtures."""
-import email
-import email.policy
 import logging
 import uuid
 
 import httpx
 import pytest
-from aiosmtpd.controller import Controller
 from sqlmodel import Session, select
 
 from gateway.app import create_app as create_gateway
@@ -18,7 +15,7 @@ from kernel import relay
 from kernel.consumer import Consumer
 from kernel.db import UnitOfWork, make_engine
 from kernel.outbox import OutboxMessage, ProcessedMessage
-from kernel.testing import free_port, running, serve, wait_until
+from kernel.testing import free_port, running, serve, smtp_mailbox, wait_until
 from messaging.app import create_app as create_messaging
 from messaging.delivery import DeliveryWorker, ensure_topology
 from messaging.handlers import handlers_for
@@ -31,27 +28,10 @@ IM = {"Information-Mediator-Client": "LA/GOV/LA-DGC/govstack-portal"}
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 
 
-class Mailbox:
-    """A real SMTP server's handler that keeps every mail it accepts."""
-
-    def __init__(self):
-        self.mails: list[tuple[list[str], bytes]] = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.mails.append((list(envelope.rcpt_tos), envelope.original_content))
-        return "250 OK"
-
-    def to(self, address: str) -> list[email.message.EmailMessage]:
-        return [email.message_from_bytes(content, policy=email.policy.default) for rcpt, content in list(self.mails) if address in rcpt]
-
-
 @pytest.fixture(scope="module")
 def mailbox():
-    box = Mailbox()
-    controller = Controller(box, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    yield box, controller.port
-    controller.stop()
+    with smtp_mailbox() as box_and_port:
+        yield box_and_port
 
 
 @pytest.fixture(scope="module")

@@ -69,6 +69,37 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+class Mailbox:
+    """A real SMTP server's handler (aiosmtpd) that keeps every mail it accepts."""
+
+    def __init__(self):
+        self.mails: list[tuple[list[str], bytes]] = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.mails.append((list(envelope.rcpt_tos), envelope.original_content))
+        return "250 OK"
+
+    def to(self, address: str) -> list:
+        import email
+        import email.policy
+
+        return [email.message_from_bytes(content, policy=email.policy.default) for rcpt, content in list(self.mails) if address in rcpt]
+
+
+@contextlib.contextmanager
+def smtp_mailbox():
+    """An SMTP server on a free local port, keeping what it accepts: yields (Mailbox, port)."""
+    from aiosmtpd.controller import Controller  # a dev dependency: only tests that receive mail import it
+
+    box = Mailbox()
+    controller = Controller(box, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        yield box, controller.port
+    finally:
+        controller.stop()
+
+
 class ServerThread:
     def __init__(self, app, port: int, **options):
         """options: more uvicorn.Config settings, e.g. TLS (ssl_certfile, ssl_keyfile, ssl_ca_certs, ssl_cert_reqs)."""
