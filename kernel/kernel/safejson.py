@@ -95,3 +95,18 @@ async def refuse_unsafe_body(request: Request) -> None:
     if unsafe:
         raise ApiError(400, "invalid_characters", "The request holds a NUL character or a lone surrogate, which cannot be stored.",
                        details=[{"field": "body", "reason": "NUL character or lone surrogate"}])
+
+
+def load_yaml(text: bytes | str) -> Any:
+    """YAML as yaml.safe_load reads it, but refusing aliases: a document has no use for them, and refused they cannot
+    expand into a billion-laughs bomb here or where it is sent on. Raises yaml.YAMLError (and RecursionError for
+    nesting deeper than the composer goes). PyYAML is imported here, by the services that take YAML, not by the kernel."""
+    import yaml
+
+    class WithoutAliases(yaml.SafeLoader):
+        def compose_node(self, parent, index):
+            if self.check_event(yaml.AliasEvent):
+                raise yaml.composer.ComposerError(None, None, "aliases (*name) are not accepted", self.peek_event().start_mark)
+            return super().compose_node(parent, index)
+
+    return yaml.load(text, Loader=WithoutAliases)  # noqa: S506 (a SafeLoader)
