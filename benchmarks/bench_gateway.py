@@ -23,6 +23,7 @@ Targets (issue 7): at most 0.5 ms added to the p50 at concurrency 1; at least 0.
 """
 import asyncio
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -246,7 +247,13 @@ async def _closed_loop_rps(url: str, headers: dict, *, concurrency: int, seconds
     return done / elapsed, done
 
 
-async def _measure(direct_url: str, sides: dict[str, tuple[str, dict, int]]) -> dict:
+def _own_cpu_seconds() -> float:
+    """This process's CPU time: the load generator's (the issuer thread is idle while it runs)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+async def _measure(direct_url: str, sides: dict[str, tuple[str, dict, int]], upstream_pid: int) -> dict:
     """Each side (name: url, headers, pid) against direct, the same way: p50 at concurrency 1, throughput, CPU per call."""
     # Warm-up: connections open, the gateway's workers load the directory and verify the token once each.
     warm_up = {name: (await _closed_loop_rps(url, headers, concurrency=CONCURRENCY, seconds=1.0))[1]
@@ -261,18 +268,24 @@ async def _measure(direct_url: str, sides: dict[str, tuple[str, dict, int]]) -> 
             latencies[name] += await _sequential_ms(url, headers, half)
     rps = {name: [] for name in ["direct", *sides]}
     calls, cpu = dict.fromkeys(sides, 0), dict.fromkeys(sides, 0.0)
+    upstream_cpu, load_cpu = dict.fromkeys(sides, 0.0), dict.fromkeys(sides, 0.0)
     for _ in range(2):
         rps["direct"].append((await _closed_loop_rps(direct_url, {}, concurrency=CONCURRENCY, seconds=THROUGHPUT_SECONDS / 2))[0])
         for name, (url, headers, pid) in sides.items():
-            cpu_before = _cpu_seconds(pid)
+            cpu_before, upstream_before, load_before = _cpu_seconds(pid), _cpu_seconds(upstream_pid), _own_cpu_seconds()
             side_rps, side_calls = await _closed_loop_rps(url, headers, concurrency=CONCURRENCY, seconds=THROUGHPUT_SECONDS / 2)
             cpu[name] += _cpu_seconds(pid) - cpu_before
+            # Where the 2 shared cores go besides the forwarder: the upstream and the load generator, per call.
+            upstream_cpu[name] += _cpu_seconds(upstream_pid) - upstream_before
+            load_cpu[name] += _own_cpu_seconds() - load_before
             rps[name].append(side_rps)
             calls[name] += side_calls
     # Throughput on a shared machine depends on the CPU left to us; a process's CPU per call does not.
     result = {f"{name}_p50": statistics.median(values) for name, values in latencies.items()}
     result.update({f"{name}_rps": statistics.mean(values) for name, values in rps.items()})
     result.update({f"{name}_cpu_us": cpu[name] / calls[name] * 1e6 for name in sides})
+    result.update({f"{name}_upstream_cpu_us": upstream_cpu[name] / calls[name] * 1e6 for name in sides})
+    result.update({f"{name}_load_cpu_us": load_cpu[name] / calls[name] * 1e6 for name in sides})
     result["gateway_calls"] = warm_up["gateway"] + len(latencies["gateway"]) + calls["gateway"]
     result["load_average"] = os.getloadavg()[0]
     return result
@@ -323,7 +336,7 @@ def measure(infrastructure) -> dict:
             gateway_url = f"{gateway_base}/r1/{'/'.join(PROVIDER)}/{code}/v1/items"
             sides = {"gateway": (gateway_url, headers, gateway.pid),
                      "forwarder": (forwarder_urls[kind] + "/v1/items", {}, forwarders[kind].pid)}
-            result[kind] = _run_loop(_measure(upstream_urls[kind] + "/v1/items", sides))
+            result[kind] = _run_loop(_measure(upstream_urls[kind] + "/v1/items", sides, upstreams[kind].pid))
             result["gateway_calls"] += result[kind]["gateway_calls"]
         result["fsync_ms"] = _fsync_ms(data_dir.name)
     finally:
@@ -353,7 +366,8 @@ def run(infrastructure) -> list[Row]:
         return Row(f"bare aiohttp forwarder throughput at concurrency {CONCURRENCY} vs direct, {upstream} (reference)",
                    f["forwarder_rps"], f["direct_rps"], "req/s",
                    note=f"direct, same upstream; its added p50 {f['forwarder_p50'] - f['direct_p50']:.2f} ms; "
-                        f"its CPU {f['forwarder_cpu_us']:.0f} us per call; what any Python forwarder gets here")
+                        f"CPU per call: forwarder {f['forwarder_cpu_us']:.0f} us, upstream {f['forwarder_upstream_cpu_us']:.0f} us, "
+                        f"load generator {f['forwarder_load_cpu_us']:.0f} us; what any Python forwarder gets here")
 
     return [
         # The Row holds a ratio target: (direct + 0.5 ms) / direct makes "met" mean "at most 0.5 ms added".
@@ -361,13 +375,15 @@ def run(infrastructure) -> list[Row]:
             round((s["direct_p50"] + ADDED_MS_TARGET) / s["direct_p50"], 2), higher_is_better=False, note=note),
         Row(f"gateway throughput at concurrency {CONCURRENCY} vs direct", s["gateway_rps"], s["direct_rps"], "req/s",
             THROUGHPUT_TARGET, note=f"direct, same upstream (`def` route); added p50 {s['gateway_p50'] - s['direct_p50']:.2f} ms; "
-                                 f"gateway CPU {s['gateway_cpu_us']:.0f} us per call; load average {s['load_average']:.1f}"),
+                                 f"CPU per call: gateway {s['gateway_cpu_us']:.0f} us, upstream {s['gateway_upstream_cpu_us']:.0f} us, "
+                                 f"load generator {s['gateway_load_cpu_us']:.0f} us; load average {s['load_average']:.1f}"),
         forwarder_row(s, "`def` route"),
         # No target: the same gateway in front of a route that costs less than the forwarding itself.
         Row(f"gateway throughput at concurrency {CONCURRENCY} vs direct, `async def` route (harsher, no target)",
             a["gateway_rps"], a["direct_rps"], "req/s",
             note=f"direct, same upstream; added p50 {a['gateway_p50'] - a['direct_p50']:.2f} ms (direct p50 {a['direct_p50']:.2f} ms); "
-                 f"gateway CPU {a['gateway_cpu_us']:.0f} us per call; load average {a['load_average']:.1f}"),
+                 f"CPU per call: gateway {a['gateway_cpu_us']:.0f} us, upstream {a['gateway_upstream_cpu_us']:.0f} us, "
+                 f"load generator {a['gateway_load_cpu_us']:.0f} us; load average {a['load_average']:.1f}"),
         forwarder_row(a, "`async def` route"),
     ]
 
