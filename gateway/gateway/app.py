@@ -81,6 +81,7 @@ def create_app(settings: GatewaySettings | None = None) -> GatewayApp:
     # does not; the gateway keeps the server span only (same excluded URLs as the kernel's setup).
     FastAPIInstrumentor.uninstrument_app(app)
     FastAPIInstrumentor.instrument_app(app, excluded_urls="health/live,health/ready,metrics", exclude_spans=["send", "receive"])
+    app.middleware_stack = None  # uninstrument_app built the plain stack; the next request builds it with the instrumentation
     # Route matching walks the routes (twice: routing and the tracing span name), so the hot path goes first.
     # It shadows nothing: no other route has six or more segments under /r1.
     app.router.routes.insert(0, proxy.forward_route)

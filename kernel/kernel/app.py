@@ -18,6 +18,7 @@ from kernel.telemetry import instrument_fastapi, setup_logging, setup_tracing
 
 FixtureLoader = Callable[[UnitOfWork, ServiceSettings], None]
 log = logging.getLogger(__name__)
+NATIVE_TELEMETRY_OFF = {"tracing": False, "metrics": False, "logs": False}
 
 
 def _operation_id(route: APIRoute) -> str:
@@ -41,8 +42,11 @@ def build_app(settings: ServiceSettings, *, title: str, version: str, api_router
         engine.dispose()
 
     # Every route's parsed body is checked for text no service can store (NUL, lone surrogates) before it runs.
+    # Traced by OpenTelemetry's FastAPI instrumentation (kernel.telemetry), not FastAPI's own native telemetry: that one
+    # stands aside only when it finds the instrumentation in the stack, which a route served ahead of it hides, and then
+    # started a span (recording nothing) around every request of identity and consent.
     app = FastAPI(title=title, version=version, description=description, lifespan=lifespan, generate_unique_id_function=_operation_id,
-                  dependencies=[Depends(refuse_unsafe_body)])
+                  dependencies=[Depends(refuse_unsafe_body)], telemetry=NATIVE_TELEMETRY_OFF)
     app.state.settings = settings
     app.state.engine = engine
     app.state.verifier = TokenVerifier(issuers=settings.oidc_issuers, audiences=settings.oidc_audience, jwks_cache_seconds=settings.oidc_jwks_cache_seconds)
