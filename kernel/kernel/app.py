@@ -10,7 +10,7 @@ from fastapi.routing import APIRoute
 
 from kernel import health
 from kernel.auth import TokenVerifier
-from kernel.db import UnitOfWork, make_engine, migrate
+from kernel.db import UnitOfWork, for_writing, make_engine, migrate
 from kernel.errors import ApiError, ErrorShape, default_shape, install_error_handlers
 from kernel.safejson import refuse_unsafe_body
 from kernel.settings import ServiceSettings
@@ -113,6 +113,6 @@ def load_fixtures(engine, settings: ServiceSettings, fixtures: dict[str, Fixture
     loader = fixtures.get(settings.fixtures)
     if loader is None:
         return  # a service with no data in this set
-    with UnitOfWork(engine, source=settings.service_name) as uow:
+    with UnitOfWork(for_writing(engine), source=settings.service_name) as uow:
         loader(uow, settings)
         uow.commit()

@@ -41,11 +41,23 @@ def make_engine(settings: ServiceSettings) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(connection):
-            connection.exec_driver_sql("BEGIN")
+            # A deferred transaction that has read cannot wait for the write lock: SQLite fails it at once ("database
+            # is locked") while another process (a relay, a consumer) holds it. for_writing() takes the lock up front.
+            immediate = connection.get_execution_options().get(_BEGIN_IMMEDIATE)
+            connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
         return engine
     # hide_parameters: a failed statement's values are user input (personal data); they must not reach the logs.
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, hide_parameters=True)
+
+
+_BEGIN_IMMEDIATE = "sqlite_begin_immediate"
+
+
+def for_writing(engine: Engine) -> Engine:
+    """The engine for a transaction that reads and then writes, run where nothing else in the process holds one (start-up
+    work such as fixtures): on SQLite it takes the write lock at BEGIN, waiting for it instead of failing on the way."""
+    return engine.execution_options(**{_BEGIN_IMMEDIATE: True}) if engine.dialect.name == "sqlite" else engine
 
 
 def make_autocommit_engine(settings: ServiceSettings, engine: Engine, *, pool_size: int = 10) -> Engine:

@@ -168,14 +168,23 @@ def _claim(batch_size: int, postgresql: bool):
                        OUTBOX.c.data, OUTBOX.c.headers))
 
 
+_ANY_UNSENT = select(OUTBOX.c.seq).where(OUTBOX.c.sent_at.is_(None)).limit(1)
+
+
 def relay_batch(engine, publisher: Publisher, *, batch_size: int = 500) -> int:
     """Publish one batch of unsent rows; a crash before the commit only means they are published again.
 
     One UPDATE ... RETURNING claims the batch (marked sent, but only once the commit that follows the broker's confirms
     makes it so), so a batch costs two round trips to the database whatever its size.
     """
-    claim = _claim(batch_size, engine.dialect.name == "postgresql")
+    postgresql = engine.dialect.name == "postgresql"
+    claim = _claim(batch_size, postgresql)
     with engine.connect() as connection:
+        if not postgresql and connection.execute(_ANY_UNSENT).first() is None:
+            # SQLite: an UPDATE takes the file's write lock even when it matches nothing; polling with it every 0.1 s
+            # failed other processes' transactions that had read and were about to write ("database is locked").
+            connection.rollback()
+            return 0
         rows = connection.execute(claim, {"now": datetime.now(timezone.utc)}).all()
         rows.sort(key=lambda row: row.seq)  # RETURNING has no order of its own
         if not rows:

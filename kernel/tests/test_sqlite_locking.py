@@ -1,0 +1,78 @@
+"""SQLite (`make run` without DATABASE_URL): the API, relay and consumer processes share one file. A transaction that has
+read and then writes must wait for the write lock, not fail; an idle relay must not take the lock at all."""
+import threading
+
+import pytest
+from sqlalchemy import event, text
+from sqlalchemy.exc import OperationalError
+
+from kernel.db import for_writing, make_engine
+from kernel.outbox import OutboxMessage
+from kernel.relay import relay_batch
+from kernel.settings import ServiceSettings
+
+
+@pytest.fixture
+def engine(tmp_path):
+    engine = make_engine(ServiceSettings(service_name="locking", data_dir=tmp_path))
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE counter (n INTEGER)"))
+        connection.execute(text("INSERT INTO counter VALUES (0)"))
+    OutboxMessage.__table__.create(engine)
+    yield engine
+    engine.dispose()
+
+
+class _OtherWriter:
+    """Another connection (another process, as far as SQLite knows) holding the write lock until released."""
+
+    def __init__(self, tmp_path):
+        self.engine = make_engine(ServiceSettings(service_name="locking", data_dir=tmp_path))
+        self.holding, self.release = threading.Event(), threading.Event()
+        self.thread = threading.Thread(target=self._run)
+
+    def _run(self):
+        with for_writing(self.engine).begin() as connection:  # BEGIN IMMEDIATE: the lock, held until the commit
+            self.holding.set()
+            self.release.wait(5)
+            connection.execute(text("UPDATE counter SET n = n + 10"))
+
+    def __enter__(self):
+        self.thread.start()
+        assert self.holding.wait(5)
+        threading.Timer(0.3, self.release.set).start()  # then it writes and commits
+        return self
+
+    def __exit__(self, *exc):
+        self.release.set()
+        self.thread.join(5)
+        self.engine.dispose()
+
+
+def test_a_deferred_transaction_that_has_read_fails_at_once_when_another_holds_the_write_lock(engine, tmp_path):
+    # What went wrong: fixtures loading at start-up failed with "database is locked" while a relay polled.
+    with pytest.raises(OperationalError, match="database is locked"):
+        with engine.begin() as connection:
+            connection.execute(text("SELECT n FROM counter")).one()
+            with _OtherWriter(tmp_path):
+                connection.execute(text("UPDATE counter SET n = n + 1"))
+
+
+def test_for_writing_waits_for_the_lock_then_reads_and_writes(engine, tmp_path):
+    with _OtherWriter(tmp_path):
+        with for_writing(engine).begin() as connection:  # waits for the other's commit (busy_timeout), not fails
+            seen = connection.execute(text("SELECT n FROM counter")).scalar_one()
+            connection.execute(text("UPDATE counter SET n = n + 1"))
+
+    assert seen == 10
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT n FROM counter")).scalar_one() == 11
+
+
+def test_an_idle_relay_on_sqlite_does_not_write(engine):
+    statements: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+
+    assert relay_batch(engine, publisher=None) == 0  # nothing to publish, so the publisher is never used
+
+    assert statements and not any(s.lstrip().upper().startswith(("UPDATE", "INSERT", "DELETE")) for s in statements)
