@@ -116,3 +116,12 @@ def test_generated_requests_never_cause_server_errors(running_service, oidc_issu
             failures.append(f"{operation.label}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}")
 
     assert not failures, "\n".join(failures)
+
+
+def test_operation_ids_are_unique(running_service):
+    """Generated clients and test tools key operations by id: one function serving two methods once shared its id."""
+    _, url = running_service
+    document = httpx.get(f"{url}/openapi.json").json()
+    ids = [operation["operationId"] for item in document["paths"].values() for operation in item.values()
+           if isinstance(operation, dict) and "operationId" in operation]
+    assert ids and len(ids) == len(set(ids)), sorted({i for i in ids if ids.count(i) > 1})

@@ -241,8 +241,9 @@ async def _document(request: Request) -> dict:
         raise ApiError(400, "invalid_request", "The configuration is not valid JSON or YAML.")
 
 
-@router.post("/config", status_code=201)
-@router.patch("/config", status_code=201)
+# Two operations of the spec (createIMconf, updateIMconf), one behaviour: each needs its own operation id.
+@router.post("/config", status_code=201, name="create_config")
+@router.patch("/config", status_code=201, name="update_config")
 async def merge_config(request: Request, caller: WriteConf) -> JSONResponse:
     document = await _document(request)
 
