@@ -180,11 +180,13 @@ def relay_batch(engine, publisher: Publisher, *, batch_size: int = 500) -> int:
     postgresql = engine.dialect.name == "postgresql"
     claim = _claim(batch_size, postgresql)
     with engine.connect() as connection:
-        if not postgresql and connection.execute(_ANY_UNSENT).first() is None:
+        if not postgresql:
             # SQLite: an UPDATE takes the file's write lock even when it matches nothing; polling with it every 0.1 s
             # failed other processes' transactions that had read and were about to write ("database is locked").
-            connection.rollback()
-            return 0
+            anything_unsent = connection.execute(_ANY_UNSENT).first() is not None
+            connection.rollback()  # so the claim starts as a write, which waits for the lock where a read-then-write fails
+            if not anything_unsent:
+                return 0
         rows = connection.execute(claim, {"now": datetime.now(timezone.utc)}).all()
         rows.sort(key=lambda row: row.seq)  # RETURNING has no order of its own
         if not rows:

@@ -6,10 +6,16 @@ import pytest
 from sqlalchemy import event, text
 from sqlalchemy.exc import OperationalError
 
-from kernel.db import for_writing, make_engine
+from kernel.db import UnitOfWork, for_writing, make_engine
+from kernel.events import Event
 from kernel.outbox import OutboxMessage
-from kernel.relay import relay_batch
+from kernel.relay import Publisher, relay_batch
 from kernel.settings import ServiceSettings
+
+
+class Pinged(Event):
+    type = "locking.pinged"
+    note: str
 
 
 @pytest.fixture
@@ -76,3 +82,19 @@ def test_an_idle_relay_on_sqlite_does_not_write(engine):
     assert relay_batch(engine, publisher=None) == 0  # nothing to publish, so the publisher is never used
 
     assert statements and not any(s.lstrip().upper().startswith(("UPDATE", "INSERT", "DELETE")) for s in statements)
+
+
+def test_a_relay_with_rows_to_send_waits_for_another_writer_and_sends_them(engine, tmp_path, infrastructure):
+    with UnitOfWork(engine, source="locking") as uow:
+        uow.emit(Pinged(note="hello"))
+        uow.commit()
+    publisher = Publisher(infrastructure.new_vhost("sqlite_locking"), "locking.events")
+    try:
+        with _OtherWriter(tmp_path):
+            sent = relay_batch(engine, publisher)  # its claim starts as a write, so it waits; it does not fail
+    finally:
+        publisher.close()
+
+    assert sent == 1
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM outbox_message WHERE sent_at IS NULL")).scalar_one() == 0
