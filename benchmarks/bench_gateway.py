@@ -5,8 +5,8 @@ gateway api`) on a fresh PostgreSQL database and RabbitMQ vhost, with both upstr
 calling application is allowed to use. An upstream is what a building block is: a FastAPI app under uvicorn (one worker)
 answering a small pydantic-validated JSON, no database. The target rows use a plain `def` route, as the building blocks'
 routes are (they use synchronous database sessions, so FastAPI runs them in its thread pool). The same figures against an
-`async def` route, which answers at about three times the rate, are reported beside them without a target: the harshest case,
-a service that costs less than the forwarding itself.
+`async def` route, which answers at about three times the rate, are reported beside them without a target: the harshest
+case, a service that costs less than the forwarding itself.
 Every call through the gateway carries the caller's client-credentials token (verified: signature once, then from the
 expiry-bound cache), passes the access check and is written to the message log: journaled (fsync'd) before the response
 goes out, then stored hash-chained with one signature per batch. A small OIDC issuer runs in this process (it is asked for
