@@ -62,6 +62,7 @@ def suite(infrastructure, oidc_issuer, mailbox, tmp_path_factory):
                 ensure_topology(messaging)
                 consumer = Consumer(messaging_engine, amqp_url=amqp_url, exchange=messaging.events_exchange, queue=messaging.service_name,
                                     source=messaging.service_name, handlers=handlers_for(messaging), retry_delay_ms=200)
+                consumer.declare()  # bound before anything is published: the broker drops what no queue takes
                 with running(lambda stop: relay.run(registration_engine, amqp_url=amqp_url, exchange=registration.events_exchange,
                                                     poll_seconds=0.02, stop=stop)), \
                         running(lambda stop: relay.run(messaging_engine, amqp_url=amqp_url, exchange=messaging.events_exchange,

@@ -74,6 +74,7 @@ def test_one_trace_spans_gateway_service_broker_and_consumer(service, gateway_ur
     trace_id = secrets.token_hex(16)
     consumer = Consumer(engine, amqp_url=settings.amqp_url, exchange=settings.events_exchange, queue="tracetest",
                         source="tracetest", handlers={ParcelSent.type: record})
+    consumer.declare()  # bound before anything is published: the broker drops what no queue takes
 
     with running(lambda stop: run_relay(engine, amqp_url=settings.amqp_url, exchange=settings.events_exchange, stop=stop)), \
             running(consumer.run):

@@ -55,6 +55,7 @@ def test_gated_call_passes_with_consent_and_stops_after_withdrawal(exchange, gat
     headers = exchange.headers(**{"X-Individual-Id": individual})
     consumer = Consumer(engine, amqp_url=settings.amqp_url, exchange=settings.events_exchange, queue="gateway",
                         source="gateway", handlers=HANDLERS, retry_delay_ms=settings.consumer_retry_delay_ms)
+    consumer.declare()  # bound before anything is published: the broker drops what no queue takes
 
     with_consent = httpx.get(url, headers=headers)
     consent.valid.discard((individual, gated))  # the Consent BB records the withdrawal...

@@ -71,6 +71,7 @@ def room(base_url, oidc_issuer, admin_headers) -> Room:
 def delivery(settings, engine):
     consumer = Consumer(engine, amqp_url=settings.amqp_url, exchange=settings.events_exchange, queue="gateway", source="gateway",
                         handlers=handlers_for(settings), retry_delay_ms=settings.consumer_retry_delay_ms)
+    consumer.declare()  # bound before anything is published: the broker drops what no queue takes
     with running(lambda stop: run_relay(engine, amqp_url=settings.amqp_url, exchange=settings.events_exchange, stop=stop)), \
             running(consumer.run):
         yield

@@ -189,6 +189,19 @@ class Consumer:
             ),
         )  # confirmed (the channel is in confirm mode) before the original is acked
 
+    def declare(self) -> None:
+        """The queues and bindings, declared now: events published before they exist are dropped by the broker, so
+        whatever starts publishers right away (a test's fixtures) declares them first."""
+        connection = bus.connect(self.amqp_url)
+        try:
+            self._declare(connection.channel())
+        finally:
+            connection.close()
+
+    def _declare(self, channel) -> None:
+        bus.declare_consumer_queues(channel, exchange=self.exchange, queue=self.queue, bindings=list(self.handlers),
+                                    retry_delay_ms=self.retry_delay_ms)
+
     def run(self, stop: threading.Event | None = None) -> None:
         """Consume until stopped, reconnecting after broker outages."""
         stop = stop or threading.Event()
@@ -198,7 +211,7 @@ class Consumer:
             try:
                 connection = bus.connect(self.amqp_url)
                 channel = connection.channel()
-                bus.declare_consumer_queues(channel, exchange=self.exchange, queue=self.queue, bindings=list(self.handlers), retry_delay_ms=self.retry_delay_ms)
+                self._declare(channel)
                 channel.confirm_delivery()
                 channel.basic_qos(prefetch_count=self.prefetch)
                 backoff = 0.5

@@ -140,6 +140,10 @@ def insert_rows(session: Session, table: Table, rows: list[dict]) -> None:
     session.execute(statement, {"rows": json.dumps(rows, default=_json_value, ensure_ascii=False)})
 
 
+OUTBOX_CHANNEL = "outbox"  # PostgreSQL NOTIFY channel: "a transaction that emitted events has committed" (see relay.py)
+_NOTIFY_OUTBOX = text(f"NOTIFY {OUTBOX_CHANNEL}")
+
+
 class UnitOfWork:
     """A session plus the outbox: nothing is stored or emitted unless commit() is called."""
 
@@ -147,8 +151,10 @@ class UnitOfWork:
         self.session = Session(engine, expire_on_commit=False)
         self.source = source
         self._committed = False
+        self._emitted = False  # events are in the outbox for the next commit
 
     def emit(self, event: Event) -> Envelope:
+        self._emitted = True
         envelope = Envelope.new(source=self.source, type=event.type, subject=event.subject(), data=event.model_dump(mode="json"))
         self.session.add(
             OutboxMessage(
@@ -162,6 +168,7 @@ class UnitOfWork:
         """emit() for each of these events, in one statement (per-recipient events of a batch send, for instance)."""
         if not events:
             return
+        self._emitted = True
         self.session.flush()  # rows emit() added before keep their place in the publish order
         now, headers = datetime.now(timezone.utc), current_trace_headers()
         insert_rows(self.session, OutboxMessage.__table__, [
@@ -169,11 +176,16 @@ class UnitOfWork:
              "data": event.model_dump(mode="json"), "headers": headers} for event in events])
 
     def commit(self) -> None:
+        if self._emitted and self.session.get_bind().dialect.name == "postgresql":
+            # Delivered when this transaction commits, never if it rolls back: wakes the relays waiting in LISTEN.
+            self.session.execute(_NOTIFY_OUTBOX)
         self.session.commit()
         self._committed = True
+        self._emitted = False
 
     def rollback(self) -> None:
         self.session.rollback()
+        self._emitted = False
 
     def close(self) -> None:
         if not self._committed:

@@ -3,14 +3,17 @@ import asyncio
 import functools
 import logging
 import threading
+import time
 from datetime import datetime, timezone
 
 import pika
+import psycopg
 from pika.adapters.asyncio_connection import AsyncioConnection
 from opentelemetry import trace
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import DBAPIError
 
+from kernel.db import OUTBOX_CHANNEL
 from kernel.events import Envelope
 from kernel.outbox import OutboxMessage
 from kernel.telemetry import context_from_headers, current_trace_headers, spans_recorded
@@ -197,17 +200,80 @@ def relay_batch(engine, publisher: Publisher, *, batch_size: int = 500) -> int:
         return len(rows)
 
 
-def run(engine, *, amqp_url: str, exchange: str, poll_seconds: float = 0.1, batch_size: int = 500, stop: threading.Event | None = None) -> None:
+class Wakeups:
+    """When the relay looks at the outbox again after finding it empty.
+
+    On PostgreSQL it waits until a transaction that emitted events commits (UnitOfWork.commit sends a NOTIFY, received
+    here through LISTEN on a connection of its own): events go out at once, and an idle relay costs no query every
+    poll_seconds. It still looks every idle_seconds, since not every row that becomes unsent is announced (a claim rolled
+    back when the broker failed gives its rows back silently). On SQLite, or while the listening connection is down, it
+    polls every poll_seconds as before."""
+
+    STOP_CHECK_SECONDS = 0.2  # how soon a stop request is noticed while waiting for a notification
+    RECONNECT_SECONDS = 1.0
+
+    def __init__(self, engine, *, poll_seconds: float, idle_seconds: float):
+        self.engine, self.poll_seconds, self.idle_seconds = engine, poll_seconds, idle_seconds
+        self.listening: psycopg.Connection | None = None  # in LISTEN
+        self.pooled = None  # the pool's wrapper of it, detached from the pool: closing it closes the connection
+        self.retry_at = 0.0
+
+    def wait(self, stop: threading.Event) -> None:
+        if self.listening is None:
+            if not self._listen():
+                stop.wait(self.poll_seconds)
+            return  # listening from now on: the outbox is looked at once more for what was committed before
+        connection = self.listening
+        deadline = time.monotonic() + self.idle_seconds
+        try:
+            while not stop.is_set() and (remaining := deadline - time.monotonic()) > 0:
+                if next(connection.notifies(timeout=min(remaining, self.STOP_CHECK_SECONDS), stop_after=1), None):
+                    for _ in connection.notifies(timeout=0):
+                        pass  # the ones that came with it: one look at the outbox covers them all
+                    return
+        except psycopg.Error as exc:
+            log.warning("outbox notifications lost, polling until listening again: %s", type(exc).__name__)
+            self.close()
+
+    def _listen(self) -> bool:
+        if self.engine.dialect.name != "postgresql" or time.monotonic() < self.retry_at:
+            return False
+        try:
+            # A connection from the engine (same parameters), taken out of its pool: it only ever listens.
+            self.pooled = self.engine.raw_connection()
+            self.pooled.detach()
+            self.listening = self.pooled.dbapi_connection
+            self.listening.autocommit = True
+            self.listening.execute(f"LISTEN {OUTBOX_CHANNEL}")
+        except (DBAPIError, psycopg.Error, OSError) as exc:
+            log.warning("cannot listen for outbox notifications, polling: %s", type(exc).__name__)
+            self.close()
+            return False
+        return True
+
+    def close(self) -> None:
+        if self.pooled is not None:
+            try:
+                self.pooled.close()  # detached: closes the connection itself
+            except Exception:
+                pass
+        self.pooled = self.listening = None
+        self.retry_at = time.monotonic() + self.RECONNECT_SECONDS
+
+
+def run(engine, *, amqp_url: str, exchange: str, poll_seconds: float = 0.1, idle_seconds: float = 1.0, batch_size: int = 500,
+        stop: threading.Event | None = None) -> None:
     """Relay until stopped; a broker or database outage is waited out, never fatal."""
     stop = stop or threading.Event()
     publisher = Publisher(amqp_url, exchange)
+    wakeups = Wakeups(engine, poll_seconds=poll_seconds, idle_seconds=idle_seconds)
     backoff = 0.5
     while not stop.is_set():
         try:
             sent = relay_batch(engine, publisher, batch_size=batch_size)
             backoff = 0.5
             if sent == 0:
-                stop.wait(poll_seconds)
+                wakeups.wait(stop)
         except (pika.exceptions.AMQPError, OSError, asyncio.TimeoutError) as exc:
             log.warning("broker connection lost, retrying in %.1fs: %s %s", backoff, type(exc).__name__, exc)
             publisher.close()
@@ -217,4 +283,5 @@ def run(engine, *, amqp_url: str, exchange: str, poll_seconds: float = 0.1, batc
             log.warning("database unavailable, retrying in %.1fs: %s", backoff, type(exc).__name__)
             stop.wait(backoff)
             backoff = min(backoff * 2, 10)
+    wakeups.close()
     publisher.close()

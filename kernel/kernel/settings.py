@@ -34,7 +34,8 @@ class ServiceSettings(BaseSettings):
     consumer_max_retries: int = 5
     consumer_retry_delay_ms: int = 2000
     consumer_prefetch: int = 200  # also the most messages the consumer applies in one transaction
-    relay_poll_seconds: float = 0.1
+    relay_poll_seconds: float = 0.1  # SQLite, or PostgreSQL while the relay cannot LISTEN for new events
+    relay_idle_seconds: float = 1.0  # PostgreSQL: the longest an idle relay waits for a notification before it looks
     relay_batch_size: int = 500
 
     log_level: str = "INFO"

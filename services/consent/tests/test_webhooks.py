@@ -60,6 +60,7 @@ def push_settings(settings):
 def workers(settings, push_settings, engine):
     consumer = Consumer(engine, amqp_url=settings.amqp_url, exchange=settings.events_exchange, queue="consent", source="consent",
                         handlers=HANDLERS, max_retries=5, retry_delay_ms=settings.consumer_retry_delay_ms)
+    consumer.declare()  # bound before anything is published: the broker drops what no queue takes
     with running(lambda stop: run_relay(engine, amqp_url=settings.amqp_url, exchange=settings.events_exchange, stop=stop)), \
             running(consumer.run), running(lambda stop: webhook_delivery.run(push_settings, engine, stop)):
         yield

@@ -109,9 +109,11 @@ def engine(settings, base_url):
 def pipeline(settings, engine):
     """The relay and the kernel consumer (callbacks) run for the whole session; the delivery queues exist first."""
     ensure_topology(settings)
+    consumer = Consumer(engine, amqp_url=settings.amqp_url, exchange=settings.events_exchange, queue=settings.service_name,
+                        source=settings.service_name, handlers=handlers_for(settings), retry_delay_ms=200)
+    consumer.declare()  # before the relay runs: an event published before its queue is bound would be dropped
     with running(lambda stop: relay.run(engine, amqp_url=settings.amqp_url, exchange=settings.events_exchange, poll_seconds=0.02, stop=stop)), \
-         running(Consumer(engine, amqp_url=settings.amqp_url, exchange=settings.events_exchange, queue=settings.service_name,
-                          source=settings.service_name, handlers=handlers_for(settings), retry_delay_ms=200).run):
+         running(consumer.run):
         yield
 
 

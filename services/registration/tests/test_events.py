@@ -16,6 +16,7 @@ def test_submission_send_back_approval_and_rejection_reach_a_consumer(api, app, 
     connection.close()
     consumer = Consumer(app.state.engine, amqp_url=settings.amqp_url, exchange=settings.events_exchange, queue=queue, source="test", retry_delay_ms=settings.consumer_retry_delay_ms,
                         handlers={"registration.application.*": lambda envelope, uow: received.append(envelope)})
+    consumer.declare()  # bound before anything is published: the broker drops what no queue takes
     document = enterprise_document()
     service_id = api.publish(document)["id"]
     applicant_sub = unique("citizen")
