@@ -12,6 +12,7 @@ from gateway.settings import GatewaySettings
 from kernel import bus
 from kernel.db import UnitOfWork
 from kernel.events import Envelope
+from kernel.httpclient import shared_client
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +92,7 @@ def push_handler(settings: GatewaySettings):
         attempt = delivery.attempts + 1
         status_code, error = None, ""
         try:
-            response = httpx.post(subscription.push_url, json=event_item(event, publisher_id(event.publisher)),
+            response = shared_client().post(subscription.push_url, json=event_item(event, publisher_id(event.publisher)),
                                   timeout=settings.push_timeout_seconds)
             status_code = response.status_code
             if 200 <= response.status_code < 300:

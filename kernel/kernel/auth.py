@@ -13,6 +13,7 @@ from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
 from kernel.errors import ApiError
+from kernel.httpclient import new_client
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +85,7 @@ class TokenVerifier:
         self.issuers = {issuer.rstrip("/"): _IssuerKeys(issuer, jwks_cache_seconds, min_refresh_seconds) for issuer in issuers}
         self.audiences = audiences
         self.leeway = leeway
-        self.http = httpx.Client(timeout=5.0)
+        self.http = new_client(timeout=5.0)
 
     def verify(self, token: str) -> Caller:
         try:

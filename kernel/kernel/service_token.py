@@ -13,6 +13,8 @@ import httpx
 from joserfc import jwt
 from joserfc.jwk import import_key
 
+from kernel.httpclient import new_client
+
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 RENEW_BEFORE_EXPIRY_SECONDS = 30  # so a token never expires on its way to the service that checks it
 
@@ -85,7 +87,7 @@ class ServiceTokenSource:
                 return token
             try:
                 if http is None:
-                    with httpx.Client(timeout=self.timeout) as client:
+                    with new_client(timeout=self.timeout) as client:
                         response = client.post(self.token_url, data=self._form())
                 else:
                     response = http.post(self.token_url, data=self._form(), timeout=self.timeout)

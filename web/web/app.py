@@ -7,6 +7,7 @@ from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from kernel.app import build_app
+from kernel.httpclient import new_client
 from web.bb import Unavailable, portal_token_source
 from web.errors import error_shape
 from web.fixtures import FIXTURES
@@ -50,7 +51,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI):
         async with kernel_lifespan(app):
             # One pooled client for every call to the gateway and the identity provider.
-            app.state.http = httpx.Client(timeout=httpx.Timeout(30.0, connect=5.0))
+            app.state.http = new_client(timeout=httpx.Timeout(30.0, connect=5.0))
             app.state.portal_token = portal_token_source(settings)
             try:
                 yield

@@ -15,6 +15,7 @@ from gateway.registry import get_application
 from kernel.auth import bearer_token
 from kernel.db import UowDep
 from kernel.errors import ApiError
+from kernel.httpclient import shared_client
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["directory"])
@@ -70,7 +71,7 @@ def ensure_openapi(session: Session, service: Service) -> None:
     if service.openapi or time.monotonic() - _openapi_misses.get(service.id, -_OPENAPI_RETRY_SECONDS) < _OPENAPI_RETRY_SECONDS:
         return
     try:
-        response = httpx.get(service.url.rstrip("/") + "/openapi.json", timeout=1.0)
+        response = shared_client().get(service.url.rstrip("/") + "/openapi.json", timeout=1.0)
         document = response.json() if response.status_code == 200 else None
     except (httpx.HTTPError, ValueError):
         document = None

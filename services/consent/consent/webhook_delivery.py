@@ -14,6 +14,7 @@ import httpx
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from kernel.httpclient import new_client
 from consent.enums import PushStatus
 from consent.models import Webhook, WebhookDelivery, WebhookPush
 from consent.settings import ConsentSettings
@@ -89,7 +90,7 @@ def deliver_due(engine: Engine, settings: ConsentSettings, http: httpx.Client) -
 
 def run(settings: ConsentSettings, engine: Engine, stop: threading.Event) -> None:
     """The delivery loop of the consumer process (`python -m consent consumer`)."""
-    with httpx.Client(timeout=settings.webhook_timeout_seconds) as http:
+    with new_client(timeout=settings.webhook_timeout_seconds) as http:
         while not stop.is_set():
             try:
                 deliver_due(engine, settings, http)

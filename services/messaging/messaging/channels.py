@@ -13,6 +13,7 @@ from typing import Protocol
 import httpx
 import idna
 
+from kernel.httpclient import new_client
 from messaging.settings import MessagingSettings
 
 log = logging.getLogger(__name__)
@@ -233,7 +234,7 @@ class HttpSmsGateway:
     def __init__(self, settings: MessagingSettings):
         self.settings = settings
         headers = {"Authorization": f"Bearer {settings.sms_gateway_token}"} if settings.sms_gateway_token else {}
-        self.http = httpx.Client(timeout=10.0, headers=headers)
+        self.http = new_client(timeout=10.0, headers=headers)
 
     def prepare(self, outgoing: Outgoing) -> None:
         pass  # nothing worth doing ahead of the POST

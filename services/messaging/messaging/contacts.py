@@ -5,6 +5,7 @@ from urllib.parse import quote
 
 import httpx
 
+from kernel.httpclient import shared_client
 from kernel.service_token import ServiceTokenSource, TokenUnavailable
 from messaging.settings import MessagingSettings
 
@@ -46,7 +47,7 @@ def fetch(settings: MessagingSettings, *, application_id: str) -> Contact | None
         raise RegistrationUnavailable(f"no service token: {exc}") from exc
     url = f"{settings.gateway_url.rstrip('/')}{settings.registration_gateway_path}/applications/{quote(application_id, safe='')}/notification-contact"
     try:
-        response = httpx.get(url, timeout=settings.registration_timeout_seconds,
+        response = shared_client().get(url, timeout=settings.registration_timeout_seconds,
                              headers={"Authorization": f"Bearer {token}", "Information-Mediator-Client": settings.gateway_client})
     except httpx.HTTPError as exc:
         raise RegistrationUnavailable(type(exc).__name__) from exc

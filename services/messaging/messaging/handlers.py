@@ -12,6 +12,7 @@ from jinja2 import TemplateError
 from kernel.consumer import Handler
 from kernel.db import UnitOfWork
 from kernel.events import Envelope
+from kernel.httpclient import new_client
 from messaging import callback_urls, contacts, crypto
 from messaging.addresses import InvalidRecipient
 from messaging.enums import Channel, MessageStatus, Priority, status_bucket
@@ -40,7 +41,7 @@ def _settings() -> MessagingSettings:
 def _post(url: str, payload: dict, settings: MessagingSettings) -> None:
     # Raises CallbackRefused when the host now resolves inside: retried, then dead-lettered, never posted there.
     target = callback_urls.check(url, settings)
-    with httpx.Client(timeout=settings.callback_timeout_seconds) as client:  # no redirects followed
+    with new_client(timeout=settings.callback_timeout_seconds) as client:  # no redirects followed
         response = client.post(target.url, json=payload, headers=target.headers, extensions=target.extensions)
     if response.status_code >= 300:
         raise RuntimeError(f"callback answered {response.status_code}")  # retried by the consumer

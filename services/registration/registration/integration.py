@@ -6,6 +6,7 @@ import httpx
 
 from kernel.auth import Caller
 from kernel.errors import ApiError
+from kernel.httpclient import shared_client
 from kernel.service_token import ServiceTokenSource, TokenUnavailable
 from registration import design
 from registration.settings import RegistrationSettings
@@ -61,7 +62,7 @@ def consent_is_valid(settings: RegistrationSettings, *, individual_id: str, agre
         raise _consent_unavailable(f"no service token ({exc})") from exc
     url = settings.gateway_url.rstrip("/") + settings.consent_gateway_path + VERIFICATION_PATH
     try:
-        response = httpx.get(url, params={"individualId": individual_id, "dataAgreementId": agreement_id},
+        response = shared_client().get(url, params={"individualId": individual_id, "dataAgreementId": agreement_id},
                              timeout=settings.consent_timeout_seconds,
                              headers={"Authorization": f"Bearer {token}", "Information-Mediator-Client": settings.gateway_client})
     except httpx.HTTPError as exc:
