@@ -30,5 +30,5 @@ def new_client(**options) -> httpx.Client:
 @functools.cache
 def shared_client() -> httpx.Client:
     """One pooled client for the process (httpx's sync pool is safe across threads): keep-alive connections to the
-    gateway and the identity provider instead of a new connection per call. Pass each call's timeout."""
+    gateway and to pub/sub subscribers instead of a new connection per call. Pass each call's timeout."""
     return new_client()

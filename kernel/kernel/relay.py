@@ -214,8 +214,7 @@ class Wakeups:
 
     def __init__(self, engine, *, poll_seconds: float, idle_seconds: float):
         self.engine, self.poll_seconds, self.idle_seconds = engine, poll_seconds, idle_seconds
-        self.listening: psycopg.Connection | None = None  # in LISTEN
-        self.pooled = None  # the pool's wrapper of it, detached from the pool: closing it closes the connection
+        self.listening = None  # an engine connection detached from its pool, in LISTEN (closing it closes the connection)
         self.retry_at = 0.0
 
     def wait(self, stop: threading.Event) -> None:
@@ -223,7 +222,7 @@ class Wakeups:
             if not self._listen():
                 stop.wait(self.poll_seconds)
             return  # listening from now on: the outbox is looked at once more for what was committed before
-        connection = self.listening
+        connection = self.listening.dbapi_connection
         deadline = time.monotonic() + self.idle_seconds
         try:
             while not stop.is_set() and (remaining := deadline - time.monotonic()) > 0:
@@ -240,11 +239,10 @@ class Wakeups:
             return False
         try:
             # A connection from the engine (same parameters), taken out of its pool: it only ever listens.
-            self.pooled = self.engine.raw_connection()
-            self.pooled.detach()
-            self.listening = self.pooled.dbapi_connection
-            self.listening.autocommit = True
-            self.listening.execute(f"LISTEN {OUTBOX_CHANNEL}")
+            self.listening = self.engine.raw_connection()
+            self.listening.detach()
+            self.listening.dbapi_connection.autocommit = True
+            self.listening.dbapi_connection.execute(f"LISTEN {OUTBOX_CHANNEL}")
         except (DBAPIError, psycopg.Error, OSError) as exc:
             log.warning("cannot listen for outbox notifications, polling: %s", type(exc).__name__)
             self.close()
@@ -252,12 +250,12 @@ class Wakeups:
         return True
 
     def close(self) -> None:
-        if self.pooled is not None:
+        if self.listening is not None:
             try:
-                self.pooled.close()  # detached: closes the connection itself
+                self.listening.close()
             except Exception:
                 pass
-        self.pooled = self.listening = None
+        self.listening = None
         self.retry_at = time.monotonic() + self.RECONNECT_SECONDS
 
 
