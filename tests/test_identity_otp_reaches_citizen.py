@@ -48,29 +48,14 @@ def suite(infrastructure, oidc_issuer, mailbox):
         ensure_topology(messaging)
         consumer = Consumer(messaging_engine, amqp_url=amqp_url, exchange=messaging.events_exchange, queue=messaging.service_name,
                             source=messaging.service_name, handlers=handlers_for(messaging), retry_delay_ms=200)
+        consumer.declare()  # bound before anything is published: a command published before that would be unroutable
         with running(consumer.run):
-            # The consumer declares and binds its queue first: a command published before that would be unroutable.
-            wait_until(lambda: _queue_exists(amqp_url, messaging.service_name), message="messaging's queue")
             with running(lambda stop: relay.run(identity_engine, amqp_url=amqp_url, exchange=identity.events_exchange, poll_seconds=0.02, stop=stop)), \
                     running(lambda stop: relay.run(messaging_engine, amqp_url=amqp_url, exchange=messaging.events_exchange, poll_seconds=0.02, stop=stop)), \
                     running(DeliveryWorker(messaging_engine, messaging).run):
                 yield identity_url
         identity_engine.dispose()
         messaging_engine.dispose()
-
-
-def _queue_exists(amqp_url: str, name: str) -> bool:
-    from kernel import bus
-
-    connection = bus.connect(amqp_url)
-    try:
-        connection.channel().queue_declare(name, passive=True)
-        return True
-    except Exception:
-        return False
-    finally:
-        if connection.is_open:
-            connection.close()
 
 
 def _stamp() -> str:
