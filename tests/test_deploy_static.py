@@ -1,5 +1,6 @@
 """Static checks of the deployment files (compose, Dockerfile, Keycloak realm, Kubernetes): no Docker or cluster needed."""
 import importlib
+import importlib.util
 import json
 import re
 import tomllib
@@ -456,3 +457,28 @@ def test_kubernetes_environment_is_read_by_the_settings():
             # Production validators run here: a secret the service insists on in production must be wired in.
             settings = load_settings(service, env)
             assert settings.environment == "production" and settings.is_postgres, name
+
+
+# ---------------------------------------------------------------- events on a fresh broker
+
+def event_consumers() -> set[str]:
+    """The services whose consumer declares a queue (one named after the service): those that handle events."""
+    return {service for service in COMPOSE_SERVICES if importlib.import_module(f"{service}.handlers").HANDLERS}
+
+
+def test_relays_wait_for_the_queues_of_every_consumer_of_events(containers):
+    """Else a relay could publish on a fresh broker before a consumer has bound its queue, and the event is dropped."""
+    expected = event_consumers()
+    assert expected >= {"consent", "messaging"}
+    relays = {name: container for name, container in containers.items() if name.endswith("-relay")}
+    assert len(relays) == len(COMPOSE_SERVICES)
+    for name, container in relays.items():
+        assert set(load_settings(service_of(container), environment(container)).relay_await_queues) == expected, name
+    common = of_kind("ConfigMap")["govstack-common"]["data"]
+    from kernel.settings import ServiceSettings
+
+    assert set(ServiceSettings(relay_await_queues=common["RELAY_AWAIT_QUEUES"]).relay_await_queues) == expected
+    spec = importlib.util.spec_from_file_location("local_run", ROOT / "deploy/local/run.py")
+    local_run = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(local_run)
+    assert set(local_run.EVENT_CONSUMERS) == expected

@@ -24,6 +24,8 @@ ROOT = Path(__file__).resolve().parents[2]
 # (package, offset from PORT_BASE); the gateway first, since it is what callers use.
 SERVICES = [("gateway", 0), ("identity", 1), ("registration", 2), ("consent", 3), ("messaging", 4), ("web", 80)]
 PROCESSES = ("api", "relay", "consumer")
+# The services that consume events: relays publish once their queues exist, so none is dropped on a fresh broker.
+EVENT_CONSUMERS = ("gateway", "consent", "messaging")
 COLORS = ["36", "33", "32", "35", "34", "31"]
 
 
@@ -104,7 +106,7 @@ def service_env(name: str, ports: dict[str, int], amqp_url: str, data_dir: Path,
         "DATA_DIR": str(data_dir), "PUBLIC_URL": f"http://localhost:{ports[name]}",
         "GATEWAY_URL": f"http://localhost:{ports['gateway']}",
         "OIDC_ISSUERS": env.get("OIDC_ISSUERS", f"http://localhost:{ports['identity']}"),
-        "FIXTURES": fixtures, "PYTHONUNBUFFERED": "1",
+        "FIXTURES": fixtures, "PYTHONUNBUFFERED": "1", "RELAY_AWAIT_QUEUES": ",".join(EVENT_CONSUMERS),
     })
     for other in ("identity", "registration", "consent", "messaging"):
         env[f"{other.upper()}_URL"] = f"http://localhost:{ports[other]}"

@@ -43,7 +43,21 @@ def declare_consumer_queues(channel, *, exchange: str, queue: str, bindings: lis
             "x-overflow": "reject-publish",
         },
     )
+    # Last, after the bindings: its existence tells a relay that this consumer's events are routed (consumer_declared).
     channel.queue_declare(queue=dead_letter_queue(queue), durable=True, arguments=QUORUM)
+
+
+def consumer_declared(connection: pika.BlockingConnection, queue: str) -> bool:
+    """Whether a consumer's queues and bindings exist: its dead-letter queue is declared after them."""
+    channel = connection.channel()
+    try:
+        channel.queue_declare(queue=dead_letter_queue(queue), passive=True)
+    except pika.exceptions.ChannelClosedByBroker as exc:
+        if exc.reply_code == 404:
+            return False
+        raise
+    channel.close()
+    return True
 
 
 def matches(pattern: str, routing_key: str) -> bool:

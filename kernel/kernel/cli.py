@@ -50,7 +50,7 @@ def main(*, settings_cls: type[ServiceSettings], app_factory: str, migrations_pa
         migrate(engine, migrations_package)
         relay.run(engine, amqp_url=settings.amqp_url, exchange=settings.events_exchange,
                   poll_seconds=settings.relay_poll_seconds, idle_seconds=settings.relay_idle_seconds,
-                  batch_size=settings.relay_batch_size, stop=_stop_on_signals())
+                  batch_size=settings.relay_batch_size, await_queues=settings.relay_await_queues, stop=_stop_on_signals())
     elif args.command == "consumer":
         migrate(engine, migrations_package)
         stop = _stop_on_signals()

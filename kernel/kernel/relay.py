@@ -4,6 +4,7 @@ import functools
 import logging
 import threading
 import time
+from collections.abc import Sequence
 from datetime import datetime, timezone
 
 import pika
@@ -13,6 +14,7 @@ from opentelemetry import trace
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import DBAPIError
 
+from kernel import bus
 from kernel.db import OUTBOX_CHANNEL
 from kernel.events import Envelope
 from kernel.outbox import OutboxMessage
@@ -259,10 +261,37 @@ class Wakeups:
         self.retry_at = time.monotonic() + self.RECONNECT_SECONDS
 
 
+AWAIT_CHECK_SECONDS = 1.0
+AWAIT_LOG_SECONDS = 30.0
+
+
+def await_consumers(amqp_url: str, queues: Sequence[str], stop: threading.Event) -> None:
+    """Returns once every named consumer's queues and bindings exist (or on stop). On a fresh broker the relays and
+    consumers start together, and an event published before its consumers have bound their queues is dropped by the
+    broker as unroutable: lost. The events wait in the outbox instead. Queues are durable, so this waits only once."""
+    missing, logged_at = list(queues), 0.0
+    while missing and not stop.is_set():
+        try:
+            connection = bus.connect(amqp_url)
+            try:
+                missing = [queue for queue in missing if not bus.consumer_declared(connection, queue)]
+            finally:
+                connection.close()
+        except (pika.exceptions.AMQPError, OSError) as exc:
+            log.warning("cannot ask the broker for consumer queues: %s", type(exc).__name__)
+        if missing:
+            if time.monotonic() - logged_at > AWAIT_LOG_SECONDS:
+                log.info("events wait in the outbox until these consumers have declared their queues: %s", ", ".join(missing))
+                logged_at = time.monotonic()
+            stop.wait(AWAIT_CHECK_SECONDS)
+
+
 def run(engine, *, amqp_url: str, exchange: str, poll_seconds: float = 0.1, idle_seconds: float = 1.0, batch_size: int = 500,
-        stop: threading.Event | None = None) -> None:
-    """Relay until stopped; a broker or database outage is waited out, never fatal."""
+        await_queues: Sequence[str] = (), stop: threading.Event | None = None) -> None:
+    """Relay until stopped; a broker or database outage is waited out, never fatal. await_queues: consumers (their
+    queue names) whose queues must exist before anything is published (await_consumers)."""
     stop = stop or threading.Event()
+    await_consumers(amqp_url, await_queues, stop)
     publisher = Publisher(amqp_url, exchange)
     wakeups = Wakeups(engine, poll_seconds=poll_seconds, idle_seconds=idle_seconds)
     backoff = 0.5

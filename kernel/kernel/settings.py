@@ -37,13 +37,16 @@ class ServiceSettings(BaseSettings):
     relay_poll_seconds: float = 0.1  # SQLite, or PostgreSQL while the relay cannot LISTEN for new events
     relay_idle_seconds: float = 1.0  # PostgreSQL: the longest an idle relay waits for a notification before it looks
     relay_batch_size: int = 500
+    # The consumers (queue names, comma-separated) whose queues must exist before a relay publishes: the suite's
+    # consumers of events, so that none is published on a fresh broker before its queue is bound. Empty: none.
+    relay_await_queues: Annotated[list[str], NoDecode] = []
 
     log_level: str = "INFO"
     log_format: Literal["json", "text"] = "json"
     otel_exporter_otlp_endpoint: str = ""
     fixtures: str = ""  # "", "conformance" or "demo": data only, never behaviour
 
-    _split = field_validator("oidc_issuers", "oidc_audience", mode="before")(_split_csv)
+    _split = field_validator("oidc_issuers", "oidc_audience", "relay_await_queues", mode="before")(_split_csv)
 
     @model_validator(mode="after")
     def _fill_defaults(self):
