@@ -1,4 +1,7 @@
 """RabbitMQ topology and connections: a topic exchange for events, quorum queues per consumer, a retry and a dead-letter queue."""
+import logging
+import threading
+
 import pika
 
 QUORUM = {"x-queue-type": "quorum"}
@@ -47,15 +50,31 @@ def declare_consumer_queues(channel, *, exchange: str, queue: str, bindings: lis
     channel.queue_declare(queue=dead_letter_queue(queue), durable=True, arguments=QUORUM)
 
 
+class _Probing(logging.Filter):
+    """pika logs the broker's 404 for a queue that does not exist yet as a warning; asking is not a fault."""
+
+    active = threading.local()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not getattr(self.active, "on", False)
+
+
+_probing = _Probing()
+logging.getLogger("pika.channel").addFilter(_probing)
+
+
 def consumer_declared(connection: pika.BlockingConnection, queue: str) -> bool:
     """Whether a consumer's queues and bindings exist: its dead-letter queue is declared after them."""
     channel = connection.channel()
+    _probing.active.on = True  # a blocking channel handles the broker's reply in this thread
     try:
         channel.queue_declare(queue=dead_letter_queue(queue), passive=True)
     except pika.exceptions.ChannelClosedByBroker as exc:
         if exc.reply_code == 404:
             return False
         raise
+    finally:
+        _probing.active.on = False
     channel.close()
     return True
 

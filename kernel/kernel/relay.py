@@ -269,7 +269,7 @@ def await_consumers(amqp_url: str, queues: Sequence[str], stop: threading.Event)
     """Returns once every named consumer's queues and bindings exist (or on stop). On a fresh broker the relays and
     consumers start together, and an event published before its consumers have bound their queues is dropped by the
     broker as unroutable: lost. The events wait in the outbox instead. Queues are durable, so this waits only once."""
-    missing, logged_at = list(queues), 0.0
+    missing, logged_at = list(queues), None
     while missing and not stop.is_set():
         try:
             connection = bus.connect(amqp_url)
@@ -280,7 +280,7 @@ def await_consumers(amqp_url: str, queues: Sequence[str], stop: threading.Event)
         except (pika.exceptions.AMQPError, OSError) as exc:
             log.warning("cannot ask the broker for consumer queues: %s", type(exc).__name__)
         if missing:
-            if time.monotonic() - logged_at > AWAIT_LOG_SECONDS:
+            if logged_at is None or time.monotonic() - logged_at > AWAIT_LOG_SECONDS:
                 log.info("events wait in the outbox until these consumers have declared their queues: %s", ", ".join(missing))
                 logged_at = time.monotonic()
             stop.wait(AWAIT_CHECK_SECONDS)
