@@ -16,7 +16,7 @@ from gateway.consent import ConsentChecker
 from gateway.directory import DirectoryCache
 from gateway.errors import error_shape, xroad_error
 from gateway.fixtures import FIXTURES
-from gateway.messagelog import MessageLogWriter, replay_orphaned_journals, use_key_secret
+from gateway.messagelog import MessageLogWriter, new_id, replay_orphaned_journals, use_key_secret
 from gateway.metrics import ExchangeMetrics
 from gateway.registry import seed_default_directory
 from gateway.routes import api_router, proxy
@@ -55,12 +55,13 @@ class GatewayApp:
             params = proxy.forward_params(scope["path"])
             if params is not None and scope["method"] in proxy.METHODS:
                 scope["path_params"], scope["endpoint"], scope["app"] = params, proxy.forward, self.app
+                request = Request(scope, receive, send)
                 try:
-                    response = await proxy.forward(Request(scope, receive, send))
-                except Exception:
+                    response = await proxy.forward(request)
+                except Exception:  # forward logs its own faults; this is the last resort
                     log.exception("forwarding failed")
                     response = xroad_error(500, "Server.ServerProxy.InternalError", "The gateway failed to handle the request.",
-                                          message_id="")
+                                          message_id=request.headers.get("x-road-id") or new_id())
                 await response(scope, receive, send)
                 return
         await self.app(scope, receive, send)

@@ -43,8 +43,14 @@ class ServiceEntry:
     def needs_consent(self, path: str) -> bool:
         if not self.data_agreement_id:
             return False
-        prefix = (self.consent_path_prefix or "").strip("/")
-        return not prefix or path.strip("/") == prefix or path.lstrip("/").startswith(prefix + "/")
+        prefix = _segments(self.consent_path_prefix or "")
+        return _segments(path)[:len(prefix)] == prefix
+
+
+def _segments(path: str) -> list[str]:
+    """A path's segments as a provider may read them: empty ones (//) dropped, letters in any case, ;parameters cut off
+    (servlet containers do): a variant spelling of a consent-gated path must not pass the gate."""
+    return [segment.split(";", 1)[0].casefold() for segment in path.split("/") if segment]
 
 
 @dataclass

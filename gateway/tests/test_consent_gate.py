@@ -1,5 +1,7 @@
 """Consent-gated exchange: personal data passes only with a valid consent record, and stops after withdrawal."""
+import http.client
 import uuid
+from urllib.parse import urlsplit
 
 import httpx
 import pika
@@ -84,3 +86,30 @@ def test_paths_outside_the_gated_prefix_need_no_consent(exchange, gated):
     response = httpx.get(exchange.url("history", "v1/public/leaflets"), headers=exchange.headers())
 
     assert response.status_code == 200
+
+
+@pytest.mark.parametrize("path", ["v1//history/records", "V1/History/records", "v1/history;v=1/records", "/v1/history"])
+def test_variant_spellings_of_the_gated_path_need_consent_too(exchange, gated, path):
+    """Providers may collapse //, ignore case or drop ;parameters: each spelling of the gated path stays gated."""
+    response = httpx.get(exchange.url("history", path), headers=exchange.headers())
+
+    assert response.status_code == 403 and response.headers["X-Road-Error"] == "Server.ServerProxy.ConsentRequired"
+
+
+@pytest.mark.parametrize("path", ["v1/x/../history/records", "v1/%2e%2e/v1/history/records", "../other", "v1/./history/records"])
+def test_dot_segments_are_refused_not_forwarded(exchange, gated, path, logged):
+    """A provider (or a proxy before it) resolving them would serve a gated path, or one outside the service's base
+    URL, without the checks."""
+    message_id = str(uuid.uuid4())
+    url = urlsplit(exchange.url("history", path))
+    connection = http.client.HTTPConnection(url.hostname, url.port, timeout=10)  # httpx would resolve them
+    try:
+        connection.request("GET", url.path, headers=exchange.headers(**{"X-Road-Id": message_id}))
+        response = connection.getresponse()
+        response.read()
+    finally:
+        connection.close()
+
+    assert response.status == 400 and response.headers["X-Road-Error"] == "Client.BadRequest"
+    row = wait_until(lambda: logged(message_id), message="the refusal in the message log")
+    assert (row.outcome, row.status) == ("refused", 400)

@@ -40,3 +40,19 @@ def test_environmental_data_reports_cpu_memory_and_disk(base_url, admin_headers)
     data = httpx.get(f"{base_url}/api/v1/monitoring/environmental", headers=admin_headers).json()
 
     assert data["memory"]["total"] > 0 and data["disk"]["total"] > 0 and data["cpu"]["count"] >= 1
+
+
+def test_unproven_names_add_no_metric_series(exchange, base_url, admin_headers):
+    """Labels come from the directory and a proven caller, never from a header or path as sent: else anyone could add
+    series without end."""
+    marker = uuid.uuid4().hex[:12]
+    httpx.get(f"{base_url}/r1/X{marker}/Y/Z/W/svc{marker}/a", headers={"X-Road-Client": f"A{marker}/B/C/D"})
+    httpx.get(exchange.url("nothing" + marker, "a"), headers=exchange.headers())  # proven caller, unknown service
+    httpx.get(exchange.url(path="x"), headers={"X-Road-Client": f"LA/GOV/{marker}/app"})  # known service, no token
+
+    metrics = httpx.get(f"{base_url}/metrics", headers=admin_headers).text
+
+    assert marker not in metrics
+    assert 'client="unauthenticated",service="unknown",status="401"' in metrics
+    assert f'client="{"/".join(exchange.client)}",service="unknown",status="404"' in metrics
+    assert f'client="unauthenticated",service="{"/".join(exchange.provider)}/records",status="401"' in metrics

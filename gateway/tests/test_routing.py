@@ -186,3 +186,29 @@ def test_oversized_caller_values_are_logged_cut_and_the_log_keeps_going(exchange
 
     assert wait_until(lambda: logged("m" * 200), message="the long exchange logged, cut").path.startswith("/ppp")
     assert wait_until(lambda: logged(follow_up), message="the next exchange logged").outcome == "delivered"
+
+
+def test_a_fault_of_the_gateway_is_a_500_logged_under_the_callers_message_id(exchange, logged, monkeypatch):
+    """Fault injected (a bug cannot be produced on demand): the exchange still reaches the log, as failed."""
+    from gateway.routes import proxy
+
+    def broken(url: str) -> str:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(proxy, "_base_url", broken)
+    message_id = str(uuid.uuid4())
+
+    response = call("GET", exchange.url(path="x"), headers=exchange.headers(**{"X-Road-Id": message_id}))
+
+    assert response.status_code == 500 and response.headers["X-Road-Error"] == "Server.ServerProxy.InternalError"
+    assert response.headers["X-Road-Id"] == message_id and response.json()["detail"] == message_id
+    row = wait_until(lambda: logged(message_id), message="the failed exchange in the message log")
+    assert (row.outcome, row.status, row.error) == ("failed", 500, "Server.ServerProxy.InternalError")
+
+
+def test_a_forwarded_response_has_one_date_and_one_server_header(exchange):
+    for path in ("x", "big"):  # whole and streamed responses
+        response = call("GET", exchange.url(path=path), headers=exchange.headers())
+
+        assert response.status_code == 200
+        assert [len(response.headers.get_list(name)) for name in ("date", "server")] == [1, 1], path

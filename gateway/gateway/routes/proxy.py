@@ -1,6 +1,7 @@
 """Routing: /r1/{instance}/{class}/{member}/{application}/{service}/{path} forwarded to the registered URL."""
 import asyncio
 import hashlib
+import logging
 import time
 from urllib.parse import quote
 from datetime import datetime, timezone
@@ -22,6 +23,8 @@ from gateway.tls import certificate_matches
 from kernel.auth import bearer_token
 from kernel.errors import ApiError
 
+log = logging.getLogger(__name__)
+
 # Hop-by-hop headers (RFC 9110 7.6.1) belong to one connection, never forwarded; the rest is rewritten by us.
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
               "transfer-encoding", "upgrade", "host", "content-length"}
@@ -29,6 +32,9 @@ HOP_BY_HOP_RAW = {name.encode() for name in HOP_BY_HOP}
 # The gateway sets these itself: a caller's own must not reach the provider beside them.
 NOT_FORWARDED = HOP_BY_HOP_RAW | {name.encode() for name in CLIENT_HEADERS} | {b"x-road-service", b"x-road-id"}
 NOT_FORWARDED_NOR_TOKEN = NOT_FORWARDED | {b"authorization"}
+# The gateway's server adds its own Date and Server to every response: the provider's would go out beside them, twice.
+RESPONSE_NOT_FORWARDED = HOP_BY_HOP | {"date", "server"}
+RESPONSE_NOT_FORWARDED_RAW = {name.encode() for name in RESPONSE_NOT_FORWARDED}
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 SMALL_RESPONSE_BYTES = 64 * 1024
 
@@ -131,11 +137,14 @@ async def _forward(request: Request) -> Response:
     client_name = "/".join(client_key) if client_key else ""
     service_name = f"{instance}/{member_class}/{member_code}/{application}/{service}"
     request_size = 0
+    # Metric labels only for what the directory knows: names taken from an unverified header or the URL as they come
+    # would let anyone add series without end.
+    metric_client, metric_service = "unauthenticated", "unknown"
 
     def finish(status: int, outcome: str, *, error: str = "", response_size: int = 0, request_hash: str = "",
                response_hash: str = "", request_body: bytes | None = None, response_body: bytes | None = None) -> Exchange:
         """The exchange's metrics observed and its log entry made; the caller records it (durably for a delivery)."""
-        state.metrics.observe(client=client_name, service=service_name, status=status, seconds=time.perf_counter() - clock,
+        state.metrics.observe(client=metric_client, service=metric_service, status=status, seconds=time.perf_counter() - clock,
                               request_size=request_size, response_size=response_size)
         # Caller-controlled values are cut to the log's column sizes: one odd request must not stall the log writer.
         return Exchange(
@@ -150,135 +159,149 @@ async def _forward(request: Request) -> Response:
     message_log = state.message_log
 
     try:
-        snapshot = await state.directory.get()
-        entry = snapshot.services.get((instance, member_class, member_code, application, service))
-        client = await _authenticate(request, snapshot, client_key)
-        room = snapshot.apps.get((instance, member_class, member_code, application))
-        if entry is None and room is not None and room.is_room and service in pubsub.SECTIONS:
+        try:
+            if "." in path and any(segment in (".", "..") for segment in path.split("/")):
+                # Never normalised here: the provider, or a proxy before it, may resolve them, and the consent check and
+                # the service's base path must hold for the path it will serve.
+                raise _Refused(400, "Client.BadRequest", "The service path must not contain . or .. segments.")
+            snapshot = await state.directory.get()
+            entry = snapshot.services.get((instance, member_class, member_code, application, service))
+            room = snapshot.apps.get((instance, member_class, member_code, application))
+            if entry is not None or (room is not None and room.is_room and service in pubsub.SECTIONS):
+                metric_service = service_name
+            client = await _authenticate(request, snapshot, client_key)
+            metric_client = client_name
+            if entry is None and room is not None and room.is_room and service in pubsub.SECTIONS:
+                body = await _read_body(request, settings.max_body_bytes)
+                request_size = len(body)
+                try:
+                    response = await pubsub.dispatch(request, room=room, client=client, section=service, path=path, body=body)
+                except ApiError as exc:
+                    raise _Refused(exc.status, exc.code, exc.message, details=exc.details)
+                if response is not None:
+                    if not await _logged_durably(message_log, finish(response.status_code, "delivered", response_size=len(response.body))):
+                        return _log_failed(message_id)
+                    response.headers.update({"X-Road-Client": client_name, "X-Road-Service": service_name, "X-Road-Id": message_id})
+                    return response
+            if entry is None or entry.url.startswith("pubsub:"):
+                raise _Refused(404, "Server.ServerProxy.UnknownService", f"Unknown service: SERVICE:{service_name}")
+            if not entry.enabled:
+                raise _Refused(503, "Server.ServerProxy.ServiceDisabled", f"Service SERVICE:{service_name} is disabled.")
+            if (client.id, entry.id) not in snapshot.allowed:
+                raise _Refused(403, "Server.ServerProxy.AccessDenied", f"Request is not allowed: SERVICE:{service_name}")
             body = await _read_body(request, settings.max_body_bytes)
             request_size = len(body)
-            try:
-                response = await pubsub.dispatch(request, room=room, client=client, section=service, path=path, body=body)
-            except ApiError as exc:
-                raise _Refused(exc.status, exc.code, exc.message, details=exc.details)
-            if response is not None:
-                if not await _logged_durably(message_log, finish(response.status_code, "delivered", response_size=len(response.body))):
-                    return _log_failed(message_id)
-                response.headers.update({"X-Road-Client": client_name, "X-Road-Service": service_name, "X-Road-Id": message_id})
-                return response
-        if entry is None or entry.url.startswith("pubsub:"):
-            raise _Refused(404, "Server.ServerProxy.UnknownService", f"Unknown service: SERVICE:{service_name}")
-        if not entry.enabled:
-            raise _Refused(503, "Server.ServerProxy.ServiceDisabled", f"Service SERVICE:{service_name} is disabled.")
-        if (client.id, entry.id) not in snapshot.allowed:
-            raise _Refused(403, "Server.ServerProxy.AccessDenied", f"Request is not allowed: SERVICE:{service_name}")
-        body = await _read_body(request, settings.max_body_bytes)
-        request_size = len(body)
-        if entry.needs_consent(path):
-            await _check_consent(request, entry.data_agreement_id)
-    except _Refused as refused:
-        message_log.record(finish(refused.status, "refused", error=refused.error_type))
-        return xroad_error(refused.status, refused.error_type, refused.message, message_id=message_id, headers=refused.headers,
-                           details=refused.details)
+            if entry.needs_consent(path):
+                await _check_consent(request, entry.data_agreement_id)
+        except _Refused as refused:
+            message_log.record(finish(refused.status, "refused", error=refused.error_type))
+            return xroad_error(refused.status, refused.error_type, refused.message, message_id=message_id, headers=refused.headers,
+                               details=refused.details)
 
-    request_hash = hashlib.sha256(body).hexdigest()
-    # From the raw ASGI headers, repeated ones kept.
-    dropped = NOT_FORWARDED if settings.forward_bearer_token else NOT_FORWARDED_NOR_TOKEN
-    headers = [(name.decode("latin-1"), value.decode("latin-1")) for name, value in request.scope["headers"] if name not in dropped]
-    headers += (("X-Road-Client", client_name), ("Information-Mediator-Client", client_name), ("X-GovStack-Client", client_name),
-                ("X-Road-Service", service_name), ("X-Road-Id", message_id))
-    if trace.get_current_span().get_span_context().is_valid:
-        carrier: dict[str, str] = {}
-        propagate.inject(carrier)  # the upstream continues this trace (else the caller's traceparent went along as is)
-        headers = [(name, value) for name, value in headers if name.lower() not in carrier] + list(carrier.items())
-    # The path arrives decoded: encoded again, "%23" or "%3F" stays part of the path instead of cutting it short as a
-    # fragment or a query (which sent /drafts/%23 to the provider's /drafts/). The query goes as the caller sent it, byte
-    # for byte: nothing parsed and re-encoded.
-    target = _base_url(entry.url) + "/" + quote(path, safe="/:@!$&'()*+,;=")
-    query = request.scope["query_string"]
-    if query:
-        target += "?" + query.decode("latin-1")
-    target = URL(target, encoded=True)
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + settings.upstream_timeout_seconds  # headers and a small body, in all
-    try:
-        async with asyncio.timeout_at(deadline):
-            upstream = await state.http.request(request.method, target, data=body or None, headers=headers, allow_redirects=False)
-    except asyncio.TimeoutError:
-        message_log.record(finish(504, "failed", error="Server.ServerProxy.ServiceTimeout", request_hash=request_hash, request_body=body))
-        return xroad_error(504, "Server.ServerProxy.ServiceTimeout", f"SERVICE:{service_name} did not answer in time.", message_id=message_id)
-    except aiohttp.ClientError:
-        message_log.record(finish(502, "failed", error="Server.ServerProxy.ServiceFailed", request_hash=request_hash, request_body=body))
-        return xroad_error(502, "Server.ServerProxy.ServiceFailed", f"SERVICE:{service_name} could not be reached.", message_id=message_id)
-
-    xroad_headers = {"X-Road-Client": client_name, "X-Road-Service": service_name, "X-Road-Id": message_id,
-                     "X-Road-Request-Id": message_id, "X-Road-Request-Hash": request_hash}
-
-    declared = upstream.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) <= SMALL_RESPONSE_BYTES:
-        # Small bodies go out in one piece: cheaper than a streaming response, and nothing is held back for long.
+        request_hash = hashlib.sha256(body).hexdigest()
+        # From the raw ASGI headers, repeated ones kept.
+        dropped = NOT_FORWARDED if settings.forward_bearer_token else NOT_FORWARDED_NOR_TOKEN
+        headers = [(name.decode("latin-1"), value.decode("latin-1")) for name, value in request.scope["headers"] if name not in dropped]
+        headers += (("X-Road-Client", client_name), ("Information-Mediator-Client", client_name), ("X-GovStack-Client", client_name),
+                    ("X-Road-Service", service_name), ("X-Road-Id", message_id))
+        if trace.get_current_span().get_span_context().is_valid:
+            carrier: dict[str, str] = {}
+            propagate.inject(carrier)  # the upstream continues this trace (else the caller's traceparent went along as is)
+            headers = [(name, value) for name, value in headers if name.lower() not in carrier] + list(carrier.items())
+        # The path arrives decoded: encoded again, "%23" or "%3F" stays part of the path instead of cutting it short as a
+        # fragment or a query (which sent /drafts/%23 to the provider's /drafts/). The query goes as the caller sent it, byte
+        # for byte: nothing parsed and re-encoded.
+        target = _base_url(entry.url) + "/" + quote(path, safe="/:@!$&'()*+,;=")
+        query = request.scope["query_string"]
+        if query:
+            target += "?" + query.decode("latin-1")
+        target = URL(target, encoded=True)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + settings.upstream_timeout_seconds  # headers and a small body, in all
         try:
             async with asyncio.timeout_at(deadline):
-                content = await upstream.read()
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-            # The provider answered in time but did not finish its body: broken off, or still dripping at the deadline
-            # (UPSTREAM_TIMEOUT_SECONDS for the whole exchange). Nothing went to the caller yet, so it gets the error.
-            upstream.close()  # the connection is in an unknown state: not back to the pool
+                upstream = await state.http.request(request.method, target, data=body or None, headers=headers, allow_redirects=False)
+        except asyncio.TimeoutError:
+            message_log.record(finish(504, "failed", error="Server.ServerProxy.ServiceTimeout", request_hash=request_hash, request_body=body))
+            return xroad_error(504, "Server.ServerProxy.ServiceTimeout", f"SERVICE:{service_name} did not answer in time.", message_id=message_id)
+        except aiohttp.ClientError:
             message_log.record(finish(502, "failed", error="Server.ServerProxy.ServiceFailed", request_hash=request_hash, request_body=body))
-            what = "did not finish its response in time" if isinstance(exc, asyncio.TimeoutError) else "broke off its response"
-            return xroad_error(502, "Server.ServerProxy.ServiceFailed", f"SERVICE:{service_name} {what}.", message_id=message_id)
-        upstream.release()
-        # The log entry is durable before the response goes out (X-Road: logged before returned to the client).
-        delivered = finish(upstream.status, "delivered", response_size=len(content), request_hash=request_hash,
-                           response_hash=hashlib.sha256(content).hexdigest(), request_body=body, response_body=content)
-        if not await _logged_durably(message_log, delivered, alone=_in_progress.count == 1):
-            return _log_failed(message_id)
-        # ASGI headers straight from the upstream's raw ones: no decoding into a dict and encoding back.
-        raw_headers = [(name.lower(), value) for name, value in upstream.raw_headers if name.lower() not in HOP_BY_HOP_RAW]
-        raw_headers += [(name.lower().encode(), value.encode("latin-1")) for name, value in xroad_headers.items()]
-        raw_headers.append((b"content-length", str(len(content)).encode()))
-        return _LoggedResponse(content, status_code=upstream.status, raw_headers=raw_headers,
-                               on_broken=lambda: message_log.record(_interrupted(delivered)))
+            return xroad_error(502, "Server.ServerProxy.ServiceFailed", f"SERVICE:{service_name} could not be reached.", message_id=message_id)
 
-    stream_deadline = loop.time() + settings.upstream_stream_timeout_seconds
+        xroad_headers = {"X-Road-Client": client_name, "X-Road-Service": service_name, "X-Road-Id": message_id,
+                         "X-Road-Request-Id": message_id, "X-Road-Request-Hash": request_hash}
 
-    async def stream():
-        digest, size, kept, completed, held = hashlib.sha256(), 0, [], False, None
-        try:
-            # One chunk is held back, so the last one goes out only after the exchange is durably logged.
-            async for chunk in upstream.content.iter_chunked(64 * 1024):
-                if loop.time() > stream_deadline:  # a provider dripping just inside the read timeout: cut, not delivered
-                    upstream.close()
-                    # Raised, not returned: the server then aborts the connection, so the caller cannot take the
-                    # shortened body (chunked, no length) for a complete one.
-                    raise asyncio.TimeoutError("the provider's streamed response passed UPSTREAM_STREAM_TIMEOUT_SECONDS")
-                digest.update(chunk)
-                size += len(chunk)
-                if settings.log_payloads:
-                    kept.append(chunk)
+        declared = upstream.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) <= SMALL_RESPONSE_BYTES:
+            # Small bodies go out in one piece: cheaper than a streaming response, and nothing is held back for long.
+            try:
+                async with asyncio.timeout_at(deadline):
+                    content = await upstream.read()
+            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+                # The provider answered in time but did not finish its body: broken off, or still dripping at the deadline
+                # (UPSTREAM_TIMEOUT_SECONDS for the whole exchange). Nothing went to the caller yet, so it gets the error.
+                upstream.close()  # the connection is in an unknown state: not back to the pool
+                message_log.record(finish(502, "failed", error="Server.ServerProxy.ServiceFailed", request_hash=request_hash, request_body=body))
+                what = "did not finish its response in time" if isinstance(exc, asyncio.TimeoutError) else "broke off its response"
+                return xroad_error(502, "Server.ServerProxy.ServiceFailed", f"SERVICE:{service_name} {what}.", message_id=message_id)
+            upstream.release()
+            # The log entry is durable before the response goes out (X-Road: logged before returned to the client).
+            delivered = finish(upstream.status, "delivered", response_size=len(content), request_hash=request_hash,
+                               response_hash=hashlib.sha256(content).hexdigest(), request_body=body, response_body=content)
+            if not await _logged_durably(message_log, delivered, alone=_in_progress.count == 1):
+                return _log_failed(message_id)
+            # ASGI headers straight from the upstream's raw ones: no decoding into a dict and encoding back.
+            raw_headers = [(name.lower(), value) for name, value in upstream.raw_headers if name.lower() not in RESPONSE_NOT_FORWARDED_RAW]
+            raw_headers += [(name.lower().encode(), value.encode("latin-1")) for name, value in xroad_headers.items()]
+            raw_headers.append((b"content-length", str(len(content)).encode()))
+            return _LoggedResponse(content, status_code=upstream.status, raw_headers=raw_headers,
+                                   on_broken=lambda: message_log.record(_interrupted(delivered)))
+
+        stream_deadline = loop.time() + settings.upstream_stream_timeout_seconds
+
+        async def stream():
+            digest, size, kept, completed, held = hashlib.sha256(), 0, [], False, None
+            try:
+                # One chunk is held back, so the last one goes out only after the exchange is durably logged.
+                async for chunk in upstream.content.iter_chunked(64 * 1024):
+                    if loop.time() > stream_deadline:  # a provider dripping just inside the read timeout: cut, not delivered
+                        upstream.close()
+                        # Raised, not returned: the server then aborts the connection, so the caller cannot take the
+                        # shortened body (chunked, no length) for a complete one.
+                        raise asyncio.TimeoutError("the provider's streamed response passed UPSTREAM_STREAM_TIMEOUT_SECONDS")
+                    digest.update(chunk)
+                    size += len(chunk)
+                    if settings.log_payloads:
+                        kept.append(chunk)
+                    if held is not None:
+                        yield held
+                    held = chunk
+                completed = True
+            finally:
+                upstream.release()
+                if not completed:  # upstream broke off, or the client left: never logged as delivered
+                    message_log.record(finish(upstream.status, "failed", error="Server.ServerProxy.ResponseInterrupted", response_size=size,
+                                              request_hash=request_hash, response_hash=digest.hexdigest(), request_body=body,
+                                              response_body=b"".join(kept) if settings.log_payloads else None))
+            delivered = finish(upstream.status, "delivered", response_size=size, request_hash=request_hash, response_hash=digest.hexdigest(),
+                               request_body=body, response_body=b"".join(kept) if settings.log_payloads else None)
+            if not await _logged_durably(message_log, delivered):
+                return  # the response ends short: the client cannot take it as complete
+            try:
                 if held is not None:
                     yield held
-                held = chunk
-            completed = True
-        finally:
-            upstream.release()
-            if not completed:  # upstream broke off, or the client left: never logged as delivered
-                message_log.record(finish(upstream.status, "failed", error="Server.ServerProxy.ResponseInterrupted", response_size=size,
-                                          request_hash=request_hash, response_hash=digest.hexdigest(), request_body=body,
-                                          response_body=b"".join(kept) if settings.log_payloads else None))
-        delivered = finish(upstream.status, "delivered", response_size=size, request_hash=request_hash, response_hash=digest.hexdigest(),
-                           request_body=body, response_body=b"".join(kept) if settings.log_payloads else None)
-        if not await _logged_durably(message_log, delivered):
-            return  # the response ends short: the client cannot take it as complete
-        try:
-            if held is not None:
-                yield held
-        except BaseException:
-            message_log.record(_interrupted(delivered))
-            raise
+            except BaseException:
+                message_log.record(_interrupted(delivered))
+                raise
 
-    response_headers = {k: v for k, v in upstream.headers.items() if k.lower() not in HOP_BY_HOP}
-    return StreamingResponse(stream(), status_code=upstream.status, headers={**response_headers, **xroad_headers})
+        response_headers = {k: v for k, v in upstream.headers.items() if k.lower() not in RESPONSE_NOT_FORWARDED}
+        return StreamingResponse(stream(), status_code=upstream.status, headers={**response_headers, **xroad_headers})
+    except Exception:
+        # A fault of ours: still an exchange, logged as failed under the caller's message id (not lost from the log).
+        log.exception("forwarding failed")
+        message_log.record(finish(500, "failed", error="Server.ServerProxy.InternalError"))
+        return xroad_error(500, "Server.ServerProxy.InternalError", "The gateway failed to handle the request.",
+                           message_id=message_id)
 
 
 async def _logged_durably(message_log, exchange: Exchange, *, alone: bool = False) -> bool:
