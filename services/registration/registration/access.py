@@ -26,9 +26,13 @@ class FileView:
         return {c for role in self.roles for c in role.get("sees", [])}
 
     def form_data(self) -> dict:
+        return self.visible(self.file.form_data)
+
+    def visible(self, data: dict) -> dict:
+        """Of data captured with the file's e-form (the file's own, or its registry copy), what this caller may see."""
         if self.is_applicant:
-            return dict(self.file.form_data)
-        return forms.filter_data(self.file.form_data, design.eform(self.document, self.file.eform_id), self.classifications)
+            return dict(data)
+        return forms.filter_data(data, design.eform(self.document, self.file.eform_id), self.classifications)
 
 
 def service_document(uow: UnitOfWork, *, service: ServiceDefinition, number: int | None) -> dict:

@@ -22,12 +22,13 @@ def public_keys(private_jwk: str) -> dict:
     return KeySet([signing_key(private_jwk)]).as_dict(private=False)
 
 
-def record(*, file: ApplicationFile, registry: RegistryRecord, document: dict, issuer: str, issued) -> dict:
-    """What the certificate states, in both languages where it names the service."""
+def record(*, file: ApplicationFile, registry: RegistryRecord, document: dict, data: dict, issuer: str, issued) -> dict:
+    """What the certificate states, in both languages where it names the service; `data` is the part of the registry
+    record its reader may see."""
     return {"iss": issuer, "registrationNumber": registry.registration_number, "serviceId": file.service_id,
             "serviceName": {language: design.text(document.get("name"), language) for language in design.LANGUAGES},
             "fileId": file.id, "holder": file.applicant_id, "registered": iso(registry.created), "issued": iso(issued),
-            "data": dict(registry.data)}
+            "data": data}
 
 
 def sign(content: dict, private_jwk: str) -> str:

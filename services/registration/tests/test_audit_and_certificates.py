@@ -5,7 +5,7 @@ import pytest
 from joserfc import jws
 from joserfc.jwk import KeySet
 
-from .api_client import enterprise_document, unique
+from .api_client import enterprise_data, enterprise_document, unique
 
 
 @pytest.fixture(scope="module")
@@ -58,3 +58,16 @@ def test_a_pending_file_has_no_certificate(api):
     applicant, _, file_id = api.submitted_file()
 
     assert api.call("GET", f"/applications/{file_id}/certificate", expect=409, headers=applicant).json()["code"] == "no_certificate"
+
+
+def test_an_operators_certificate_states_only_the_fields_their_roles_may_see(api, approved):
+    def certified(headers) -> dict:
+        return api.call("GET", f"/applications/{approved['file_id']}/certificate", expect=200, headers=headers).json()["record"]["data"]
+
+    reviewer, registrar, applicant = certified(approved["reviewer"]), certified(approved["registrar"]), certified(approved["applicant"])
+
+    # The reviewer sees public, internal and personal fields; the owner's ID number is sensitive_personal.
+    assert "owner_id_number" not in reviewer and reviewer["owner_name"] == "Somphone Keomany"
+    assert reviewer == api.file(approved["reviewer"], approved["file_id"]).json()["applicationData"]["formData"]["data"]
+    assert registrar["owner_id_number"] == "LA-123456"
+    assert applicant == enterprise_data()

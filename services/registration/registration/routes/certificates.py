@@ -19,7 +19,9 @@ def get_certificate(file_id: str, uow: UowDep, caller: CallerDep, settings: Sett
     registry = uow.session.exec(select(RegistryRecord).where(RegistryRecord.file_id == view.file.id)).first()
     if view.file.status != "APPROVED" or registry is None:
         raise ApiError(409, "no_certificate", "Only an approved application written to the registry has a certificate.")
-    content = certificates.record(file=view.file, registry=registry, document=view.document, issuer=settings.public_url, issued=utcnow())
+    # An operator's certificate states only the fields their roles may see, as the file view does.
+    content = certificates.record(file=view.file, registry=registry, document=view.document, data=view.visible(registry.data),
+                                  issuer=settings.public_url, issued=utcnow())
     processing.history(uow, file=view.file, action="certificate", actor=caller.subject)
     uow.commit()
     filename = f"{registry.registration_number}.json"
