@@ -2,7 +2,7 @@
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import delete, select
+from sqlmodel import col, delete, select
 
 from consent import key_binding, revisions, signing
 from consent.enums import RecordState, SchemaName, VerificationMethod
@@ -147,9 +147,13 @@ def forget(uow: UnitOfWork, individual: Individual) -> list[str]:
         select(ConsentRecord, DataAgreement.forgettable).join(DataAgreement, DataAgreement.id == ConsentRecord.data_agreement_id)
         .where(ConsentRecord.individual_id == individual.id).with_for_update()
     ).all()
+    # Not the record's state: a withdrawal makes it unsigned again, yet its signed history is the audit trail of a
+    # consent once given, which the spec retains unless the agreement is forgettable.
+    ever_signed = set(uow.session.exec(select(Signature.consent_record_id).where(
+        col(Signature.consent_record_id).in_([record.id for record, _ in rows]), col(Signature.signature).is_not(None))).all())
     deleted = []
     for record, forgettable in rows:
-        if not (forgettable or record.state == RecordState.unsigned.value):
+        if not (forgettable or record.id not in ever_signed):
             continue
         if record.opt_in and record.state == RecordState.signed.value:
             emit_withdrawn(uow, record)

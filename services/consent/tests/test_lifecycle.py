@@ -112,6 +112,30 @@ def test_right_to_be_forgotten_deletes_records_of_forgettable_agreements_only(cl
     assert has_consent(client, verifier, citizen.individual_id, forgettable["id"]) is False
 
 
+def test_right_to_be_forgotten_keeps_a_withdrawn_once_signed_record_of_a_non_forgettable_agreement(client, admin, auditor,
+                                                                                                 new_citizen):
+    policy_id = create_policy(client, admin)["policy"]["id"]
+    kept = create_agreement(client, admin, policy_id=policy_id, forgettable=False)["dataAgreement"]
+    draft_only = create_agreement(client, admin, policy_id=policy_id, forgettable=False)["dataAgreement"]
+    citizen = new_citizen()
+    stored = give_signed_consent(client, citizen, kept["id"])
+    kept_id = stored["consentRecord"]["id"]
+    withdrawn = ok(client.put(f"/service/individual/record/consent-record/{kept_id}/", headers=citizen.headers,
+                              json={"consentRecord": {"optIn": False}}))
+    assert withdrawn["consentRecord"]["state"] == "unsigned"  # what forget used to go by
+    never_signed_id = ok(client.post(f"/service/individual/record/data-agreement/{draft_only['id']}/", headers=citizen.headers,
+                                     params={"individualId": citizen.individual_id}))["consentRecord"]["id"]
+    ok(client.post(f"/service/individual/record/consent-record/{never_signed_id}/signature/", headers=citizen.headers,
+                   json={"signature": {}}))  # prepared, never signed
+
+    deleted = ok(client.delete("/service/individual/record/", headers=citizen.headers))
+
+    assert deleted["deletedConsentRecordIds"] == [never_signed_id]
+    audited = ok(client.get(f"/audit/consent-record/{kept_id}/", headers=auditor))
+    assert [r["id"] for r in audited["revisions"]] == [stored["revision"]["id"], withdrawn["revision"]["id"]]
+    assert ok(client.get("/audit/verify/", headers=auditor, params={"schemaName": "ConsentRecord", "objectId": kept_id}))["valid"] is True
+
+
 def test_a_withdrawn_record_opted_in_again_is_consent_once_signed_again(client, admin, verifier, new_citizen):
     agreement = create_agreement(client, admin, policy_id=create_policy(client, admin)["policy"]["id"])["dataAgreement"]
     citizen = new_citizen()
