@@ -124,3 +124,23 @@ def test_a_system_token_cannot_apply_where_a_signed_in_citizen_is_required(api, 
 
     assert refused["code"] == "citizen_required"
     assert files_of(api, system) == []
+
+
+@pytest.mark.parametrize("created", ["0001-01-01T00:00:00+05:00", "9999-12-31T23:59:59-14:00", "1899-12-31T23:59:59Z", "yesterday", 20240301])
+def test_a_created_date_time_out_of_range_or_malformed_is_400_and_stores_nothing(api, service, created):
+    applicant = api.token(sub=unique("citizen"))
+
+    submitted = api.submit(service["id"], applicant, enterprise_data(), created=created, expect=400).json()
+    drafted = api.call("POST", f"/services/{service['id']}/drafts", expect=400, headers=applicant, json={"created": created}).json()
+
+    assert submitted["details"] == drafted["details"] == [{"field": "created", "reason": "must be an ISO 8601 date-time between 1900 and 2099"}]
+    assert files_of(api, applicant) == []
+    assert api.call("GET", "/drafts", expect=200, headers=applicant).json() == []
+
+
+def test_a_created_date_time_is_kept_in_utc(api, service):
+    applicant = api.token(sub=unique("citizen"))
+
+    file = api.submit(service["id"], applicant, enterprise_data(), created="2024-03-01T10:00:00+07:00").json()
+
+    assert file["applicationData"]["created"] == "2024-03-01T03:00:00Z"

@@ -1,5 +1,5 @@
 """GovStack application files (submit, list, get, update) and our applicant drafts."""
-from datetime import datetime
+from datetime import datetime, timezone
 
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
@@ -38,11 +38,27 @@ def _apply_submission(file: ApplicationFile, body: dict, request: Request) -> No
     if "applicationName" in body:
         file.application_name = str(body["applicationName"])[:300]
     if "created" in body and body["created"]:
-        try:
-            file.created = datetime.fromisoformat(str(body["created"]).replace("Z", "+00:00"))
-        except ValueError:
-            raise ApiError(400, "malformed_body", "created is not a date-time.", details=[{"field": "created", "reason": "must be an ISO 8601 date-time"}])
+        file.created = _client_moment(body["created"], field="created")
     file.language = str(body.get("language") or language(request))[:10]
+
+
+# The range of client-given date-times: far inside what every time zone, the database and the replies can represent
+# (a year-1 or year-9999 value overflowed only when shown back, after the file was stored).
+_EARLIEST, _LATEST = datetime(1900, 1, 1, tzinfo=timezone.utc), datetime(2100, 1, 1, tzinfo=timezone.utc)
+
+
+def _client_moment(value, *, field: str) -> datetime:
+    """An ISO 8601 date-time from the client, in UTC (one without an offset is taken as UTC), or a 400 naming the field."""
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00")) if isinstance(value, str) else None
+        if moment is not None:
+            moment = (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
+    except (ValueError, OverflowError):
+        moment = None
+    if moment is None or not _EARLIEST <= moment < _LATEST:
+        raise ApiError(400, "malformed_body", f"{field} is not a date-time between 1900 and 2099.",
+                       details=[{"field": field, "reason": "must be an ISO 8601 date-time between 1900 and 2099"}])
+    return moment
 
 
 def _new_file(service, caller) -> ApplicationFile:
@@ -64,9 +80,11 @@ def _submit_application(request: Request, service, uow, caller, settings, body: 
     uow.session.add(file)
     processing.submit(uow, service=service, service_version=service.published_version, document=document, file=file, caller=caller)
     integration.require_consent(settings, document=document, caller=caller)  # after the local checks; refused: nothing is committed
-    uow.commit()
+    # The answer is built before the commit: a failure after it would tell the client to retry a stored application.
     view = access.file_view(uow, file_id=file.id, caller=caller, admin_roles=settings.admin_roles)
-    return schemas.file_out(view, uow, lang=language(request))
+    answer = schemas.file_out(view, uow, lang=language(request))
+    uow.commit()
+    return answer
 
 
 @router.get("/applications", dependencies=[IMClient])
@@ -122,8 +140,9 @@ def _update_application(file_id: str, request: Request, uow, caller, settings, b
         file.processing_data = {**file.processing_data, **json_field(form_data, "data", {}, dict)}
         uow.session.add(file)
         processing.history(uow, file=file, action="updated", actor=caller.subject, role_id=view.roles[0]["id"])
+    answer = schemas.file_out(view, uow, lang=language(request))  # before the commit, as on submission
     uow.commit()
-    return schemas.file_out(view, uow, lang=language(request))
+    return answer
 
 
 # --- drafts: ours, for the applicant's wizard (save, resume, delete, then submit with explicit confirmation) ---
@@ -140,8 +159,9 @@ def _save_new_draft(request: Request, service, uow, caller, settings, body: dict
     _apply_submission(file, given(body), request)
     uow.session.add(file)
     processing.history(uow, file=file, action="saved", actor=caller.subject)
+    answer = _draft_out(uow, file.id, caller, settings, request)  # before the commit, as on submission
     uow.commit()
-    return _draft_out(uow, file.id, caller, settings, request)
+    return answer
 
 
 def _draft(uow, draft_id: str, caller, settings) -> ApplicationFile:
@@ -179,8 +199,9 @@ def _save_draft(draft_id: str, request: Request, uow, caller, settings, body: di
     _apply_submission(file, given(body), request)
     uow.session.add(file)
     processing.history(uow, file=file, action="saved", actor=caller.subject)
+    answer = _draft_out(uow, draft_id, caller, settings, request)  # before the commit, as on submission
     uow.commit()
-    return _draft_out(uow, draft_id, caller, settings, request)
+    return answer
 
 
 @router.delete("/drafts/{draft_id}", status_code=204)
@@ -211,6 +232,7 @@ def _submit_draft(draft_id: str, request: Request, uow, caller, settings, body: 
     integration.require_citizen(settings, document=document, caller=caller)
     processing.submit(uow, service=service, service_version=service.published_version, document=document, file=file, caller=caller)
     integration.require_consent(settings, document=document, caller=caller)
-    uow.commit()
     view = access.file_view(uow, file_id=file.id, caller=caller, admin_roles=settings.admin_roles)
-    return schemas.file_out(view, uow, lang=language(request))
+    answer = schemas.file_out(view, uow, lang=language(request))  # before the commit, as on submission
+    uow.commit()
+    return answer
