@@ -93,6 +93,8 @@ BY_MESSAGE = {
         "verificationPayload ບໍ່ກົງກັບຂໍ້ມູນສະບັບ (snapshot) ຂອງບັນທຶກການຍິນຍອມນີ້.",
     "verificationPayloadHash is not the hash of verificationPayload.": "verificationPayloadHash ບໍ່ແມ່ນຄ່າ hash ຂອງ verificationPayload.",
     "verificationSignedBy does not name the signer's key.": "verificationSignedBy ບໍ່ກົງກັບກະແຈຂອງຜູ້ລົງລາຍເຊັນ.",
+    'verificationSignedAs does not match verificationMethod: "individual" for jws-individual, "delegate" for jws-service.':
+        'verificationSignedAs ບໍ່ກົງກັບ verificationMethod: "individual" ສຳລັບ jws-individual, "delegate" ສຳລັບ jws-service.',
 }
 
 BY_CODE = {

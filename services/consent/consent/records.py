@@ -109,6 +109,16 @@ def signed_by(individual: Individual, method: str, service_key) -> str:
     return service_key.thumbprint()
 
 
+def signed_as(method: str, claimed: str | None) -> str:
+    """The signer's relationship to the individual follows from the method that signs (it is not in the signed payload):
+    the individual's own key, or this service as delegate. A client's differing claim is refused, not stored."""
+    relationship = "individual" if method == VerificationMethod.jws_individual.value else "delegate"
+    if claimed not in (None, relationship):
+        raise bad_request('verificationSignedAs does not match verificationMethod: "individual" for jws-individual, '
+                          '"delegate" for jws-service.', "signed_as_mismatch")
+    return relationship
+
+
 def prepare_signature(*, verification_payload: str, method: str, signed_by_value: str, signed_as: str,
                       object_reference: str | None, artifact: str | None = None, timestamp: str | None = None) -> Signature:
     """A Signature whose `payload` is ready to be signed (not stored here)."""

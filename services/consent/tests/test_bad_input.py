@@ -215,3 +215,35 @@ def test_individual_ids_that_disagree_are_refused(client, agreement, tokens, new
 
     assert response.status_code == 400
     assert _records(client, alice) == [] and _records(client, bob) == []
+
+
+def test_a_service_signature_cannot_claim_the_individual_signed(client, agreement, verifier, tokens):
+    headers = tokens("citizen", sub="citizen-claims-individual-" + agreement["id"][:8])
+    individual = ok(client.post("/service/individual/", headers=headers, json={"individual": {}}))["individual"]
+    draft = ok(client.post("/service/individual/record/consent-record/draft/", headers=headers,
+                           params={"individualId": individual["id"], "dataAgreementId": agreement["id"]}))
+    assert draft["signature"]["verificationMethod"] == "jws-service"
+    claimed = {**draft["signature"], "signature": None, "verificationSignedAs": "individual"}
+
+    response = client.post("/service/individual/record/consent-record/", headers=headers,
+                           json={"consentRecord": draft["consentRecord"], "signature": claimed})
+
+    assert response.status_code == 400
+    assert response.json()["error"] == "signed_as_mismatch"
+    assert ok(client.get("/service/individual/record/consent-record/", headers=headers))["consentRecords"] == []
+    assert has_consent(client, verifier, individual["id"], agreement["id"]) is False
+
+
+def test_an_individual_signature_cannot_be_prepared_as_a_delegates(client, agreement, new_citizen):
+    citizen = new_citizen()
+    record_id = ok(client.post(f"/service/individual/record/data-agreement/{agreement['id']}/", headers=citizen.headers,
+                               params={"individualId": citizen.individual_id}))["consentRecord"]["id"]
+
+    response = client.post(f"/service/individual/record/consent-record/{record_id}/signature/", headers=citizen.headers,
+                           json={"signature": {"verificationMethod": "jws-individual", "verificationSignedAs": "delegate"}})
+
+    assert response.status_code == 400
+    assert response.json()["error"] == "signed_as_mismatch"
+    prepared = ok(client.post(f"/service/individual/record/consent-record/{record_id}/signature/", headers=citizen.headers,
+                              json={"signature": {"verificationMethod": "jws-individual"}}))["signature"]
+    assert prepared["verificationSignedAs"] == "individual"

@@ -130,7 +130,7 @@ def service_individual_consent_record_draft_create(request: Request, individual_
     records.signer_key(individual, method, service_key)  # a key that no longer verifies is refused now, not once signed
     signature = records.prepare_signature(
         verification_payload=snapshot, method=method, signed_by_value=records.signed_by(individual, method, service_key),
-        signed_as="individual" if method == VerificationMethod.jws_individual.value else "delegate", object_reference=None)
+        signed_as=records.signed_as(method, None), object_reference=None)
     return {"consentRecord": {"id": None, **{**data, "state": RecordState.unsigned.value}, "signatureId": None},
             "signature": {**signature_wire(signature), "id": None}}
 
@@ -178,7 +178,7 @@ def service_individual_consent_record_signature_create(request: Request, body: C
     expected_signer = records.signed_by(individual, method, service_key)
     if signature_in.verification_signed_by not in (None, expected_signer):
         raise bad_request("verificationSignedBy does not name the signer's key.", "signer_mismatch")
-    signed_as = signature_in.verification_signed_as or ("individual" if method == VerificationMethod.jws_individual.value else "delegate")
+    signed_as = records.signed_as(method, signature_in.verification_signed_as)
     signature = records.prepare_signature(verification_payload=snapshot, method=method, signed_by_value=expected_signer,
                                           signed_as=signed_as, object_reference=None, artifact=signature_in.verification_artifact,
                                           timestamp=signature_in.timestamp)
@@ -255,7 +255,7 @@ def service_individual_signature_create(request: Request, record_id: RecordId, b
     signature = records.prepare_signature(
         verification_payload=latest.serialized_snapshot, method=method,
         signed_by_value=records.signed_by(individual, method, service_key),
-        signed_as=body.signature.verification_signed_as or ("individual" if method == VerificationMethod.jws_individual.value else "delegate"),
+        signed_as=records.signed_as(method, body.signature.verification_signed_as),
         object_reference=latest.id, artifact=body.signature.verification_artifact)
     signature.consent_record_id = record.id
     uow.session.add(signature)
