@@ -1,4 +1,8 @@
 """Operators' tasks: claim, completion by the claimant only, and repeatable completion."""
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
 import pytest
 
 from .api_client import IM, enterprise_data, enterprise_document, unique
@@ -88,3 +92,29 @@ def test_task_names_follow_the_operators_language(api, service):
     assert lao["name"] == "ການຈົດທະບຽນວິສາຫະກິດ: ຜູ້ກວດກາເອກະສານ"
     assert english["name"] == "Enterprise registration: Document reviewer"
     assert one["taskName"] == lao["name"]
+
+
+def test_concurrent_completions_of_one_task_decide_once(api, service):
+    """Two completions racing (here approve and reject by the same operator) must not both decide: the task row is locked."""
+    operator = reviewer(api, service)
+    registrar = api.token(sub=unique("registrar"), roles=service["document"]["roles"][1]["operator_roles"])
+    files = [api.submit(service["id"], api.token(sub=unique("citizen")), enterprise_data()).json()["fileId"] for _ in range(6)]
+    tasks = [api.open_task(operator, file_id)["taskId"] for file_id in files]
+
+    def complete(task_id: str, decision: str, start: threading.Barrier) -> int:
+        with httpx.Client(base_url=api.base_url, timeout=30) as http:
+            start.wait()
+            return http.post(f"/tasks/{task_id}/complete", headers=operator,
+                             json={"data": {"decision": decision, "reason": "racing"}}).status_code
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        for task_id in tasks:
+            start = threading.Barrier(2)
+            statuses = list(pool.map(complete, [task_id, task_id], ["approve", "reject"], [start, start]))
+            assert 200 in statuses and set(statuses) <= {200, 409}, statuses
+
+    for file_id in files:
+        decided = [e["action"] for e in api.call("GET", f"/applications/{file_id}/audit", expect=200, headers=operator).json()["entries"]]
+        registrar_tasks = api.tasks(registrar, fileId=file_id)
+        assert decided in (["submitted", "approve"], ["submitted", "reject"]), decided
+        assert len(registrar_tasks) == (1 if decided[-1] == "approve" else 0)

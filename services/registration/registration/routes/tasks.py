@@ -16,10 +16,13 @@ router = APIRouter(prefix="/tasks", tags=["tasks"], default_response_class=Utf8J
 _SORT_COLUMNS = {"created": Task.created, "name": Task.name, "assignee": Task.assignee_id, "status": Task.status}
 
 
-def _task_for_operator(uow, task_id: str, caller, settings):
-    """The task, its file and the role it belongs to, if the caller works in that role; otherwise 404."""
-    task = uow.session.get(Task, task_id)
-    file = uow.session.get(ApplicationFile, task.file_id) if task else None
+def _task_for_operator(uow, task_id: str, caller, settings, *, lock: bool = False):
+    """The task, its file and the role it belongs to, if the caller works in that role; otherwise 404.
+
+    lock: for a change, the task and file rows are locked (FOR UPDATE on PostgreSQL) until the commit, so two concurrent
+    claims or completions run one after the other and the second sees the first's decision."""
+    task = uow.session.get(Task, task_id, with_for_update=lock)
+    file = uow.session.get(ApplicationFile, task.file_id, with_for_update=lock) if task else None
     service = uow.session.get(ServiceDefinition, task.service_id) if task else None
     if task is None or file is None or service is None:
         raise ApiError(404, "task_not_found", "No task has this id.")
@@ -66,7 +69,7 @@ def get_task(task_id: str, request: Request, uow: UowDep, caller: CallerDep, set
 
 @router.post("/{task_id}/claim")
 def claim_task(task_id: str, request: Request, uow: UowDep, caller: CallerDep, settings: SettingsDep) -> dict:
-    task, file, service, document, role = _task_for_operator(uow, task_id, caller, settings)
+    task, file, service, document, role = _task_for_operator(uow, task_id, caller, settings, lock=True)
     processing.claim(uow, task=task, caller=caller)
     processing.history(uow, file=file, action="claimed", actor=caller.subject, role_id=role["id"])
     uow.commit()
@@ -86,7 +89,7 @@ async def complete_task(task_id: str, request: Request, uow: UowDep, caller: Cal
 
 
 def _complete_task(task_id: str, uow, caller, settings, body: dict | ApiError) -> dict:
-    task, file, service, document, role = _task_for_operator(uow, task_id, caller, settings)
+    task, file, service, document, role = _task_for_operator(uow, task_id, caller, settings, lock=True)
     body = given(body)
     if task.completed is not None:
         return _completed(task)
