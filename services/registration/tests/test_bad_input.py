@@ -112,6 +112,20 @@ def test_bad_statistics_parameters_are_400(api):
     api.call("GET", "/data/statistics", expect=400, headers={**IM, **api.token(roles=["auditor"])}, params={"timeframe": "decade"})
 
 
+@pytest.mark.parametrize("params", [{"endDate": "9999-12-31"}, {"endDate": "0001-01-01", "timeframe": "year"},
+                                    {"startDate": "0001-01-01", "endDate": "9999-12-31"}])
+def test_statistics_windows_reaching_outside_the_calendar_are_400(api, params):
+    refused = api.call("GET", "/data/statistics", expect=400, headers=IM, params=params).json()
+
+    assert refused["code"] == "invalid_range"
+
+
+def test_statistics_windows_at_the_calendars_edges_are_counted(api):
+    counted = api.call("GET", "/data/statistics", expect=200, headers=IM, params={"startDate": "0001-01-01", "endDate": "9999-12-30"}).json()
+
+    assert counted[0]["references"]["endDate"] == "9999-12-30" and counted[0]["processed"] >= 0
+
+
 def test_unknown_service_is_404_even_before_the_token_is_checked(api):
     # The catalogue is public, so this reveals nothing; GovStack's negative submit scenario relies on it.
     api.submit("no-such-service", {}, enterprise_data(), expect=404)

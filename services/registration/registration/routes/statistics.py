@@ -60,7 +60,13 @@ def get_statistics(request: Request, uow: UowDep) -> list[dict]:
     if start and end and start > end:
         raise ApiError(400, "invalid_range", "startDate is after endDate.", details=[{"field": "startDate", "reason": "after endDate"}])
     window_end = end or (datetime.now(timezone.utc).date() if timeframe else None)
-    window_start = start or (window_end - timedelta(days=TIMEFRAMES[timeframe]) if timeframe else None)
+    try:  # a window reaching past year 1 or 9999 cannot be computed: the caller's dates are out of range
+        window_start = start or (window_end - timedelta(days=TIMEFRAMES[timeframe]) if timeframe else None)
+        since = datetime.combine(window_start, time.min, tzinfo=timezone.utc) if window_start else None
+        until = datetime.combine(window_end + timedelta(days=1), time.min, tzinfo=timezone.utc) if window_end else None
+    except OverflowError:
+        raise ApiError(400, "invalid_range", "The dates reach outside the calendar (years 1 to 9999).",
+                       details=[{"field": "endDate", "reason": "out of range for this window"}])
 
     registration = params.get("registrationName") or ""
     service_ids = None
@@ -70,8 +76,7 @@ def get_statistics(request: Request, uow: UowDep) -> list[dict]:
             raise ApiError(404, "registration_not_found", "No registration has this name.")
     counts = processing.decisions_between(
         uow, service_ids=service_ids, operator=params.get("operator") or None, role=params.get("role") or None,
-        start=datetime.combine(window_start, time.min, tzinfo=timezone.utc) if window_start else None,
-        end=datetime.combine(window_end + timedelta(days=1), time.min, tzinfo=timezone.utc) if window_end else None,
+        start=since, end=until,
     )
     return [{
         "processed": sum(counts.values()), "approved": counts.get("approve", 0), "sentBack": counts.get("send_back", 0),
