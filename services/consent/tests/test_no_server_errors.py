@@ -20,7 +20,8 @@ def test_garbage_never_causes_a_server_error(client, tokens, path_id):
     for method, path in _operations(client):
         url = re.sub(r"\{[^}]+\}", path_id, path)
         for body in BODIES:
-            for params in ({}, {"individualId": "x y", "dataAgreementId": str(uuid.uuid4()), "revisionId": "1", "limit": "-1"}):
+            for params in ({}, {"individualId": "x y", "dataAgreementId": str(uuid.uuid4()), "revisionId": "1", "limit": "-1"},
+                           {"offset": "99999999999999999999"}):
                 response = client.request(method, url, headers=everyone, params=params, json=body)
                 if response.status_code >= 500:
                     failures.append((method, url, body, params, response.status_code))

@@ -44,8 +44,12 @@ IndividualIdQuery = query_id("individualId")
 IndividualHeader = Annotated[str | None, Header(alias="X-ConsentBB-IndividualId", pattern=ID_PATTERN)]
 
 
+# Far beyond any list, and within the database's integer (an unbounded offset overflowed it: a 500).
+MAX_OFFSET = 2**31 - 1
+
+
 class Page:
-    def __init__(self, offset: Annotated[int, Query(ge=0)] = 0, limit: Annotated[int, Query(ge=1, le=1000)] = 100):
+    def __init__(self, offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0, limit: Annotated[int, Query(ge=1, le=1000)] = 100):
         self.offset, self.limit = offset, limit
 
 
