@@ -126,6 +126,18 @@ def test_statistics_windows_at_the_calendars_edges_are_counted(api):
     assert counted[0]["references"]["endDate"] == "9999-12-30" and counted[0]["processed"] >= 0
 
 
+@pytest.mark.parametrize("path", ["/applications", "/tasks", "/registry/records"])
+def test_a_paging_offset_past_any_list_is_400(api, path):
+    staff = {**IM, **api.token(roles=["admin"])}
+
+    refused = api.call("GET", path, expect=400, headers=staff, params={"firstResult": "99999999999999999999", "maxResult": "99999999999999999999"}).json()
+    api.call("GET", path, expect=400, headers=staff, params={"firstResult": 1_000_000_001})
+
+    assert refused["details"][0]["field"] == "firstResult"
+    assert api.call("GET", path, expect=200, headers=staff, params={"firstResult": 1_000_000_000, "maxResult": -5}).json() == []
+    api.call("GET", path, expect=200, headers=staff, params={"firstResult": -99999999999999999999})  # counts as 0, as before
+
+
 def test_unknown_service_is_404_even_before_the_token_is_checked(api):
     # The catalogue is public, so this reveals nothing; GovStack's negative submit scenario relies on it.
     api.submit("no-such-service", {}, enterprise_data(), expect=404)

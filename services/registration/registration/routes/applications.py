@@ -10,8 +10,8 @@ from kernel.db import UowDep
 from kernel.errors import ApiError
 from registration import access, designer, integration, processing, schemas
 from registration.models import ApplicationFile, FileHistory
-from registration.routes.deps import (CurrentService, IMClient, SettingsDep, Utf8JSONResponse, body_or_error, given, json_field,
-                                      language)
+from registration.routes.deps import (CurrentService, FirstResult, IMClient, SettingsDep, Utf8JSONResponse, body_or_error, given,
+                                      json_field, language)
 
 router = APIRouter(tags=["applications"], default_response_class=Utf8JSONResponse)
 
@@ -89,7 +89,7 @@ def _submit_application(request: Request, service, uow, caller, settings, body: 
 
 @router.get("/applications", dependencies=[IMClient])
 def list_applications(request: Request, uow: UowDep, caller: CallerDep, settings: SettingsDep, serviceId: str | None = None,
-                      applicantId: str | None = None, firstResult: int = 0, maxResult: int = 100, sortBy: str = "registered",
+                      applicantId: str | None = None, firstResult: FirstResult = 0, maxResult: int = 100, sortBy: str = "registered",
                       sortOrder: str = "desc") -> list[dict]:
     operated = access.operated_services(uow, caller=caller, admin_roles=settings.admin_roles)
     visible = ApplicationFile.applicant_id == caller.subject

@@ -2,7 +2,7 @@
 import re
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from fastapi.responses import JSONResponse
 from starlette.datastructures import UploadFile
 
@@ -79,6 +79,12 @@ def json_field(body: dict, name: str, default, expected: type):
     if not isinstance(value, expected):
         raise ApiError(400, "malformed_body", f"{name} has the wrong type.", details=[{"field": name, "reason": f"must be {'an object' if expected is dict else 'a list'}"}])
     return value
+
+
+# Paging offsets: a negative one counts as 0 (as before); one past any list we hold is a 400, since a value beyond
+# PostgreSQL's bigint cannot even be sent to the database (it was a 500).
+MAX_FIRST_RESULT = 1_000_000_000
+FirstResult = Annotated[int, Query(le=MAX_FIRST_RESULT)]
 
 
 def language(request: Request) -> str:

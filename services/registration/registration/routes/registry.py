@@ -6,7 +6,7 @@ from kernel.auth import CallerDep
 from kernel.db import UowDep
 from kernel.errors import ApiError
 from registration.models import RegistryRecord
-from registration.routes.deps import SettingsDep, Utf8JSONResponse
+from registration.routes.deps import FirstResult, SettingsDep, Utf8JSONResponse
 from registration.schemas import iso
 
 router = APIRouter(prefix="/registry/records", tags=["registry"], default_response_class=Utf8JSONResponse)
@@ -25,7 +25,7 @@ def record_out(record: RegistryRecord) -> dict:
 
 
 @router.get("", dependencies=[Depends(registry_reader)])
-def list_records(uow: UowDep, serviceId: str | None = None, firstResult: int = 0, maxResult: int = 100) -> list[dict]:
+def list_records(uow: UowDep, serviceId: str | None = None, firstResult: FirstResult = 0, maxResult: int = 100) -> list[dict]:
     query = select(RegistryRecord).order_by(RegistryRecord.created.desc(), RegistryRecord.id)
     if serviceId is not None:
         query = query.where(RegistryRecord.service_id == serviceId)

@@ -9,7 +9,7 @@ from kernel.db import UowDep
 from kernel.errors import ApiError
 from registration import access, design, forms, processing, schemas
 from registration.models import ApplicationFile, ServiceDefinition, Task
-from registration.routes.deps import SettingsDep, Utf8JSONResponse, body_or_error, given, json_field, language
+from registration.routes.deps import FirstResult, SettingsDep, Utf8JSONResponse, body_or_error, given, json_field, language
 
 router = APIRouter(prefix="/tasks", tags=["tasks"], default_response_class=Utf8JSONResponse)
 
@@ -36,7 +36,7 @@ def _task_for_operator(uow, task_id: str, caller, settings, *, lock: bool = Fals
 @router.get("")
 def list_tasks(request: Request, uow: UowDep, caller: CallerDep, settings: SettingsDep, mainTaskId: str | None = None,
                fileId: str | None = None, assigneeId: str | None = None, roleId: str | None = None, status: str | None = None,
-               firstResult: int = 0, maxResult: int = 100, sortBy: str = "created", sortOrder: str = "desc") -> list[dict]:
+               firstResult: FirstResult = 0, maxResult: int = 100, sortBy: str = "created", sortOrder: str = "desc") -> list[dict]:
     operated = access.operated_services(uow, caller=caller, admin_roles=settings.admin_roles)
     mine = or_(false(), *(and_(Task.service_id == service_id, Task.role_id.in_([r["id"] for r in roles])) for service_id, roles in operated.items()))
     query = select(Task).where(mine)
