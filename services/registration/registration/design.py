@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
-from registration.rules import check_condition
+from registration.rules import check_condition, unusable_schema
 
 CLASSIFICATIONS = ("public", "internal", "personal", "sensitive_personal")
 DECISIONS = ("approve", "reject", "send_back")
@@ -159,6 +159,9 @@ def _check_eforms(value, add) -> None:
             path = ".".join(str(p) for p in exc.absolute_path)
             add(f"{at}.schema{'.' + path if path else ''}", f"not a valid JSON Schema: {exc.message}")
             continue
+        unusable = unusable_schema(schema)
+        if unusable:
+            add(f"{at}.schema", unusable)
         if schema.get("type") != "object":
             add(f"{at}.schema.type", "must be 'object': a form is an object of fields")
         properties = schema.get("properties") or {}

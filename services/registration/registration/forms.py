@@ -1,5 +1,6 @@
 """Form data against an e-form: JSON Schema validation naming each field, and what each processing role may see."""
 from jsonschema import Draft202012Validator
+from referencing.exceptions import Unresolvable
 
 from registration.design import Problem
 
@@ -10,7 +11,12 @@ def validate_data(eform: dict, data) -> list[Problem]:
         return [Problem("formData.data", "must be an object of field values")]
     validator = Draft202012Validator(eform["schema"])
     problems = []
-    for error in sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path]):
+    try:
+        errors = sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path])
+    except Unresolvable:
+        # A schema published before the designer refused broken $refs: say so (nothing is stored) rather than fail.
+        return [Problem("formData.eFormId", "this e-form's schema has a $ref that does not resolve: the service must be corrected")]
+    for error in errors:
         path = [str(p) for p in error.absolute_path]
         if error.validator == "required":
             missing = [name for name in error.validator_value if not (isinstance(error.instance, dict) and name in error.instance)]

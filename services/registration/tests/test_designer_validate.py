@@ -1,4 +1,9 @@
 """Designer API: validating a service document without storing it (the designer console's live validation)."""
+import pytest
+
+from registration import forms
+from registration.design import Problem
+
 from .api_client import enterprise_document
 
 
@@ -27,3 +32,49 @@ def test_each_problem_names_its_field_and_reason(api):
 
 def test_validation_needs_the_designer_role(api):
     api.call("POST", "/designer/services/validate", expect=401, json=enterprise_document())
+
+
+def _with_field(schema: dict) -> dict:
+    document = enterprise_document()
+    document["eforms"][0]["schema"]["properties"]["a"] = schema
+    document["eforms"][0]["fields"]["a"] = {"label": {"en": "A", "lo": "A"}, "classification": "public",
+                                          "layout": {"section": "owner"}}
+    return document
+
+
+@pytest.mark.parametrize("schema, reason", [
+    ({"$ref": "#/nope"}, "$ref '#/nope' does not resolve to a part of this schema"),
+    ({"$ref": "https://example.org/remote.json"}, "$ref 'https://example.org/remote.json' does not resolve to a part of this schema"),
+    ({"type": "string", "pattern": "^(a+)+$"}, "pattern '^(a+)+$' repeats a group"),
+    ({"type": "string", "pattern": "(a|aa)*b"}, "pattern '(a|aa)*b' repeats a group"),
+])
+def test_a_schema_that_cannot_check_submissions_is_refused(api, schema, reason):
+    checked = api.call("POST", "/designer/services/validate", expect=200, headers=api.designer(), json=_with_field(schema)).json()
+    imported = api.call("POST", "/designer/services/import", expect=400, headers=api.designer(), params={"publish": "true"},
+                        json=_with_field(schema)).json()
+
+    assert checked["valid"] is False
+    assert [p["field"] for p in checked["problems"] if p["reason"].startswith(reason)] == ["eforms[0].schema"]
+    assert any(d["reason"].startswith(reason) for d in imported["details"])
+
+
+def test_a_condition_with_a_dangling_ref_is_refused(api):
+    document = enterprise_document()
+    document["documents"][0]["condition"] = {"$ref": "#/$defs/missing"}
+
+    checked = api.call("POST", "/designer/services/validate", expect=200, headers=api.designer(), json=document).json()
+
+    assert {"field": "documents[0].condition", "reason": "$ref '#/$defs/missing' does not resolve to a part of this schema"} in checked["problems"]
+
+
+def test_refs_inside_the_schema_and_simple_repetitions_are_accepted(api):
+    document = _with_field({"$ref": "#/$defs/code"})
+    document["eforms"][0]["schema"]["$defs"] = {"code": {"type": "string", "pattern": "^([A-Z]{2}-)+[0-9]+$"}}
+
+    assert api.call("POST", "/designer/services/validate", expect=200, headers=api.designer(), json=document).json() == {"valid": True, "problems": []}
+
+
+def test_a_stored_schema_with_a_dangling_ref_gives_a_form_problem_not_an_error():
+    eform = {"schema": {"type": "object", "properties": {"a": {"$ref": "#/nope"}}}}
+
+    assert forms.validate_data(eform, {"a": 1}) == [Problem("formData.eFormId", "this e-form's schema has a $ref that does not resolve: the service must be corrected")]
