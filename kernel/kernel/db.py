@@ -55,8 +55,9 @@ _BEGIN_IMMEDIATE = "sqlite_begin_immediate"
 
 
 def for_writing(engine: Engine) -> Engine:
-    """The engine for a transaction that reads and then writes, run where nothing else in the process holds one (start-up
-    work such as fixtures): on SQLite it takes the write lock at BEGIN, waiting for it instead of failing on the way."""
+    """The engine for a transaction that reads and then writes (start-up work such as fixtures, write requests): on
+    SQLite it takes the write lock at BEGIN, waiting for it instead of failing on the way. Within it, another session of
+    the same thread must not write: it would wait for this one's lock."""
     return engine.execution_options(**{_BEGIN_IMMEDIATE: True}) if engine.dialect.name == "sqlite" else engine
 
 
@@ -199,8 +200,16 @@ class UnitOfWork:
         self.close()
 
 
+_READS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 def get_uow(request: Request):
-    uow = UnitOfWork(request.app.state.engine, source=request.app.state.settings.service_name)
+    engine = request.app.state.engine
+    if request.method not in _READS:
+        # SQLite: a request that reads and then writes would fail at once ("database is locked") whenever the relay,
+        # consumer or worker process holds the write lock; it waits for the lock instead (for_writing).
+        engine = for_writing(engine)
+    uow = UnitOfWork(engine, source=request.app.state.settings.service_name)
     try:
         yield uow
     finally:

@@ -98,3 +98,73 @@ def test_a_relay_with_rows_to_send_waits_for_another_writer_and_sends_them(engin
     assert sent == 1
     with engine.connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM outbox_message WHERE sent_at IS NULL")).scalar_one() == 0
+
+
+def _counter_app(engine, read_done: threading.Event):
+    """A service's write request as the building blocks have them (get_uow): read, then write, then commit."""
+    import time
+
+    from fastapi import FastAPI
+    from sqlalchemy import text as sql
+
+    from kernel.db import UowDep
+
+    app = FastAPI()
+    app.state.engine, app.state.settings = engine, ServiceSettings(service_name="locking")
+
+    @app.post("/bump")
+    def bump(uow: UowDep) -> dict:
+        seen = uow.session.execute(sql("SELECT n FROM counter")).scalar_one()
+        read_done.set()
+        time.sleep(0.3)  # meanwhile another process starts writing
+        uow.session.execute(sql("UPDATE counter SET n = n + 1"))
+        uow.commit()
+        return {"seen": seen}
+
+    @app.get("/count")
+    def count(uow: UowDep) -> dict:
+        return {"n": uow.session.execute(sql("SELECT n FROM counter")).scalar_one()}
+
+    return app
+
+
+def test_a_write_request_waits_for_another_process_writing_instead_of_failing(engine, tmp_path):
+    """What the tester saw under `make run`: a POST that had read failed with 500 "database is locked" because the
+    relay or worker process wrote meanwhile. Write requests now take the lock when they begin."""
+    import httpx
+
+    from kernel.testing import serve
+
+    read_done = threading.Event()
+    other = make_engine(ServiceSettings(service_name="locking", data_dir=tmp_path))
+
+    def other_process_writes():
+        read_done.wait(5)
+        with for_writing(other).begin() as connection:
+            connection.execute(text("UPDATE counter SET n = n + 10"))
+            threading.Event().wait(0.5)  # holds the lock past the request's write
+
+    with serve(_counter_app(engine, read_done)) as url:
+        writer = threading.Thread(target=other_process_writes)
+        writer.start()
+        response = httpx.post(f"{url}/bump", timeout=30)
+        writer.join(10)
+        total = httpx.get(f"{url}/count", timeout=30).json()["n"]
+    other.dispose()
+
+    assert response.status_code == 200, response.text
+    assert total == 11
+
+
+def test_a_read_request_does_not_wait_for_the_write_lock(engine, tmp_path):
+    import httpx
+
+    from kernel.testing import serve
+
+    other = make_engine(ServiceSettings(service_name="locking", data_dir=tmp_path))
+    with serve(_counter_app(engine, threading.Event())) as url, for_writing(other).begin() as holding:
+        holding.execute(text("UPDATE counter SET n = n + 10"))  # the lock is held until this block ends
+        response = httpx.get(f"{url}/count", timeout=5)  # a read that waited for the lock would time out here
+    other.dispose()
+
+    assert response.status_code == 200 and response.json() == {"n": 0}
