@@ -170,3 +170,43 @@ def test_a_created_date_time_is_kept_in_utc(api, service):
     file = api.submit(service["id"], applicant, enterprise_data(), created="2024-03-01T10:00:00+07:00").json()
 
     assert file["applicationData"]["created"] == "2024-03-01T03:00:00Z"
+
+
+@pytest.mark.parametrize("overrides, field", [({"applicationName": None}, "applicationName"), ({"applicationName": ["a", "b"]}, "applicationName"),
+                                             ({"language": {"en": True}}, "language"), ({"documentUrls": ["/documents/x", 7]}, "documentUrls[1]"),
+                                             ({"formData": {"data": enterprise_data(), "eFormId": 5}}, "formData.eFormId")])
+def test_a_field_of_the_wrong_type_is_400_not_stored_as_text(api, service, overrides, field):
+    applicant = api.token(sub=unique("citizen"))
+    body = {"applicationName": "Nam Sai", "formData": {"data": enterprise_data(), "eFormId": "ler-application"}, **overrides}
+
+    refused = api.call("POST", f"/services/{service['id']}/applications", expect=400, headers={**applicant, **IM}, json=body).json()
+
+    assert refused["details"] == [{"field": field, "reason": "must be a string"}]
+    assert files_of(api, applicant) == []
+
+
+@pytest.mark.parametrize("number", [b"1e400", b"-1e400", b"NaN", b"Infinity"])
+def test_a_number_json_cannot_hold_is_400_not_stored_as_null(api, service, number):
+    applicant = api.token(sub=unique("citizen"))
+    body = b'{"formData": {"eFormId": "ler-application", "data": {"registered_capital_lak": %s}}}' % number
+
+    json_body = api.call("POST", f"/services/{service['id']}/applications", expect=400, content=body,
+                         headers={**applicant, **IM, "Content-Type": "application/json"}).json()
+    form_body = api.call("POST", f"/services/{service['id']}/applications", expect=400, headers={**applicant, **IM},
+                         data={"formData": '{"eFormId": "ler-application", "data": {"registered_capital_lak": %s}}' % number.decode()}).json()
+
+    assert json_body["details"] == [{"field": "body", "reason": "numbers must be finite"}]
+    assert form_body["details"] == [{"field": "formData", "reason": "numbers must be finite"}]
+    assert files_of(api, applicant) == []
+
+
+@pytest.mark.parametrize("data, field", [({"decision": "approve", "reason": {"a": 1}}, "data.reason"), ({"decision": ["approve"], "reason": "ok"}, "data.decision")])
+def test_a_decision_of_the_wrong_type_is_400_and_decides_nothing(api, data, field):
+    applicant, reviewer, file_id = api.submitted_file()
+    task_id = api.open_task(reviewer, file_id)["taskId"]
+
+    refused = api.call("POST", f"/tasks/{task_id}/complete", expect=400, headers=reviewer, json={"data": data}).json()
+
+    assert refused["details"] == [{"field": field, "reason": "must be a string"}]
+    assert api.open_task(reviewer, file_id)["taskId"] == task_id
+    assert api.file(applicant, file_id).json()["status"]["code"] == "PENDING"

@@ -78,3 +78,11 @@ def test_a_stored_schema_with_a_dangling_ref_gives_a_form_problem_not_an_error()
     eform = {"schema": {"type": "object", "properties": {"a": {"$ref": "#/nope"}}}}
 
     assert forms.validate_data(eform, {"a": 1}) == [Problem("formData.eFormId", "this e-form's schema has a $ref that does not resolve: the service must be corrected")]
+
+
+@pytest.mark.parametrize("content_type, body", [("application/json", b'{"code": "X1", "processing_days": 1e400}'),
+                                                ("application/yaml", b"code: X1\nprocessing_days: .inf\n")])
+def test_a_number_out_of_range_in_a_design_is_400(api, content_type, body):
+    refused = api.call("POST", "/designer/services/validate", expect=400, headers={**api.designer(), "Content-Type": content_type}, content=body).json()
+
+    assert refused["details"] == [{"field": "body", "reason": "numbers must be finite"}]

@@ -11,7 +11,7 @@ from kernel.errors import ApiError
 from registration import access, designer, integration, processing, schemas
 from registration.models import ApplicationFile, FileHistory
 from registration.routes.deps import (CurrentService, FirstResult, IMClient, SettingsDep, Utf8JSONResponse, body_or_error, given,
-                                      json_field, language)
+                                      json_field, language, text_field)
 
 router = APIRouter(tags=["applications"], default_response_class=Utf8JSONResponse)
 
@@ -32,14 +32,15 @@ def _apply_submission(file: ApplicationFile, body: dict, request: Request) -> No
     if "data" in form_data:
         file.form_data = json_field(form_data, "data", {}, dict)
     if "eFormId" in form_data or "eFormId" in body:
-        file.eform_id = str(form_data.get("eFormId") or body.get("eFormId") or "")
+        file.eform_id = text_field(form_data, "eFormId", field="formData.eFormId") or text_field(body, "eFormId")
     if "documentUrls" in body:
-        file.document_urls = [str(url) for url in json_field(body, "documentUrls", [], list)]
+        urls = json_field(body, "documentUrls", [], list)
+        file.document_urls = [text_field({"url": url}, "url", field=f"documentUrls[{index}]") for index, url in enumerate(urls)]
     if "applicationName" in body:
-        file.application_name = str(body["applicationName"])[:300]
+        file.application_name = text_field(body, "applicationName")[:300]
     if "created" in body and body["created"]:
         file.created = _client_moment(body["created"], field="created")
-    file.language = str(body.get("language") or language(request))[:10]
+    file.language = (text_field(body, "language") or language(request))[:10]
 
 
 # The range of client-given date-times: far inside what every time zone, the database and the replies can represent

@@ -1,4 +1,5 @@
 """Dependencies and helpers the registration routers share: body parsing, the IM header, load-or-404, callers."""
+import math
 import re
 from typing import Annotated
 
@@ -63,7 +64,29 @@ async def read_body(request: Request) -> dict:
         raise ApiError(400, "malformed_body", "The request body cannot be read.", details=[{"field": "body", "reason": type(exc).__name__}])
     if not isinstance(body, dict):
         raise ApiError(400, "malformed_body", "The request body must be an object.", details=[{"field": "body", "reason": "must be an object"}])
+    refuse_non_finite(body, "body")
     return body
+
+
+def refuse_non_finite(value, field: str) -> None:
+    """Python's json reads 1e400 as infinity (and NaN, Infinity as such), which JSON columns then store as null."""
+    pending = [value]
+    while pending:  # a loop, not recursion: the value may be nested as deep as its parser allowed
+        item = pending.pop()
+        if isinstance(item, float) and not math.isfinite(item):
+            raise ApiError(400, "malformed_body", f"{field} holds a number out of range.", details=[{"field": field, "reason": "numbers must be finite"}])
+        if isinstance(item, dict):
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+
+
+def text_field(body: dict, name: str, default: str = "", *, field: str | None = None) -> str:
+    """A text field: any other JSON type is refused rather than stored as its Python text ("None", "['a', 'b']")."""
+    value = body.get(name, default)
+    if not isinstance(value, str):
+        raise ApiError(400, "malformed_body", f"{field or name} must be text.", details=[{"field": field or name, "reason": "must be a string"}])
+    return value
 
 
 def json_field(body: dict, name: str, default, expected: type):
@@ -74,6 +97,7 @@ def json_field(body: dict, name: str, default, expected: type):
             value = safejson.loads(value) if value.strip() else default
         except ValueError:
             raise ApiError(400, "malformed_body", f"{name} is not valid JSON.", details=[{"field": name, "reason": "not valid JSON"}])
+        refuse_non_finite(value, name)
     if expected is list and isinstance(value, str):
         value = [value]
     if not isinstance(value, expected):

@@ -10,7 +10,7 @@ from kernel.db import UowDep
 from kernel.errors import ApiError
 from registration import design, designer
 from registration.models import ServiceDefinition, ServiceVersion
-from registration.routes.deps import CurrentService, Utf8JSONResponse
+from registration.routes.deps import CurrentService, Utf8JSONResponse, refuse_non_finite
 
 router = APIRouter(prefix="/designer/services", tags=["designer"], default_response_class=Utf8JSONResponse)
 Designer = require(roles=("designer", "admin"))
@@ -34,6 +34,7 @@ async def _document(request: Request) -> dict:
         raise ApiError(400, "malformed_body", "The service document cannot be parsed.", details=[{"field": "body", "reason": type(exc).__name__}])
     if not isinstance(document, dict):
         raise ApiError(400, "malformed_body", "The service document must be an object.", details=[{"field": "body", "reason": "must be an object"}])
+    refuse_non_finite(document, "body")  # YAML's .inf and JSON's 1e400 alike
     return document
 
 

@@ -9,7 +9,7 @@ from kernel.db import UowDep
 from kernel.errors import ApiError
 from registration import access, design, forms, processing, schemas
 from registration.models import ApplicationFile, ServiceDefinition, Task
-from registration.routes.deps import FirstResult, SettingsDep, Utf8JSONResponse, body_or_error, given, json_field, language
+from registration.routes.deps import FirstResult, SettingsDep, Utf8JSONResponse, body_or_error, given, json_field, language, text_field
 
 router = APIRouter(prefix="/tasks", tags=["tasks"], default_response_class=Utf8JSONResponse)
 
@@ -94,7 +94,8 @@ def _complete_task(task_id: str, uow, caller, settings, body: dict | ApiError) -
     if task.completed is not None:
         return _completed(task)
     data = json_field(body, "data", {}, dict)
-    decision, reason = str(data.pop("decision", "")), str(data.pop("reason", ""))
+    decision, reason = text_field(data, "decision", field="data.decision"), text_field(data, "reason", field="data.reason")
+    data.pop("decision", None), data.pop("reason", None)
     processing.decide(uow, task=task, file=file, service=service, document=document, decision=decision, reason=reason, data=data, caller=caller)
     uow.commit()
     return _completed(task)
