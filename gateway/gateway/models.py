@@ -2,7 +2,7 @@
 import uuid
 from datetime import datetime, timezone
 
-from sqlalchemy import JSON, Column, DateTime, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, DateTime, Index, Text, UniqueConstraint, text
 from sqlmodel import Field
 
 from kernel.outbox import service_base
@@ -183,8 +183,12 @@ class EventType(Base, table=True):
 
 
 class Subscription(Base, table=True):
+    """An application's subscription to one event type of a room. Unsubscribing ends it (ended_at) instead of deleting
+    it: its deliveries stay in each event's status, and the same application may subscribe again (a new row)."""
+
     __tablename__ = "subscription"
-    __table_args__ = (UniqueConstraint("room_id", "event_type", "subscriber_id"),)
+    __table_args__ = (Index("uq_subscription_active", "room_id", "event_type", "subscriber_id", unique=True,
+                            sqlite_where=text("ended_at IS NULL"), postgresql_where=text("ended_at IS NULL")),)
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
     room_id: str = Field(foreign_key="application.id", index=True, max_length=36)
@@ -198,6 +202,7 @@ class Subscription(Base, table=True):
     max_attempts: int | None = None
     backoff_seconds: float | None = None
     created_at: datetime = Field(default_factory=utcnow, sa_column=_at())
+    ended_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
 
 
 class PublishedEvent(Base, table=True):

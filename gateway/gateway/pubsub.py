@@ -1,9 +1,21 @@
-"""Pub/sub delivery: the room's events pushed to subscribers by the consumer, every attempt logged."""
+"""Pub/sub: event schemas that can be checked without fetching anything, push addresses, and delivery (the room's
+events pushed to subscribers by the consumer, every attempt logged)."""
+import ipaddress
 import logging
+import math
+import socket
+from dataclasses import dataclass, field
 from datetime import timezone
+from urllib.parse import urlsplit
 
 import httpx
 import pika
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
+from jsonschema_specifications import REGISTRY as META_SCHEMAS
+from referencing import Registry
+from referencing.exceptions import Unresolvable
+from referencing.jsonschema import DRAFT202012
 from sqlmodel import Session, select
 
 from gateway.events import PushRequested
@@ -20,6 +32,143 @@ log = logging.getLogger(__name__)
 class PushFailed(Exception):
     """Raised so the consumer retries the push after its retry delay."""
 
+
+# --- event schemas ---------------------------------------------------------------------------------------------
+
+def event_validator(schema: dict) -> Draft202012Validator:
+    """A validator whose $refs resolve only inside the schema (and to the meta-schemas jsonschema ships with): without a
+    registry of its own, jsonschema would fetch any other URL, file:// included, when an event reaches the $ref."""
+    return Draft202012Validator(schema, registry=Registry())
+
+
+def _in_place(schema: dict) -> list:
+    """The subschemas applied to the same value as `schema` itself ($refs aside)."""
+    found = [schema.get(keyword) for keyword in ("not", "if", "then", "else")]
+    for keyword in ("allOf", "anyOf", "oneOf"):
+        found += schema[keyword] if isinstance(schema.get(keyword), list) else []
+    found += schema["dependentSchemas"].values() if isinstance(schema.get("dependentSchemas"), dict) else []
+    return [subschema for subschema in found if isinstance(subschema, dict)]
+
+
+def schema_problem(schema: dict) -> str | None:
+    """Why events could not be checked against this schema, or None: it is no JSON Schema, a $ref points outside it
+    (nothing is ever fetched), or $refs lead back to a schema applied to the same value, which a validator follows
+    forever (JSON Schema 2020-12 core, 9.4.1, leaves such a schema's behaviour undefined)."""
+    if not finite(schema):
+        return "NaN and infinite numbers are not JSON"
+    settled: set[int] = set()  # subschemas from which every $ref resolves and no loop starts
+
+    def follow(subschema, resolver, path: list[int]) -> str | None:
+        if not isinstance(subschema, dict) or id(subschema) in settled:
+            return None
+        if id(subschema) in path:
+            return "its $refs loop back to a schema that applies to the same value"
+        path.append(id(subschema))
+        for keyword in ("$ref", "$dynamicRef"):
+            if isinstance(ref := subschema.get(keyword), str):
+                try:
+                    resolved = resolver.lookup(ref)
+                except Unresolvable:
+                    return f"{keyword} {ref[:200]} does not resolve inside the schema"
+                if problem := follow(resolved.contents, resolved.resolver, path):
+                    return problem
+        for inner in _in_place(subschema):
+            if problem := follow(inner, resolver.in_subresource(DRAFT202012.create_resource(inner)), path):
+                return problem
+        path.pop()
+        settled.add(id(subschema))
+        return None
+
+    def walk(resource, resolver) -> str | None:
+        # Every subschema, each with the base URI its $refs resolve against (as jsonschema scopes them).
+        resolver = resolver.in_subresource(resource)
+        if problem := follow(resource.contents, resolver, []):
+            return problem
+        for sub in resource.subresources():
+            if problem := walk(sub, resolver):
+                return problem
+        return None
+
+    root = DRAFT202012.create_resource(schema)
+    try:
+        Draft202012Validator.check_schema(schema)
+        return walk(root, META_SCHEMAS.resolver_with_root(root))
+    except SchemaError as exc:
+        return f"not a valid JSON Schema: {exc.message}"
+    except RecursionError:
+        return "nested too deeply"
+
+
+def finite(value) -> bool:
+    """Whether a parsed JSON value is free of NaN and infinity (Python's parser accepts them and 1e400; they cannot be
+    stored as JSON in PostgreSQL nor sent on)."""
+    pending = [value]
+    while pending:  # a loop: the value may be nested as deep as the parser allowed
+        item = pending.pop()
+        if isinstance(item, float) and not math.isfinite(item):
+            return False
+        if isinstance(item, dict):
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return True
+
+
+# --- push addresses --------------------------------------------------------------------------------------------
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+class PushUrlRefused(ValueError):
+    """The reason names the rule, never the address."""
+
+
+@dataclass(frozen=True)
+class PushTarget:
+    """Where to POST: `url` (with the checked IP address in place of the host name when pinned), headers, extensions."""
+
+    url: str
+    headers: dict = field(default_factory=dict)
+    extensions: dict = field(default_factory=dict)
+
+
+def _internal(address: str) -> bool:
+    ip = ipaddress.ip_address(address.split("%", 1)[0])  # without an IPv6 zone
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped  # ::ffff:127.0.0.1 is loopback too
+    # is_global excludes loopback, private, link-local (cloud metadata), unspecified, reserved and shared space.
+    return not ip.is_global or ip.is_multicast
+
+
+def push_target(url: str, *, allow_private: bool) -> PushTarget:
+    """The target of a subscriber's pushUrl; raises PushUrlRefused. Subscribers choose the address the gateway posts to,
+    so unless allow_private its host must resolve to public addresses only, and the post goes to the very address that
+    was checked (a name could resolve elsewhere a moment later)."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port or _DEFAULT_PORTS.get(parts.scheme)
+    except ValueError:
+        raise PushUrlRefused("not a valid URL") from None
+    if parts.scheme not in _DEFAULT_PORTS or not parts.hostname:
+        raise PushUrlRefused("not an http(s) URL")
+    if parts.username is not None or parts.password is not None:
+        raise PushUrlRefused("credentials in the URL")
+    if allow_private:
+        return PushTarget(url)
+    try:
+        addresses = list(dict.fromkeys(info[4][0] for info in socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)))
+    except (socket.gaierror, UnicodeError):
+        raise PushUrlRefused("host does not resolve") from None
+    # Every address must be public: a name with one public and one internal address could be steered to either.
+    if not addresses or any(_internal(address) for address in addresses):
+        raise PushUrlRefused("host resolves to an internal address")
+    host = f"[{addresses[0]}]" if ":" in addresses[0] else addresses[0]
+    # Host header and TLS server name stay the subscriber's host name, so virtual hosts and certificate checks still work.
+    return PushTarget(parts._replace(netloc=f"{host}:{port}").geturl(), headers={"Host": parts.netloc},
+                      extensions={"sni_hostname": parts.hostname})
+
+
+# --- delivery --------------------------------------------------------------------------------------------------
 
 def is_expired(event: PublishedEvent, subscription: Subscription) -> bool:
     """Past the subscription's TTL (seconds since the room received the event)."""
@@ -72,8 +221,8 @@ def push_handler(settings: GatewaySettings):
         # populate_existing: an attempt recorded by an earlier message of this batch was committed in its own session.
         delivery = uow.session.get(Delivery, envelope.data["delivery_id"], populate_existing=True)
         subscription = uow.session.get(Subscription, delivery.subscription_id) if delivery is not None else None
-        if subscription is None:
-            return  # unsubscribed
+        if subscription is None or subscription.ended_at is not None:
+            return  # unsubscribed: its pending deliveries were stopped then
         if delivery.status != "pending":
             # Settled already; if the transaction that asked for its successor was rolled back, this asks again.
             push_next(uow, subscription, unless_under_way=True)
@@ -92,8 +241,10 @@ def push_handler(settings: GatewaySettings):
         attempt = delivery.attempts + 1
         status_code, error = None, ""
         try:
-            response = shared_client().post(subscription.push_url, json=event_item(event, publisher_id(event.publisher)),
-                                  timeout=settings.push_timeout_seconds)
+            # Checked again: the host may resolve to an internal address by now (then the attempt fails and is retried).
+            target = push_target(subscription.push_url, allow_private=settings.push_private_allowed)
+            response = shared_client().post(target.url, json=event_item(event, publisher_id(event.publisher)), headers=target.headers,
+                                            extensions=target.extensions, timeout=settings.push_timeout_seconds)
             status_code = response.status_code
             if 200 <= response.status_code < 300:
                 _record_attempt(uow.session.get_bind(), delivery.id, attempt=attempt, outcome="delivered", status_code=status_code,
@@ -103,6 +254,8 @@ def push_handler(settings: GatewaySettings):
             error = f"HTTP {response.status_code}"
         except httpx.HTTPError as exc:
             error = type(exc).__name__
+        except PushUrlRefused as exc:
+            error = f"pushUrl refused: {exc}"
         last = attempt >= (subscription.max_attempts or settings.push_max_attempts)
         _record_attempt(uow.session.get_bind(), delivery.id, attempt=attempt, outcome="dropped" if last else "failed",
                         status_code=status_code, error=error, final_status="dropped" if last else None)

@@ -70,12 +70,21 @@ class GatewaySettings(ServiceSettings):
     push_max_attempts: int = 6  # then the delivery is dropped
     push_backoff_seconds: float = 2.0  # wait before the 2nd attempt; doubled for each one after
     push_timeout_seconds: float = 10.0
+    # Subscribers choose their pushUrl and the gateway posts to it, so a pushUrl host on a loopback, private, link-local,
+    # multicast or unspecified address could aim the gateway at services inside (SSRF). Empty (None): such hosts are
+    # allowed outside production only, as local runs and tests push to 127.0.0.1. Set it true in production only where
+    # subscribers sit on a private network the gateway shares.
+    push_allow_private: bool | None = None
 
     @model_validator(mode="after")
     def _no_development_secret_in_production(self):
         if self.environment == "production" and self.message_log_key_secret == DEVELOPMENT_KEY_SECRET:
             raise ValueError("MESSAGE_LOG_KEY_SECRET must be set to a real secret in production")
         return self
+
+    @property
+    def push_private_allowed(self) -> bool:
+        return self.environment != "production" if self.push_allow_private is None else self.push_allow_private
 
     @property
     def journal_dir(self) -> Path:
