@@ -1,12 +1,8 @@
 """Pub/sub: event schemas that can be checked without fetching anything, push addresses, and delivery (the room's
 events pushed to subscribers by the consumer, every attempt logged)."""
-import ipaddress
 import logging
 import math
-import socket
-from dataclasses import dataclass, field
 from datetime import timezone
-from urllib.parse import urlsplit
 
 import httpx
 import pika
@@ -23,6 +19,7 @@ from gateway.models import Delivery, DeliveryAttempt, PublishedEvent, Subscripti
 from gateway.settings import GatewaySettings
 from kernel import bus
 from kernel.db import UnitOfWork
+from kernel.egress import Target, UrlRefused, target
 from kernel.events import Envelope
 from kernel.httpclient import shared_client
 
@@ -116,56 +113,13 @@ def finite(value) -> bool:
 
 # --- push addresses --------------------------------------------------------------------------------------------
 
-_DEFAULT_PORTS = {"http": 80, "https": 443}
+# Subscribers choose the address the gateway posts to: checked as every caller-chosen URL is (kernel.egress).
+PushUrlRefused, PushTarget = UrlRefused, Target
 
 
-class PushUrlRefused(ValueError):
-    """The reason names the rule, never the address."""
-
-
-@dataclass(frozen=True)
-class PushTarget:
-    """Where to POST: `url` (with the checked IP address in place of the host name when pinned), headers, extensions."""
-
-    url: str
-    headers: dict = field(default_factory=dict)
-    extensions: dict = field(default_factory=dict)
-
-
-def _internal(address: str) -> bool:
-    ip = ipaddress.ip_address(address.split("%", 1)[0])  # without an IPv6 zone
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped  # ::ffff:127.0.0.1 is loopback too
-    # is_global excludes loopback, private, link-local (cloud metadata), unspecified, reserved and shared space.
-    return not ip.is_global or ip.is_multicast
-
-
-def push_target(url: str, *, allow_private: bool) -> PushTarget:
-    """The target of a subscriber's pushUrl; raises PushUrlRefused. Subscribers choose the address the gateway posts to,
-    so unless allow_private its host must resolve to public addresses only, and the post goes to the very address that
-    was checked (a name could resolve elsewhere a moment later)."""
-    try:
-        parts = urlsplit(url)
-        port = parts.port or _DEFAULT_PORTS.get(parts.scheme)
-    except ValueError:
-        raise PushUrlRefused("not a valid URL") from None
-    if parts.scheme not in _DEFAULT_PORTS or not parts.hostname:
-        raise PushUrlRefused("not an http(s) URL")
-    if parts.username is not None or parts.password is not None:
-        raise PushUrlRefused("credentials in the URL")
-    if allow_private:
-        return PushTarget(url)
-    try:
-        addresses = list(dict.fromkeys(info[4][0] for info in socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)))
-    except (socket.gaierror, UnicodeError):
-        raise PushUrlRefused("host does not resolve") from None
-    # Every address must be public: a name with one public and one internal address could be steered to either.
-    if not addresses or any(_internal(address) for address in addresses):
-        raise PushUrlRefused("host resolves to an internal address")
-    host = f"[{addresses[0]}]" if ":" in addresses[0] else addresses[0]
-    # Host header and TLS server name stay the subscriber's host name, so virtual hosts and certificate checks still work.
-    return PushTarget(parts._replace(netloc=f"{host}:{port}").geturl(), headers={"Host": parts.netloc},
-                      extensions={"sni_hostname": parts.hostname})
+def push_target(url: str, *, allow_private: bool) -> Target:
+    """The target of a subscriber's pushUrl; raises PushUrlRefused."""
+    return target(url, allow_private=allow_private)
 
 
 # --- delivery --------------------------------------------------------------------------------------------------
