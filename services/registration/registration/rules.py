@@ -12,11 +12,22 @@ from decimal import Decimal
 
 from jsonschema import Draft202012Validator
 from referencing import Registry
+from referencing.exceptions import Unresolvable
 from referencing.jsonschema import DRAFT202012
+
+from kernel.errors import ApiError
 
 
 def holds(condition: dict | None, data: dict) -> bool:
-    return condition is None or Draft202012Validator(condition).is_valid(data)
+    if condition is None:
+        return True
+    try:
+        # An empty registry: a $ref resolves inside the condition or not at all (jsonschema would fetch any URL).
+        return Draft202012Validator(condition, registry=Registry()).is_valid(data)
+    except Unresolvable:
+        # A design published before the designer refused broken $refs: say so (nothing is stored) rather than fail.
+        raise ApiError(400, "invalid_service_design",
+                       "A condition of this service has a $ref that does not resolve: the service must be corrected.")
 
 
 def unmet_determinants(document: dict, data: dict) -> list[dict]:
