@@ -15,6 +15,12 @@ class InvalidRecipient(ValueError):
     """The reason names the field, never the value."""
 
 
+def is_one_line(text: str) -> bool:
+    r"""Mail headers refuse every line break str.splitlines() knows (also \v, \f, \x1c-\x1e, \x85, \u2028, \u2029), not
+    only \n and \r: a text with one, once accepted, would be a message the worker can never write (bounced, unsendable)."""
+    return "".join(text.splitlines()) == text
+
+
 def normalise_email(value) -> str:
     if not isinstance(value, str) or not value:
         raise InvalidRecipient("email address missing")
@@ -41,7 +47,7 @@ def normalise_recipient(info, *, channel: Channel, allowed_regions: list[str]) -
     if not isinstance(info, dict):
         raise InvalidRecipient("recipientInfo must be an object")
     name = info.get("name")
-    if name is not None and (not isinstance(name, str) or len(name) > 300 or "\n" in name or "\r" in name):
+    if name is not None and (not isinstance(name, str) or len(name) > 300 or not is_one_line(name)):
         raise InvalidRecipient("recipient name not valid")
     if channel == Channel.sms:
         return {"phoneNumber": normalise_phone(info.get("phoneNumber"), allowed_regions=allowed_regions), "name": name}

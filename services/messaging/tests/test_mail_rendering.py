@@ -3,6 +3,7 @@ import email
 import email.policy
 import smtplib
 
+from messaging.addresses import is_one_line
 from messaging.channels import Outgoing, SmtpMailer
 
 
@@ -60,3 +61,26 @@ def test_prepared_mail_is_sent_once_and_only_for_its_own_message(settings):
     assert mailer.ahead is None
     mailer.prepare(first)
     assert mailer._rendered(first)[1] == ["somchai@example.la"] and mailer.ahead is None
+
+
+def test_every_header_text_the_api_lets_through_can_be_written_as_mail(settings):
+    """The API's one-line rule (addresses.is_one_line) must cover all the email library refuses in a header text,
+    else an accepted message is bounced by the worker as unsendable."""
+    mailer = SmtpMailer(settings)
+    unwritable = []
+    # Controls (C0, C1), general punctuation (U+2028, U+2029 among the spaces and marks), Lao, the BOM.
+    for code in [*range(1, 0xA0), *range(0x2000, 0x2070), *range(0x0E80, 0x0F00), 0xFEFF]:
+        text = f"a{chr(code)}b"
+        if not is_one_line(text):
+            continue
+        for item in (outgoing(name=text), outgoing(email="ສົມໃຈ@example.la", name=text),
+                     Outgoing(message_id="m", recipient={"email": "a@example.la"}, sender={"name": text, "organisationName": text},
+                              content={"title": text, "content": "c"})):
+            try:
+                mail, _, _ = mailer.render(item)
+                mail.as_bytes(policy=mail.policy.clone(utf8=True, linesep="\r\n"))  # as an SMTPUTF8 mail goes out
+            except ValueError:
+                unwritable.append(hex(code))
+
+    assert unwritable == []
+    assert not any(is_one_line(f"a{c}b") for c in "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")

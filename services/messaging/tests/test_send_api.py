@@ -180,6 +180,35 @@ def test_invalid_email_body_gets_405_and_queues_nothing(base_url, api_key, engin
     assert count_outbox(engine) == before
 
 
+# What Python's mail headers also take as line breaks, beyond \n and \r (str.splitlines()).
+UNICODE_LINE_BREAKS = ["\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029"]
+HEADER_TEXTS = {
+    "email title": lambda text: ("/send/email/single", email_body(address(), title=f"Hello{text}world")),
+    "email batch title": lambda text: ("/send/email/batch", email_body(address(), address(), title=f"Hello{text}world")),
+    "email recipient name": lambda text: ("/send/email/single", {**email_body(address()), "recipientInfo": {"email": address(), "name": f"A{text}B"}}),
+    "email batch recipient name": lambda text: ("/send/email/batch", {**email_body(address()), "recipientInfo": {
+        "batchEmailAsBase64": _b64([{"recipientInfo": {"email": address(), "name": f"A{text}B"}}])}}),
+    "email sender name": lambda text: ("/send/email/single", {**email_body(address()), "senderInfo": {"name": f"A{text}B"}}),
+    "email organisation name": lambda text: ("/send/email/single", {**email_body(address()), "senderInfo": {"organisationName": f"A{text}B"}}),
+    "sms recipient name": lambda text: ("/send/sms/single", {**sms_body("02055551234"), "recipientInfo": {"phoneNumber": "02055551234", "name": f"A{text}B"}}),
+    "sms sender name": lambda text: ("/send/sms/single", {**sms_body("02055551234"), "senderInfo": {"name": f"A{text}B"}}),
+}
+
+
+@pytest.mark.parametrize("line_break", UNICODE_LINE_BREAKS, ids=[hex(ord(c)) for c in UNICODE_LINE_BREAKS])
+@pytest.mark.parametrize("field", list(HEADER_TEXTS))
+def test_a_header_text_with_any_line_break_gets_405_and_queues_nothing(base_url, api_key, engine, field, line_break):
+    """The worker could never write such a mail: it was accepted, then bounced as unsendable."""
+    path, body = HEADER_TEXTS[field](line_break)
+    before = count_outbox(engine)
+
+    response = httpx.post(f"{base_url}{path}", json=body, headers={"api_key": api_key})
+
+    assert response.status_code == 405, response.text
+    assert response.json()["response"] == "Invalid input"
+    assert count_outbox(engine) == before
+
+
 @pytest.mark.parametrize("raw", [b"", b"not json", b"[1, 2]", b"{" + b" " * 1_000_001 + b"}"])
 def test_missing_or_malformed_body_gets_405(base_url, api_key, raw):
     response = httpx.post(f"{base_url}/send/email/single", content=raw, headers={"api_key": api_key, "content-type": "application/json"})

@@ -11,7 +11,7 @@ from sqlmodel import select
 from kernel import safejson
 from kernel.db import UowDep
 from messaging import callback_urls, crypto, history
-from messaging.addresses import InvalidRecipient, normalise_email, recipients_of
+from messaging.addresses import InvalidRecipient, is_one_line, normalise_email, recipients_of
 from messaging.apikeys import CallingApplication, header, invalid_input
 from messaging.callback_urls import CallbackRefused
 from messaging.enums import BUCKETS, Channel, MessageStatus, Priority, bucket_of, status_bucket
@@ -62,7 +62,7 @@ def _callback_uri(value: str | None, settings) -> str | None:
 
 
 def _single_line(value: str | None, field: str) -> None:
-    if value is not None and ("\n" in value or "\r" in value):
+    if value is not None and not is_one_line(value):
         raise invalid_input("The body is not valid.", f"{field} must be one line")
 
 
