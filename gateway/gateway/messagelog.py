@@ -265,15 +265,19 @@ class Verification:
     signatures: int
     broken_seq: int | None = None
     reason: str = ""
+    head: tuple[int, str] | None = None  # the last signed head (seq, hash): what an auditor records to detect truncation
 
     @property
     def ok(self) -> bool:
         return self.broken_seq is None
 
 
-def verify(engine: Engine, secret: str | None = None, trusted: dict[str, ECKey] | None = None) -> Verification:
+def verify(engine: Engine, secret: str | None = None, trusted: dict[str, ECKey] | None = None,
+           expect_head: tuple[int, str] | None = None) -> Verification:
     """Walk the chain in order; report the first row whose link or content does not match, a bad signature, or rows
-    that no signed head covers (every written batch is signed, so only an insertion past the last one leaves some)."""
+    that no signed head covers (every written batch is signed, so only an insertion past the last one leaves some).
+    Nothing in the database can show that its newest rows were deleted together with their signatures: expect_head,
+    a head (seq, hash) recorded earlier outside the database, must still be in the chain."""
     rows, last_seq = 0, None
     hashes: dict[int, str] = {}
     with Session(engine) as session:
@@ -306,7 +310,11 @@ def verify(engine: Engine, secret: str | None = None, trusted: dict[str, ECKey] 
     if last_seq is not None and last_seq > signed_up_to:
         first_unsigned = min(seq for seq in hashes if seq > signed_up_to)
         return Verification(rows, len(signatures), first_unsigned, "rows after the last signed chain head are not covered by a signature")
-    return Verification(rows, len(signatures))
+    head = (signatures[-1].head_seq, hashes[signatures[-1].head_seq]) if signatures else None
+    if expect_head is not None and hashes.get(expect_head[0]) != expect_head[1]:
+        return Verification(rows, len(signatures), expect_head[0],
+                            "the expected head is no longer in the chain: rows were deleted (the log truncated) or replaced", head)
+    return Verification(rows, len(signatures), head=head)
 
 
 def _stored_entry_ids(engine: Engine, entry_ids: list[str]) -> set[str]:
@@ -574,6 +582,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("command", choices=["verify", "sign", "keys"])
     parser.add_argument("--trusted-keys", help="verify: a JWKS file (from `keys`) to check signatures with instead of the "
                                                "sealed keys, for auditors who do not hold MESSAGE_LOG_KEY_SECRET")
+    parser.add_argument("--expect-head", type=_head_argument, metavar="SEQ:HASH",
+                        help="verify: a signed head recorded earlier (printed by a previous verify); fails if it is no "
+                             "longer in the chain, which is how a truncated log shows")
     args = parser.parse_args(argv)
     settings = GatewaySettings()
     use_key_secret(settings.message_log_key_secret)
@@ -588,12 +599,23 @@ def main(argv: list[str] | None = None) -> int:
     trusted = None
     if args.trusted_keys:
         trusted = {key["kid"]: ECKey.import_key(key) for key in json.loads(Path(args.trusted_keys).read_text())["keys"]}
-    result = verify(engine, trusted=trusted)
+    result = verify(engine, trusted=trusted, expect_head=args.expect_head)
     if result.ok:
         print(f"message log chain verified: {result.rows} rows, {result.signatures} signatures")
+        # Kept outside the database, the head lets a later verify (--expect-head) detect rows deleted from the end.
+        print(f"signed head: {result.head[0]}:{result.head[1]}" if result.head else "signed head: none (the log is empty)")
         return 0
     print(f"message log chain broken at row {result.broken_seq}: {result.reason}", file=sys.stderr)
     return 1
+
+
+def _head_argument(value: str) -> tuple[int, str]:
+    import argparse
+
+    seq, _, head_hash = value.partition(":")
+    if not seq.isdigit() or len(head_hash) != 64 or head_hash.strip("0123456789abcdef"):
+        raise argparse.ArgumentTypeError(f"expected SEQ:HASH as verify prints it (a row number, a 64-digit hex hash), not {value!r}")
+    return int(seq), head_hash
 
 
 if __name__ == "__main__":

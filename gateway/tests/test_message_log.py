@@ -5,17 +5,47 @@ import sys
 import uuid
 
 import httpx
+import pytest
 from sqlalchemy import text
 from sqlmodel import Session, select
 
+from gateway import messagelog
 from gateway.messagelog import verify
 from gateway.models import ChainSignature
+from gateway.settings import GatewaySettings
+from kernel.db import make_engine, migrate
 from kernel.testing import wait_until
 
 
-def run_verify(settings) -> subprocess.CompletedProcess:
+def run_verify(settings, *args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "DATABASE_URL": settings.database_url}
-    return subprocess.run([sys.executable, "-m", "gateway.messagelog", "verify"], env=env, capture_output=True, text=True, timeout=120)
+    return subprocess.run([sys.executable, "-m", "gateway.messagelog", "verify", *args], env=env, capture_output=True, text=True,
+                          timeout=120)
+
+
+@pytest.fixture
+def own_log(infrastructure):
+    """A message log of its own, to be truncated as an intruder with database access would."""
+    settings = GatewaySettings(database_url=infrastructure.new_database(f"msglog_{uuid.uuid4().hex[:6]}"))
+    engine = make_engine(settings)
+    migrate(engine, "gateway.migrations")
+    yield settings, engine
+    messagelog._keys.pop(str(engine.url), None)
+    engine.dispose()
+
+
+def some_exchanges(n: int) -> list[messagelog.Exchange]:
+    from datetime import datetime, timezone
+
+    now = datetime.now(timezone.utc)
+    return [messagelog.Exchange(message_id=str(uuid.uuid4()), client="LA/GOV/A/app", service="LA/GOV/B/app/records", method="GET",
+                                path="/x", status=200, outcome="delivered", started_at=now, finished_at=now) for _ in range(n)]
+
+
+def signed_head(verified: subprocess.CompletedProcess) -> str:
+    assert verified.returncode == 0, verified.stderr
+    [line] = [line for line in verified.stdout.splitlines() if line.startswith("signed head: ")]
+    return line.removeprefix("signed head: ")
 
 
 def test_chain_verifies_and_names_the_first_altered_row(exchange, settings, engine, logged):
@@ -175,3 +205,34 @@ def test_an_exchange_that_cannot_be_journaled_is_not_reported_as_delivered(engin
     assert refused == [e.message_id for e in exchanges]
     assert [(logged(e.message_id).outcome, logged(e.message_id).error) for e in exchanges] == \
         [("failed", "Server.ServerProxy.MessageLogFailed")] * 2
+
+
+def test_a_truncated_log_is_detected_given_a_head_recorded_before(own_log):
+    settings, engine = own_log
+    messagelog.append(engine, some_exchanges(2))
+    earlier = signed_head(run_verify(settings))
+    messagelog.append(engine, some_exchanges(2))
+    messagelog.append(engine, some_exchanges(2))
+    recorded = signed_head(run_verify(settings))  # what the auditor keeps outside the database
+    kept_seq = int(earlier.partition(":")[0]) + 2
+
+    # An intruder without the secret deletes the newest rows and the signatures of the heads past what is left.
+    with engine.begin() as connection:
+        connection.execute(text("DELETE FROM message_log WHERE seq > :seq"), {"seq": kept_seq})
+        connection.execute(text("DELETE FROM chain_signature WHERE head_seq > :seq"), {"seq": kept_seq})
+    unanchored = run_verify(settings)
+    anchored = run_verify(settings, "--expect-head", recorded)
+    still_there = run_verify(settings, "--expect-head", earlier)
+
+    assert unanchored.returncode == 0  # what the database alone cannot show
+    assert anchored.returncode == 1
+    assert f"broken at row {recorded.partition(':')[0]}" in anchored.stderr and "truncated" in anchored.stderr
+    assert still_there.returncode == 0, still_there.stderr
+
+
+def test_an_expected_head_must_be_seq_and_hash(own_log):
+    settings, _ = own_log
+
+    result = run_verify(settings, "--expect-head", "12")
+
+    assert result.returncode == 2 and "SEQ:HASH" in result.stderr
