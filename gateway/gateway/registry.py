@@ -35,12 +35,13 @@ def upsert_member(session: Session, *, instance: str, member_class: str, code: s
 
 
 def upsert_application(session: Session, *, member: Member, code: str, client_id: str | None = None,
-                       connection: str = "https", status: str = "approved", is_room: bool | None = None,
+                       connection: str | None = None, status: str = "approved", is_room: bool | None = None,
                        tls_client_cert: str | None = None) -> Application:
+    """None leaves a value as it is (a new application gets connection https)."""
     application = session.exec(select(Application).where(Application.member_id == member.id, Application.code == code)).first()
     if application is None:
-        application = Application(member_id=member.id, code=code, client_id=client_id, connection=connection, status=status,
-                                  is_room=bool(is_room), tls_client_cert=tls_client_cert)
+        application = Application(member_id=member.id, code=code, client_id=client_id, connection=connection or "https",
+                                  status=status, is_room=bool(is_room), tls_client_cert=tls_client_cert)
         session.add(application)
         session.flush()
     else:
@@ -48,6 +49,8 @@ def upsert_application(session: Session, *, member: Member, code: str, client_id
             application.client_id = client_id
         if tls_client_cert and application.tls_client_cert != tls_client_cert:
             application.tls_client_cert = tls_client_cert
+        if connection and application.connection != connection:
+            application.connection = connection
         if is_room is not None:
             application.is_room = is_room
     return application
@@ -76,8 +79,14 @@ def set_right(session: Session, *, service: Service, client: Application, allowe
         right.allowed, right.changed_at = allowed, utcnow()
 
 
+def _fit(value: str, limit: int) -> str:
+    # Audited text comes partly from the request (its path, a token's subject): the entry must still be stored.
+    return value.replace("\x00", "")[:limit]
+
+
 def audit(session: Session, *, actor: str, action: str, target: str = "", outcome: str = "success", **details) -> None:
-    session.add(AuditEntry(actor=actor, action=action, target=target, outcome=outcome, details=details))
+    session.add(AuditEntry(actor=_fit(actor, 200), action=_fit(action, 100), target=_fit(target, 500), outcome=outcome,
+                           details=details))
 
 
 def seed_default_directory(session: Session, settings: GatewaySettings) -> None:

@@ -1,7 +1,7 @@
 """Wire shapes of the gateway's management API (camelCase as in the GovStack IM documents)."""
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 Identifier = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9_:.\-]*$")
@@ -94,3 +94,50 @@ class AuditRead(Wire):
     target: str
     outcome: str
     details: dict
+
+
+# --- IMconf (the Configuration Management API's configuration document) -------------------------------------------
+
+class IMconfPart(BaseModel):
+    # Unknown fields are refused so that a misspelt one (clientID) is a 400, not silently ignored. YAML reads `code: 7001`
+    # as a number, as in the spec's own sample, so numbers are taken as text.
+    model_config = ConfigDict(extra="forbid", coerce_numbers_to_str=True, populate_by_name=True)
+
+
+class IMconfRight(IMconfPart):
+    # The spec's member is the member's name; ours is also INSTANCE/CLASS/CODE or CLASS/CODE (names are not unique).
+    member: str = Field(min_length=1, max_length=300)
+    application: str = Identifier
+
+
+class IMconfService(IMconfPart):
+    id: str = Identifier
+    service_url: str = Field(min_length=1, max_length=1000, pattern=r"^https?://",
+                             validation_alias=AliasChoices("serviceUrl", "service_url"))
+    # The spec's description URL; read and not used (a service's OpenAPI document is set with PATCH /api/v1/services).
+    spec_url: str | None = Field(default=None, max_length=1000, validation_alias=AliasChoices("specUrl", "spec_url"))
+    enabled: bool | None = None
+    rights: list[IMconfRight] = Field(default_factory=list, max_length=10_000)
+
+
+class IMconfApplication(IMconfPart):
+    id: str = Identifier
+    connection: Literal["http", "https"] | None = None
+    client_id: str | None = Field(default=None, min_length=1, max_length=200, alias="clientId")
+    room: bool | None = None
+    tls_client_cert: str | None = Field(default=None, min_length=1, max_length=500, alias="tlsClientCert")
+    services: list[IMconfService] = Field(default_factory=list, max_length=10_000)
+
+
+class IMconfMember(IMconfPart):
+    name: str = Field(default="", max_length=300)
+    member_class: str = Field(alias="class", min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9_:.\-]*$")
+    code: str = Identifier
+    instance: str | None = Field(default=None, min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9_:.\-]*$")
+    applications: list[IMconfApplication] = Field(default_factory=list, max_length=10_000)
+
+
+class IMconf(IMconfPart):
+    domain: str | None = Field(default=None, max_length=300)  # the spec's subdomain of the instance; not used
+    instance: str | None = Field(default=None, min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9_:.\-]*$")
+    members: list[IMconfMember] = Field(default_factory=list, max_length=10_000)

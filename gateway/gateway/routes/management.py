@@ -7,19 +7,22 @@ from datetime import datetime, timezone
 import psutil
 import yaml
 from fastapi import APIRouter, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import ValidationError
 from sqlmodel import Session, func, select
 from starlette.concurrency import run_in_threadpool
 
 from gateway.models import AccessRight, Application, AuditEntry, Member, Service
-from gateway.registry import audit, get_application, get_service, set_right, upsert_application, upsert_member, upsert_service
-from gateway.routes.deps import AdminDep, admin_with
-from gateway.schemas import AllowList, AuditRead, RightHolder, ServiceAccessRight, ServiceRead, ServiceUpdate
+from gateway.registry import (audit, get_application, get_member, get_service, set_right, upsert_application, upsert_member,
+                              upsert_service)
+from gateway.routes.deps import AdminDep, AuditedRoute, admin_with
+from gateway.schemas import AllowList, AuditRead, IMconf, IMconfRight, RightHolder, ServiceAccessRight, ServiceRead, ServiceUpdate
 from kernel import safejson
 from kernel.db import UowDep
 from kernel.errors import ApiError
 
-router = APIRouter(prefix="/api/v1", tags=["management"])
+router = APIRouter(prefix="/api/v1", tags=["management"], route_class=AuditedRoute)
 ReadRights = admin_with("read:rights")
 WriteRights = admin_with("write:rights")
 ReadConf = admin_with("read:conf")
@@ -136,16 +139,21 @@ def set_denied(body: list[ServiceAccessRight], request: Request, uow: UowDep, ca
 
 def _config(session, settings) -> dict:
     members = []
-    for member in session.exec(select(Member).where(Member.status == "approved").order_by(Member.member_class, Member.code)):
+    for member in session.exec(select(Member).where(Member.status == "approved").order_by(Member.member_class, Member.code, Member.instance)):
         applications = []
-        for app in session.exec(select(Application).where(Application.member_id == member.id, Application.status == "approved")):
+        for app in session.exec(select(Application).where(Application.member_id == member.id, Application.status == "approved")
+                                .order_by(Application.code)):
             services = []
-            for service in session.exec(select(Service).where(Service.application_id == app.id, Service.status == "approved")):
+            for service in session.exec(select(Service).where(Service.application_id == app.id, Service.status == "approved")
+                                        .order_by(Service.code)):
                 rights = []
-                for right in session.exec(select(AccessRight).where(AccessRight.service_id == service.id, AccessRight.allowed == True)):  # noqa: E712
+                for right in session.exec(select(AccessRight).where(AccessRight.service_id == service.id, AccessRight.allowed == True)  # noqa: E712
+                                          .order_by(AccessRight.id)):
                     client = session.get(Application, right.client_application_id)
                     client_member = session.get(Member, client.member_id)
-                    rights.append({"member": f"{client_member.member_class}/{client_member.code}", "application": client.code})
+                    # The client's full id: it may be in another instance than the provider, and names are not unique.
+                    rights.append({"member": f"{client_member.instance}/{client_member.member_class}/{client_member.code}",
+                                   "application": client.code})
                 services.append({"id": service.code, "serviceUrl": service.url, "enabled": service.enabled, "rights": rights})
             applications.append({"id": app.code, "connection": app.connection, "clientId": app.client_id, "room": app.is_room,
                                  "tlsClientCert": app.tls_client_cert, "services": services})
@@ -164,44 +172,52 @@ class Described:
     rights: set[tuple[str, str]] = field(default_factory=set)
 
 
-def _apply_config(session, settings, document: dict) -> Described:
+def _right_holder(session, *, provider_instance: str, right: IMconfRight) -> Application:
+    """The client application a right names: its member as INSTANCE/CLASS/CODE, CLASS/CODE (in the provider's instance)
+    or, as in the spec, by name when exactly one approved member has that name."""
+    parts = right.member.split("/")
+    member = None
+    if len(parts) in (2, 3) and all(parts):
+        instance, member_class, code = parts if len(parts) == 3 else [provider_instance, *parts]
+        member = get_member(session, instance=instance, member_class=member_class, code=code)
+    if member is None:
+        named = session.exec(select(Member).where(Member.name == right.member, Member.status == "approved").limit(2)).all()
+        if len(named) > 1:
+            raise ApiError(400, "invalid_request", f"More than one member is named {right.member}: name it as CLASS/CODE.")
+        member = named[0] if named else None
+    if member is not None:
+        client = session.exec(select(Application).where(Application.member_id == member.id, Application.code == right.application)).first()
+        if client is not None:
+            return client
+    raise ApiError(400, "invalid_request", f"Right for unknown application {right.member}/{right.application}.")
+
+
+def _apply_config(session, settings, document: IMconf) -> Described:
     """Merge an IMconf document: members, applications, services, then rights (clients may be defined later in it)."""
-    if not isinstance(document, dict) or not isinstance(document.get("members", []), list):
-        raise ApiError(400, "invalid_request", "Expected an IMconf document with a members list.")
-    default_instance = document.get("instance") or settings.instance
+    default_instance = document.instance or settings.instance
     pending_rights, described = [], Described()
-    try:
-        for m in document.get("members", []):
-            instance = m.get("instance") or default_instance
-            member = upsert_member(session, instance=instance, member_class=str(m["class"]), code=str(m["code"]), name=str(m.get("name", "")))
-            member.status = "approved"
-            described.members.add(member.id)
-            for a in m.get("applications", []) or []:
-                app = upsert_application(session, member=member, code=str(a["id"]), client_id=a.get("clientId"),
-                                         connection=a.get("connection", "https"), is_room=a.get("room"),
-                                         tls_client_cert=a.get("tlsClientCert"))
-                app.status = "approved"
-                described.applications.add(app.id)
-                for s in a.get("services", []) or []:
-                    url = s.get("serviceUrl") or s.get("service_url")
-                    if not url:
-                        raise ApiError(400, "invalid_request", f"Service {s.get('id')} has no serviceUrl.")
-                    service = upsert_service(session, application=app, code=str(s["id"]), url=str(url))
-                    service.status = "approved"
-                    if "enabled" in s:
-                        service.enabled = bool(s["enabled"])
-                    described.services.add(service.id)
-                    pending_rights += [(instance, service, r) for r in s.get("rights", []) or []]
-        session.flush()
-        for instance, service, r in pending_rights:
-            member_class, _, member_code = str(r["member"]).partition("/")
-            client = get_application(session, instance=instance, member_class=member_class, member_code=member_code, code=str(r["application"]))
-            if client is None:
-                raise ApiError(400, "invalid_request", f"Right for unknown application {r['member']}/{r['application']}.")
-            set_right(session, service=service, client=client, allowed=True)
-            described.rights.add((service.id, client.id))
-    except (KeyError, TypeError, AttributeError):
-        raise ApiError(400, "invalid_request", "The IMconf document is missing required fields.")
+    for m in document.members:
+        instance = m.instance or default_instance
+        member = upsert_member(session, instance=instance, member_class=m.member_class, code=m.code, name=m.name)
+        member.status = "approved"
+        described.members.add(member.id)
+        for a in m.applications:
+            app = upsert_application(session, member=member, code=a.id, client_id=a.client_id, connection=a.connection,
+                                     is_room=a.room, tls_client_cert=a.tls_client_cert)
+            app.status = "approved"
+            described.applications.add(app.id)
+            for s in a.services:
+                service = upsert_service(session, application=app, code=s.id, url=s.service_url)
+                service.status = "approved"
+                if s.enabled is not None:
+                    service.enabled = s.enabled
+                described.services.add(service.id)
+                pending_rights += [(instance, service, r) for r in s.rights]
+    session.flush()
+    for instance, service, r in pending_rights:
+        client = _right_holder(session, provider_instance=instance, right=r)
+        set_right(session, service=service, client=client, allowed=True)
+        described.rights.add((service.id, client.id))
     return described
 
 
@@ -228,17 +244,22 @@ def get_config(request: Request, uow: UowDep, caller: ReadConf) -> dict:
     return _config(uow.session, request.app.state.settings)
 
 
-async def _document(request: Request) -> dict:
+async def _document(request: Request) -> IMconf:
     raw = await request.body()
     try:
         if "yaml" in request.headers.get("content-type", ""):
             document = safejson.load_yaml(raw)
             if safejson.unsafe_text(document):
                 raise safejson.UnsafeJson("NUL character or lone surrogate")
-            return document
-        return safejson.loads(raw)  # deep nesting, NUL and lone surrogates are a ValueError too
+        else:
+            document = safejson.loads(raw)  # deep nesting, NUL and lone surrogates are a ValueError too
     except (ValueError, RecursionError, yaml.YAMLError):
         raise ApiError(400, "invalid_request", "The configuration is not valid JSON or YAML.")
+    try:
+        return IMconf.model_validate(document)
+    except ValidationError as exc:
+        # Answered like any other invalid request body: 400 with each failing field, the values not echoed.
+        raise RequestValidationError(exc.errors(include_input=False, include_url=False))
 
 
 # Two operations of the spec (createIMconf, updateIMconf), one behaviour: each needs its own operation id.
