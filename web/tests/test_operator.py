@@ -1,14 +1,20 @@
 """Operator console over HTTP, against real identity, registration and gateway servers: staff sign-in, tasks per role,
 the file as the task's role sees it, documents, claim and decisions with a reason."""
 import re
-from urllib.parse import parse_qs, urlsplit
+import uuid
+from urllib.parse import parse_qs, quote, urlsplit
 
 import httpx
 import pytest
+from sqlmodel import Session
 
+from identity import staff
 from identity.fixtures import DEMO_CITIZEN_UIN, DEMO_STAFF
-from web import oidc
-from .helpers import DEMO_PIN, PNG, field, signed_in_browser
+from kernel.db import make_engine
+from web import i18n, oidc
+from web.console import CATALOGS as CONSOLE
+from web.routes.operator import download_name
+from .helpers import DEMO_PIN, PNG, field, new_draft, signed_in_browser
 from .staff_helpers import operator_test_service, signed_in_staff, staff_login, submitted
 
 
@@ -32,12 +38,40 @@ def application(citizen, service_id) -> str:
     return submitted(citizen, service_id)
 
 
+@pytest.fixture(scope="module")
+def other_reviewer(base_url, identity_url) -> httpx.Client:
+    """A second officer in the reviewer's role, signed in."""
+    username, password = f"reviewer-{uuid.uuid4().hex[:8]}", "another-long-password"
+    engine = make_engine(identity_url[1])
+    with Session(engine) as session:
+        staff.create_local(session, username=username, password=password, roles=["enterprise_reviewer"])
+        session.commit()
+    engine.dispose()
+    browser = httpx.Client(base_url=base_url, follow_redirects=False, timeout=30)
+    assert staff_login(browser, username, password=password).status_code == 303
+    return browser
+
+
+LO, CONSOLE_LO = i18n.CATALOGS["lo"], CONSOLE["lo"]
+
+
 def open_task_of(operator: httpx.Client, file_id: str, *, role: str = "") -> str:
     page = operator.get("/operator", params={"role": role} if role else {})
     assert page.status_code == 200, page.text
     match = re.search(rf'href="/operator/tasks/([^"]+)" data-file="{file_id}"', page.text)
     assert match, f"no open task for {file_id}"
     return match.group(1)
+
+
+def submitted_with_evidence(citizen: httpx.Client, service_id: str, *, file_name: str) -> str:
+    """An application to the module's service whose evidence upload has the given file name; returns its file id."""
+    draft_id = new_draft(citizen, service_id, consent=False)
+    assert citizen.post(f"/drafts/{draft_id}", data={"full_name": "Somphone Citizen", "id_number": "LA123456", "action": "save"}).status_code == 303
+    uploaded = citizen.post(f"/drafts/{draft_id}/documents", data={"document_type": "evidence"}, files={"file": (file_name, PNG, "image/png")})
+    assert uploaded.status_code == 303, uploaded.text
+    sent = citizen.post(f"/drafts/{draft_id}/submit", data={"confirm": "yes"})
+    assert sent.status_code == 303, sent.text
+    return sent.headers["location"].split("/applications/")[1].split("?")[0]
 
 
 def decide(operator: httpx.Client, task_id: str, decision: str, reason: str, **extra) -> httpx.Response:
@@ -141,12 +175,44 @@ def test_task_page_shows_only_what_the_reviewer_role_sees(operator, application)
 
 def test_operator_downloads_the_applicants_document(operator, application):
     page = operator.get(f"/operator/tasks/{open_task_of(operator, application)}")
-    document_path = re.search(r'href="(/operator/documents/[^"]+)"', page.text).group(1)
+    document_path = re.search(r'href="(/operator/files/[^"]+/documents/[^"]+)"', page.text).group(1)
 
     download = operator.get(document_path)
 
     assert download.status_code == 200 and download.content == PNG
-    assert download.headers["content-disposition"].startswith("attachment")
+    assert download.headers["content-disposition"] == "attachment; filename=\"evidence.png\"; filename*=UTF-8''evidence.png"
+
+
+def test_documents_are_listed_by_their_slot(operator, application):
+    page = operator.get(f"/operator/tasks/{open_task_of(operator, application)}")
+
+    link = re.search(r'<a class="document" href="[^"]+" data-type="evidence">([^<]+)</a>', page.text)
+
+    assert link and link.group(1) == "ດາວໂຫຼດ: ຫຼັກຖານ"  # the slot's Lao label, as the design names it
+
+
+def test_download_is_named_after_the_upload_with_the_extension_of_its_content(operator, citizen, service_id):
+    # A PNG the citizen's device called a JPEG, with characters a saved file's name must not have.
+    file_id = submitted_with_evidence(citizen, service_id, file_name="ບັດ <x>;.jpg")
+    page = operator.get(f"/operator/tasks/{open_task_of(operator, file_id)}")
+    document_path = re.search(r'href="(/operator/files/[^"]+/documents/[^"]+)"', page.text).group(1)
+
+    download = operator.get(document_path)
+
+    assert download.status_code == 200
+    assert download.headers["content-disposition"] == f"attachment; filename=\"___ x.png\"; filename*=UTF-8''{quote('ບັດ x.png')}"
+
+
+@pytest.mark.parametrize("file_name, document_type, content_type, expected", [
+    ("scan.PDF", "lease", "application/pdf", "scan.pdf"),
+    ("photo.jpeg", "id_card", "image/jpeg", "photo.jpg"),
+    ('a/b\\c:d"e.png', "", "image/png", "abcde.png"),
+    ("", "owner_id_card", "image/png", "owner_id_card.png"),
+    ("\u202egnp.exe", "", "application/octet-stream", "gnp.bin"),  # a right-to-left override is not printable: dropped
+    ("...", "", "image/png", "document.png"),
+])
+def test_download_names(file_name, document_type, content_type, expected):
+    assert download_name(file_name=file_name, document_type=document_type, content_type=content_type) == expected
 
 
 def test_claim_marks_the_task_as_the_operators(operator, application):
@@ -210,9 +276,10 @@ def test_reviewer_then_registrar_approve_and_the_registry_number_is_issued(opera
     assert 'id="registration-number">OPS' in status.text
 
 
-def test_unknown_task_and_document_are_not_found(operator):
+def test_unknown_task_and_document_are_not_found(operator, application):
     assert operator.get("/operator/tasks/no-such-task").status_code == 404
-    assert operator.get("/operator/documents/no-such-document").status_code == 404
+    assert operator.get(f"/operator/files/{application}/documents/no-such-document").status_code == 404
+    assert operator.get("/operator/files/no-such-file/documents/no-such-document").status_code == 404
 
 
 def test_console_is_in_lao_by_default_and_english_on_request(operator):
@@ -237,3 +304,88 @@ def test_task_list_names_each_role_in_the_consoles_language(operator, applicatio
 
     assert "Operator test licence: Reviewer" in english.text
     assert "ໃບອະນຸຍາດທົດສອບ: ຜູ້ກວດກາ" in lao.text and "Operator test licence: Reviewer" not in lao.text
+
+
+def _decisions(registration_api, file_id: str) -> list[str]:
+    history = registration_api("GET", f"applications/{file_id}", roles=["enterprise_reviewer"]).json()["history"]
+    return [entry["action"] for entry in history if entry["action"] in ("approve", "reject", "send_back")]
+
+
+def test_a_different_decision_on_a_decided_task_is_refused_and_the_first_one_stands(operator, application, registration_api):
+    task_id = open_task_of(operator, application)
+    assert decide(operator, task_id, "approve", "Documents complete").status_code == 303
+
+    late = decide(operator, task_id, "reject", "Income evidence missing")  # e.g. from a second tab on the same task
+
+    assert late.status_code == 409
+    assert LO["already_decided"].format(who=LO["decided_by_you"], decision=LO["action_approve"], reason="Documents complete") in late.text
+    assert _decisions(registration_api, application) == ["approve"]
+    assert open_task_of(operator, application, role="registrar")  # the approval moved the file on
+
+
+def test_the_same_decision_sent_twice_is_recorded_once(operator, application, registration_api):
+    task_id = open_task_of(operator, application)
+
+    first = decide(operator, task_id, "send_back", "Check the name")
+    again = decide(operator, task_id, "send_back", "Check the name")  # a double click, or the browser sending it again
+
+    assert first.status_code == again.status_code == 303 and again.headers["location"] == "/operator?decided=1"
+    assert _decisions(registration_api, application) == ["send_back"]
+
+
+def test_a_decision_after_another_officers_names_the_other_officer(operator, other_reviewer, application):
+    task_id = open_task_of(operator, application)
+    assert decide(other_reviewer, task_id, "reject", "Not eligible").status_code == 303
+
+    late = decide(operator, task_id, "approve", "Documents complete")
+
+    assert late.status_code == 409
+    assert LO["already_decided"].format(who=LO["decided_by_other"], decision=LO["action_reject"], reason="Not eligible") in late.text
+
+
+def _thread(page: httpx.Response) -> str:
+    return page.text.split('id="message-thread"')[1].split("</ol>")[0]
+
+
+def test_operator_reads_the_applicants_message_and_replies(operator, citizen, application):
+    assert citizen.post(f"/applications/{application}/messages", data={"text": "ສະບາຍດີ, is my evidence readable?"}).status_code == 303
+    task_id = open_task_of(operator, application)
+
+    before = operator.get(f"/operator/tasks/{task_id}")
+    replied = operator.post(f"/operator/tasks/{task_id}/messages", data={"text": "Yes, it is readable."})
+    after = operator.get(replied.headers["location"])
+    seen_by_citizen = citizen.get(f"/applications/{application}")
+
+    assert f"{LO['from_applicant']}</strong>: ສະບາຍດີ, is my evidence readable?" in _thread(before)
+    assert replied.status_code == 303 and replied.headers["location"] == f"/operator/tasks/{task_id}?sent=1#messages"
+    assert _thread(after).index("ສະບາຍດີ") < _thread(after).index(f"{CONSOLE_LO['assigned_to_you']} (reviewer)</strong>: Yes, it is readable.")
+    assert LO["reply_sent"] in after.text
+    assert "Yes, it is readable." in seen_by_citizen.text
+
+
+@pytest.mark.parametrize("text", ["   ", "x" * 4001])
+def test_an_empty_or_overlong_reply_is_refused_and_nothing_is_sent(operator, application, registration_api, text):
+    task_id = open_task_of(operator, application)
+
+    refused = operator.post(f"/operator/tasks/{task_id}/messages", data={"text": text})
+    messages = registration_api("GET", f"applications/{application}/messages", roles=["enterprise_reviewer"]).json()
+
+    assert refused.status_code == 400 and 'id="message-error"' in refused.text
+    assert messages == []
+
+
+def test_a_reply_without_a_staff_session_is_not_sent(base_url, operator, citizen, application, registration_api):
+    task_id = open_task_of(operator, application)
+
+    # A form on another site posts without the session cookie (SameSite=Lax), like a visitor who is not signed in.
+    anonymous = httpx.post(f"{base_url}/operator/tasks/{task_id}/messages", data={"text": "forged"})
+    as_citizen = citizen.post(f"/operator/tasks/{task_id}/messages", data={"text": "forged"})
+    messages = registration_api("GET", f"applications/{application}/messages", roles=["enterprise_reviewer"]).json()
+
+    assert anonymous.status_code == 303 and "/staff/sign-in" in anonymous.headers["location"]
+    assert as_citizen.status_code == 303 and "/staff/sign-in" in as_citizen.headers["location"]
+    assert messages == []
+
+
+def test_a_reply_to_an_unknown_task_is_not_found(operator):
+    assert operator.post("/operator/tasks/no-such-task/messages", data={"text": "hello"}).status_code == 404

@@ -1,6 +1,6 @@
 """An operator and a citizen in a real headless Chromium (Debian's), Lao UI: the operator sends an application back with a
-reason and a marked field, the citizen corrects it, the operator approves it in both roles. Screenshots go to
-artifacts/screenshots."""
+reason and a marked field, the citizen corrects it, the operator approves it in both roles. In English: a decision from a
+second tab on a task already decided is refused and says what was decided. Screenshots go to artifacts/screenshots."""
 import pytest
 from playwright.sync_api import expect
 
@@ -73,3 +73,26 @@ def test_operator_sends_back_and_approves_after_the_citizen_corrects(page, base_
     expect(citizen.locator("#registration-number")).to_be_visible()
     shot(citizen, "operator-06-citizen-approved")
     citizen.context.close()
+
+
+def test_a_second_tab_is_told_the_task_was_already_decided(page, base_url, service_id):  # noqa: F811
+    file_id = submitted(signed_in_browser(base_url), service_id)
+    staff_sign_in(page, base_url, "operator", "/operator?lang=en")
+    page.click(f'a.task[data-file="{file_id}"]')
+    second = page.context.new_page()  # the same task open in another tab, before the first decides
+    second.goto(page.url)
+
+    page.check("#decision-approve")
+    page.fill("#reason", "OK from tab 1")
+    page.click("#record-decision")
+    page.wait_for_url("**/operator?decided=1")
+    second.check("#decision-reject")
+    second.fill("#reason", "Rejected from tab 2: evidence missing")
+    second.click("#record-decision")
+
+    expect(second.locator("#decision-error")).to_have_text(
+        "This task was already decided by you (in another window or tab): Approved, reason: “OK from tab 1”. Your decision was not recorded.")
+    expect(second.locator("#record-decision")).to_have_count(0)  # the task is done: nothing left to decide here
+    shot(second, "operator-07-already-decided")
+    second.goto(f"{base_url}/operator?role=registrar")
+    expect(second.locator(f'a.task[data-file="{file_id}"]')).to_be_visible()  # the approval stands: the registrar has it

@@ -112,6 +112,14 @@ CATALOGS: dict[str, dict[str, str]] = {
         "author_applicant": "ທ່ານ", "author_operator": "ເຈົ້າໜ້າທີ່",
         "v_message": "ກະລຸນາຂຽນຂໍ້ຄວາມ (ບໍ່ເກີນ 4000 ຕົວອັກສອນ)",
         "action_message": "ຂໍ້ຄວາມ",
+        # operator console: a decision that came too late, the message thread, document labels
+        "already_decided": "ວຽກນີ້ຖືກຕັດສິນແລ້ວໂດຍ {who}: {decision}, ເຫດຜົນ: “{reason}”. ການຕັດສິນຂອງທ່ານບໍ່ໄດ້ຖືກບັນທຶກ.",
+        "decided_by_you": "ທ່ານເອງ (ໃນໜ້າຕ່າງ ຫຼື ແຖບອື່ນ)", "decided_by_other": "ເຈົ້າໜ້າທີ່ອື່ນ",
+        "from_applicant": "ຜູ້ຍື່ນຄຳຮ້ອງ",
+        "write_reply": "ຕອບຜູ້ຍື່ນຄຳຮ້ອງ",
+        "send_reply": "ສົ່ງຄຳຕອບ",
+        "reply_sent": "ສົ່ງຄຳຕອບເຖິງຜູ້ຍື່ນຄຳຮ້ອງແລ້ວ",
+        "document_n": "ເອກະສານ {n}",
     },
     "en": {
         "site_title": "Lao Government Online Services",
@@ -219,6 +227,13 @@ CATALOGS: dict[str, dict[str, str]] = {
         "author_applicant": "You", "author_operator": "Officer",
         "v_message": "Please write a message (at most 4000 characters)",
         "action_message": "Message",
+        "already_decided": "This task was already decided by {who}: {decision}, reason: “{reason}”. Your decision was not recorded.",
+        "decided_by_you": "you (in another window or tab)", "decided_by_other": "another officer",
+        "from_applicant": "Applicant",
+        "write_reply": "Reply to the applicant",
+        "send_reply": "Send reply",
+        "reply_sent": "Reply sent to the applicant",
+        "document_n": "Document {n}",
     },
 }
 
