@@ -31,12 +31,19 @@ class BuildingBlocks:
     def url(self, bb: str, path: str) -> str:
         return f"{self.settings.gateway_url.rstrip('/')}/r1/{self.settings.im_provider}/{bb}-bb/{bb}/{path.lstrip('/')}"
 
-    def call(self, method: str, bb: str, path: str, *, ok=(200, 201, 204), expected=(400, 404, 409, 413, 415), **kwargs) -> httpx.Response:
+    def call(self, method: str, bb: str, path: str, **kwargs) -> httpx.Response:
         """The response when its status is ok or an expected client error; anything else raises Unavailable."""
+        return self._request(method, self.url(bb, path), **kwargs)
+
+    def call_gateway(self, method: str, path: str, **kwargs) -> httpx.Response:
+        """One of the gateway's own APIs (e.g. its operational monitoring), not a building block behind it; as call()."""
+        return self._request(method, f"{self.settings.gateway_url.rstrip('/')}/{path.lstrip('/')}", **kwargs)
+
+    def _request(self, method: str, url: str, *, ok=(200, 201, 204), expected=(400, 404, 409, 413, 415), **kwargs) -> httpx.Response:
         headers = {"Information-Mediator-Client": self.settings.im_client, "Authorization": f"Bearer {self.token}",
                    "Accept-Language": self.lang, **kwargs.pop("headers", {})}
         try:
-            response = self.http.request(method, self.url(bb, path), headers=headers, **kwargs)
+            response = self.http.request(method, url, headers=headers, **kwargs)
         except httpx.HTTPError:
             raise Unavailable(503)
         if response.status_code in ok or response.status_code in expected:
