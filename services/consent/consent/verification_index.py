@@ -20,6 +20,7 @@ import psycopg
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session
+from sqlalchemy.pool import Pool
 
 from consent.models import ConsentRecord, DataAgreement
 
@@ -76,12 +77,14 @@ class VerificationIndex:
             self._answers.clear()
 
 
-# Indexes by the engine their application writes through, for the commit hook below.
-_indexes: "weakref.WeakKeyDictionary[Engine, VerificationIndex]" = weakref.WeakKeyDictionary()
+# Indexes by the connection pool of the engine their application writes through, for the commit hook below: by the
+# pool, as a write request's session is bound to a copy of the engine with other options (kernel.db.for_writing on
+# SQLite), which shares the pool but is another object.
+_indexes: "weakref.WeakKeyDictionary[Pool, VerificationIndex]" = weakref.WeakKeyDictionary()
 
 
 def register(engine: Engine, index: VerificationIndex) -> None:
-    _indexes[engine] = index
+    _indexes[engine.pool] = index
 
 
 def _changes_in(session: Session) -> set[tuple[str, str]]:
@@ -111,7 +114,7 @@ def _collect_changes(session: Session, _context, _instances) -> None:
 @event.listens_for(Session, "after_commit")
 def _drop_changed_answers(session: Session) -> None:
     changes = session.info.pop(_CHANGES, None)
-    index = _indexes.get(session.bind) if changes else None
+    index = _indexes.get(session.bind.pool) if changes else None
     if index is not None:
         for individual_id, agreement_id in changes:
             index.changed(individual_id, agreement_id)
