@@ -150,20 +150,22 @@ def test_the_portal_is_in_the_default_directory_allowed_to_call_registration_and
     assert "web-portal" not in callers["messaging"]
 
 
-@pytest.mark.parametrize("path, body", [
-    ("/api/v1/rights/allow", {"json": [{"memberClass": "GOV"}]}),
-    ("/api/v1/services/LA/GOV/LA-DGC/consent-bb/consent", {"json": {"enabled": "maybe"}}),
-    ("/api/v1/rights/deny", {"content": b"{nope", "headers": {"Content-Type": "application/json"}}),  # refused before any dependency
-], ids=["rights schema", "service schema", "not json"])
-def test_a_write_refused_by_request_validation_is_audited_once(base_url, admin_headers, path, body):
+@pytest.mark.parametrize("path, body, method", [
+    ("/api/v1/rights/allow", {"json": [{"memberClass": "GOV"}]}, "PATCH"),
+    ("/api/v1/services/LA/GOV/LA-DGC/consent-bb/consent", {"json": {"enabled": "maybe"}}, "PATCH"),
+    # Refused before any dependency runs:
+    ("/api/v1/rights/deny", {"content": b"{nope", "headers": {"Content-Type": "application/json"}}, "PATCH"),
+    ("/api/v1/registrations/members", {"content": b"{nope", "headers": {"Content-Type": "application/json"}}, "POST"),
+], ids=["rights schema", "service schema", "not json", "registration not json"])
+def test_a_write_refused_by_request_validation_is_audited_once(base_url, admin_headers, path, body, method):
     seq = last_audit_seq(base_url, admin_headers)
 
-    response = httpx.patch(f"{base_url}{path}", headers={**admin_headers, **body.pop("headers", {})}, **body)
+    response = httpx.request(method, f"{base_url}{path}", headers={**admin_headers, **body.pop("headers", {})}, **body)
 
     assert response.status_code == 400
     entries = audit_after(base_url, admin_headers, seq)
     assert [(e["action"], e["actor"], e["outcome"], e["details"]) for e in entries] == \
-        [(f"PATCH {path}", "admin-1", "failure", {"reason": "invalid_request"})]
+        [(f"{method} {path}", "admin-1", "failure", {"reason": "invalid_request"})]
 
 
 @pytest.mark.parametrize("route_class", [APIRoute, AuditedRoute], ids=["guard", "guard and audited route"])

@@ -6,12 +6,12 @@ from sqlmodel import select
 
 from gateway.models import Application, Member, Service
 from gateway.registry import audit, get_application, get_member, get_service
-from gateway.routes.deps import AdminDep, RequesterDep
+from gateway.routes.deps import AdminDep, AuditedRoute, RequesterDep
 from gateway.schemas import ApplicationRegistration, MemberRegistration, RegistrationRead, ServiceRegistration
 from kernel.db import UowDep
 from kernel.errors import ApiError
 
-router = APIRouter(prefix="/api/v1/registrations", tags=["registrations"])
+router = APIRouter(prefix="/api/v1/registrations", tags=["registrations"], route_class=AuditedRoute)
 Kind = Literal["member", "application", "service"]
 TABLES = {"member": Member, "application": Application, "service": Service}
 
