@@ -76,6 +76,36 @@ def test_vientiane_capital_districts_are_checked():
     assert forms.validate_data(eform, enterprise_data(province="CPS", district="Pakse")) == []
 
 
+@pytest.mark.parametrize("email", ["not-an-email", "owner@", "owner@example", "owner name@example.la"])
+def test_an_email_that_cannot_be_delivered_to_is_refused(email):
+    eform = enterprise_document()["eforms"][0]
+
+    assert fields(forms.validate_data(eform, enterprise_data(owner_email=email))) == {"owner_email": "must be a valid email"}
+
+
+def test_a_deliverable_email_is_accepted():
+    eform = enterprise_document()["eforms"][0]
+
+    assert forms.validate_data(eform, enterprise_data(owner_email="somphone.k@example.la")) == []
+
+
+def test_other_checkable_formats_are_enforced_too():
+    eform = {"schema": {"type": "object", "properties": {"born": {"type": "string", "format": "date"},
+                                                          "ref": {"type": "string", "format": "uuid"}}}}
+
+    problems = fields(forms.validate_data(eform, {"born": "1990-02-30", "ref": "12345"}))
+
+    assert problems == {"born": "must be a valid date", "ref": "must be a valid uuid"}
+    assert forms.validate_data(eform, {"born": "1990-02-28", "ref": "0b7c3f0e-9d5c-4d8e-8b43-6f2f1e0f6a11"}) == []
+
+
+def test_vientiane_capital_districts_carry_lao_and_english_labels():
+    rule = enterprise_document()["eforms"][0]["schema"]["allOf"][0]["then"]["properties"]["district"]
+
+    assert set(rule["x-options"]) == set(rule["enum"])
+    assert rule["x-options"]["Chanthabouly"] == {"en": "Chanthabouly", "lo": "ຈັນທະບູລີ"}
+
+
 @pytest.mark.parametrize("household, eligible", [
     ({"children_under_5": 1, "pregnant_member": False, "member_with_disability": False}, True),
     ({"children_under_5": 0, "pregnant_member": True, "member_with_disability": False}, True),

@@ -59,3 +59,14 @@ def test_a_conditional_document_is_required_only_of_the_applicants_it_describes(
 
     assert small.json()["status"]["code"] == "PENDING"
     assert large["details"] == [{"field": "documents.premises_lease", "reason": "required document is missing"}]
+
+
+def test_an_application_whose_email_cannot_be_delivered_to_is_refused(api):
+    service_id = api.publish(enterprise_document())["id"]
+    applicant = api.token(sub=unique("citizen"))
+
+    refused = api.submit(service_id, applicant, enterprise_data(owner_email="not-an-email"), expect=400).json()
+
+    assert refused["code"] == "invalid_form_data"
+    assert {"field": "owner_email", "reason": "must be a valid email"} in refused["details"]
+    assert api.call("GET", "/applications", expect=200, headers={**applicant, **IM}).json() == []
