@@ -39,7 +39,15 @@ def signed_in_browser(base_url: str, *, lang: str | None = None, new_person_at=N
     browser = httpx.Client(base_url=base_url, follow_redirects=False, timeout=30)
     if lang:
         browser.cookies.set("lang", lang)
-    to_identity = browser.get("/auth/login")
+    back = sign_in(browser, "/auth/login", individual_id=individual_id)
+    assert back.status_code == 303 and back.headers["location"] == "/services", back.text
+    return browser
+
+
+def sign_in(browser: httpx.Client, login_url: str, *, individual_id: str = DEMO_CITIZEN_UIN) -> httpx.Response:
+    """Drive the portal's sign-in at login_url (e.g. where the portal sent a signed-out browser) through the Identity BB;
+    returns the portal's answer to the callback: a redirect to the page to come back to."""
+    to_identity = browser.get(login_url)
     assert to_identity.status_code == 303, to_identity.text
     login_page = browser.get(to_identity.headers["location"])
     assert login_page.status_code == 200, login_page.text
@@ -47,9 +55,7 @@ def signed_in_browser(base_url: str, *, lang: str | None = None, new_person_at=N
     logged_in = browser.post(f"{identity}/authorize/login", data={"transaction_id": field(login_page.text, "transaction_id"),
                                                                 "individual_id": individual_id, "pin": DEMO_PIN})
     assert logged_in.status_code == 303, logged_in.text
-    back = browser.get(logged_in.headers["location"])
-    assert back.status_code == 303 and back.headers["location"] == "/services", back.text
-    return browser
+    return browser.get(logged_in.headers["location"])
 
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64  # enough for the registration BB's content sniffing

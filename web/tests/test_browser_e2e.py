@@ -62,23 +62,26 @@ def test_citizen_registers_an_enterprise_in_lao(page, base_url, identity_url, tm
     page.check("#agree")
     page.click("#give-consent")
     expect(page.locator("#f-company_name_lo")).to_be_visible()
+    expect(page.locator("input#f-district")).to_be_visible()  # no province yet: the district is typed
     for name, value in VALID_ENTERPRISE.items():
-        if name in ("activity", "province"):
+        if name in ("activity", "province", "district"):  # Vientiane Capital chosen: its districts become a list
             page.select_option(f"#f-{name}", value)
         else:
             page.fill(f"#f-{name}", value)
+    expect(page.locator("#f-district option:checked")).to_have_text("ຈັນທະບູລີ")
     shot(page, "04-form-filled")
     assert page.evaluate("document.documentElement.scrollWidth") <= 390  # nothing wider than the phone's screen
 
     page.click("#review")
+    expect(page.locator("dl.summary")).to_contain_text("ຈັນທະບູລີ")
     page.check("#confirm")
     shot(page, "05-review")
     page.click("#submit")
-    expect(page.locator("input[name=document_type][value=owner_id_card]")).to_be_attached()  # the ID card is still missing
+    expect(page.locator("#upload-owner_id_card p.error")).to_be_visible()  # the ID card is still missing
     shot(page, "06-document-required")
 
     page.set_input_files("#d-owner_id_card", str(id_card))
-    page.locator("#upload-owner_id_card button").click()
+    page.locator("#upload-owner_id_card button.upload-document").click()
     expect(page.locator("#documents-count")).to_be_visible()
     page.click("#review")
     page.check("#confirm")
@@ -148,3 +151,41 @@ def test_citizen_enrols_for_cash_transfer_in_english_and_withdraws_consent(page,
     expect(page.locator("section.consent", has_text="paying agency").locator(".status")).to_have_text("Withdrawn")
     shot(page, "16-withdrawn-en")
     assert page.evaluate("document.documentElement.scrollWidth") <= 390  # nothing wider than the phone's screen
+
+
+def test_typing_survives_uploads_removal_and_an_ended_session(page, base_url, identity_url, tmp_path):
+    """The upload and remove buttons post the typed answers with them; a save after the session ended signs in again and
+    shows what was typed."""
+    id_card = tmp_path / "wrong-card.png"
+    id_card.write_bytes(PNG)
+    uin = new_person(identity_url[1])
+    page.goto(base_url + "/auth/login")
+    sign_in(page, uin)
+    page.click("button[type=submit]")
+    page.wait_for_url(base_url + "/services")
+    page.locator("section.service", has_text="ການຈົດທະບຽນວິສາຫະກິດ").locator("button").click()
+    page.check("#agree")
+    page.click("#give-consent")
+
+    page.fill("#f-company_name_lo", "ບໍລິສັດ ທົດສອບ")
+    page.set_input_files("#d-owner_id_card", str(id_card))
+    page.locator("#upload-owner_id_card button.upload-document").click()
+    expect(page.locator("#upload-owner_id_card .file-name")).to_have_text("wrong-card.png")
+    expect(page.locator("#f-company_name_lo")).to_have_value("ບໍລິສັດ ທົດສອບ")
+    shot(page, "17-uploaded-answers-kept")
+
+    page.fill("#f-owner_name", "ສົມພອນ")
+    page.locator("#upload-owner_id_card button.remove-document").click()
+    expect(page.locator("#upload-owner_id_card .uploaded-file")).to_have_count(0)
+    expect(page.locator("#f-owner_name")).to_have_value("ສົມພອນ")
+
+    page.context.clear_cookies(name="web_session")  # the session's lifetime passed: the browser drops its cookie
+    page.fill("#f-company_name_en", "Typed While Signed Out")
+    page.click("#save-draft")
+    sign_in(page, uin)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/drafts/*")
+    expect(page.locator("#f-company_name_en")).to_have_value("Typed While Signed Out")
+    expect(page.locator("#f-owner_name")).to_have_value("ສົມພອນ")
+    expect(page.locator("p.notice")).to_contain_text("ທ່ານໄດ້ອອກຈາກລະບົບອັດຕະໂນມັດ")
+    shot(page, "18-work-restored-after-sign-in")

@@ -190,5 +190,5 @@ def test_wizard_shows_the_file_name_in_its_document_slot(english, enterprise):
 
     assert uploaded.status_code == 303
     id_card_slot = page[page.index('id="upload-owner_id_card"'):page.index('id="upload-premises_lease"')]
-    assert '<p class="uploaded-file" data-slot="owner_id_card">✓ Uploaded: <span class="file-name">my-id.png</span></p>' in id_card_slot
+    assert '<p class="uploaded-file" data-slot="owner_id_card">✓ Uploaded: <span class="file-name">my-id.png</span>' in id_card_slot
     assert "uploaded-file" not in page[page.index('id="upload-premises_lease"'):]  # the lease slot is still empty

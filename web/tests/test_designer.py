@@ -8,7 +8,7 @@ import httpx
 import pytest
 import yaml
 
-from web.routes.designer import STARTER
+from web.routes.designer import STARTER, lao_reason
 from .staff_helpers import signed_in_staff
 
 
@@ -66,7 +66,7 @@ def test_unreadable_yaml_is_refused_with_its_line_and_nothing_is_stored(designer
     refused = designer.post("/designer/new", data={"document": f"code: {code}\nname: [unclosed\n"})
 
     assert refused.status_code == 400
-    assert re.search(r"line \d+, column \d+", refused.text)
+    assert re.search(r"ແຖວ \d+, ຖັນ \d+", refused.text)  # the designer's page is in Lao; the parser's own words stay
     assert designer.get("/designer").text.count('class="design"') == before
 
 
@@ -77,7 +77,33 @@ def test_an_incomplete_draft_is_saved_with_each_problem_named_by_field(designer)
     page = designer.get(saved.headers["location"])
 
     assert saved.status_code == 303 and saved.headers["location"].endswith("?saved=2")
+    assert "<code>name.lo</code> ຕ້ອງມີ: ຂໍ້ຄວາມທີ່ບໍ່ຫວ່າງ" in page.text
+
+
+def test_problems_are_in_english_on_the_english_page(designer):
+    service_id = created(designer, (code := unique_code()))
+    designer.post(f"/designer/services/{service_id}", data={"document": starter(code, name={"en": "Only English"})})
+
+    page = designer.get(f"/designer/services/{service_id}", params={"lang": "en"})
+    designer.get("/designer", params={"lang": "lo"})
+
     assert "<code>name.lo</code> required: a non-empty text" in page.text
+
+
+def test_a_json_schema_error_is_named_in_lao_with_the_library_message_as_written(designer):
+    document = yaml.safe_load(starter(unique_code()))
+    document["eforms"][0]["schema"]["properties"]["full_name"]["type"] = "text"
+
+    checked = designer.post("/designer/validate", content=yaml.safe_dump(document).encode(), headers={"Content-Type": "text/plain"}).json()
+
+    [problem] = checked["problems"]
+    assert problem["field"] == "eforms[0].schema.properties.full_name.type"
+    assert problem["reason"].startswith("ບໍ່ແມ່ນ JSON Schema ທີ່ຖືກຕ້ອງ: ") and "'text' is not valid" in problem["reason"]
+
+
+def test_a_reason_without_a_lao_translation_keeps_its_english_after_a_lao_prefix():
+    assert lao_reason("a rule added later") == "ບັນຫາ (ພາສາອັງກິດ): a rule added later"
+    assert lao_reason("duplicate id 'a'") == "id 'a' ຊ້ຳກັນ"
 
 
 def test_editor_shows_the_stored_document_as_yaml(designer):
@@ -97,8 +123,8 @@ def test_live_validation_answers_field_and_reason_without_storing(designer):
     syntax = designer.post("/designer/validate", content=b"code: [", headers={"Content-Type": "text/plain"})
 
     assert checked.status_code == 200 and checked.json()["valid"] is False
-    assert {"field": "name.lo", "reason": "required: a non-empty text"} in checked.json()["problems"]
-    assert syntax.json()["valid"] is False and "line 1" in syntax.json()["problems"][0]["reason"]
+    assert {"field": "name.lo", "reason": "ຕ້ອງມີ: ຂໍ້ຄວາມທີ່ບໍ່ຫວ່າງ"} in checked.json()["problems"]
+    assert syntax.json()["valid"] is False and "ແຖວ 1" in syntax.json()["problems"][0]["reason"]
     assert f'data-code="{code}"' not in designer.get("/designer").text
 
 
@@ -175,7 +201,7 @@ def test_live_validation_names_an_unlabelled_option(designer):
     checked = designer.post("/designer/validate", content=text.encode(), headers={"Content-Type": "text/plain; charset=utf-8"}).json()
 
     assert checked["problems"] == [{"field": "eforms[0].fields.province.options.LPB",
-                                    "reason": "missing: every enum value needs a label once any has one"}]
+                                    "reason": "ຂາດ: ເມື່ອຄ່າໃດໜຶ່ງມີປ້າຍແລ້ວ ທຸກຄ່າຂອງ enum ຕ້ອງມີປ້າຍ"}]
 
 
 def test_preview_shows_sections_and_option_labels(designer):

@@ -56,6 +56,41 @@ def _options(rule: dict, field: dict, lang: str) -> list[dict]:
     return [{"value": value, "label": i18n.text(labels.get(str(value)), lang) or str(value)} for value in rule.get("enum") or []]
 
 
+def _object(value) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def dependent_choices(schema: dict, name: str) -> tuple[str, dict[str, list[tuple]]] | None:
+    """A field whose allowed values depend on another field's answer, read from the schema's rules
+    `allOf: [{if: {properties: {<other>: {const: V}}}, then: {properties: {<name>: {enum: [...], x-options: {value: {en, lo}}}}}}]`
+    (x-options labels the values, as a field's `options` label a plain enum): (the other field, {V: [(value, labels)]})."""
+    on, choices = None, {}
+    for rule in schema.get("allOf") or []:
+        condition = _object(_object(_object(rule).get("if")).get("properties"))
+        then = _object(_object(_object(_object(rule).get("then")).get("properties")).get(name))
+        if len(condition) != 1 or not isinstance(then.get("enum"), list):
+            continue
+        other, test = next(iter(condition.items()))
+        if "const" not in _object(test) or on not in (None, other):
+            continue
+        on, labels = other, _object(then.get("x-options"))
+        choices[str(test["const"])] = [(value, labels.get(str(value))) for value in then["enum"] if isinstance(value, (str, int, float))]
+    return (on, choices) if on else None
+
+
+def chosen_value(schema: dict, name: str, data: dict, typed):
+    """A typed answer to a dependent field as the schema's value: "ຈັນທະບູລີ" or "chanthabouly" is "Chanthabouly"."""
+    dependent = dependent_choices(schema, name)
+    if dependent is None or not isinstance(typed, str):
+        return typed
+    on, choices = dependent
+    for value, labels in choices.get(str(data.get(on)), []):
+        texts = {str(value), *(text for text in _object(labels).values() if isinstance(text, str))}
+        if typed.casefold() in {text.casefold() for text in texts}:
+            return value
+    return typed
+
+
 def _section_titles(entry: dict | None, lang: str) -> dict[str, str]:
     """The e-forms' declared sections in order: id -> title in the chosen language."""
     return {section["id"]: i18n.text(section.get("title"), lang) or section["id"]
@@ -87,10 +122,18 @@ def fields(schema: dict, entry: dict | None, lang: str) -> list[dict]:
         else:
             kind = _WIDGETS.get(field.get("widget"), "text")
         options = _options(rule, field, lang)
+        labels = {o["value"]: o["label"] for o in options}
+        depends_on, choices = None, {}
+        dependent = None if "enum" in rule else dependent_choices(schema, name)
+        if dependent:  # e.g. the districts of the chosen province: a list once the province has one, else typed
+            kind, (depends_on, raw) = "dependent", dependent
+            choices = {key: [{"value": value, "label": i18n.text(names, lang) or str(value)} for value, names in values]
+                       for key, values in raw.items()}
+            labels.update({o["value"]: o["label"] for values in choices.values() for o in values})
         section = field.get("section") if field.get("section") in titles else None
         shown.append(((ranks.get(section, len(ranks)), position), {
-            "name": name, "label": label, "kind": kind, "options": options, "labels": {o["value"]: o["label"] for o in options},
-            "required": name in required, "step": "1" if rule.get("type") == "integer" else "any",
+            "name": name, "label": label, "kind": kind, "options": options, "labels": labels, "depends_on": depends_on,
+            "choices": choices, "required": name in required, "step": "1" if rule.get("type") == "integer" else "any",
             "section": section, "section_title": titles.get(section, "")}))
     return [field for _, field in sorted(shown, key=lambda item: item[0])]
 

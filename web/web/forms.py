@@ -3,10 +3,22 @@
 The Registration BB checks again at submission and stays the authority; this only lets the citizen fix the form
 before they confirm, including the eligibility rules a schema's if/then carries.
 """
-from jsonschema import Draft202012Validator
+import re
+
+from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import SchemaError
 
 from web import i18n
+
+# `format` is checked as the Registration BB checks it at submission (registration/forms.py: the same stricter email).
+FORMATS = FormatChecker()
+_EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")
+_FORMAT_MESSAGES = {"email": "v_email", "idn-email": "v_email", "date": "v_date"}  # other formats: v_pattern
+
+
+@FORMATS.checks("email")
+def _is_email(value) -> bool:
+    return not isinstance(value, str) or _EMAIL.fullmatch(value) is not None
 
 # JSON Schema keywords whose failure the catalogue explains; {n} is the keyword's value.
 _MESSAGES = {"required": "v_required", "enum": "v_enum", "const": "v_invalid", "pattern": "v_pattern", "type": "v_type",
@@ -16,7 +28,7 @@ _MESSAGES = {"required": "v_required", "enum": "v_enum", "const": "v_invalid", "
 def problems(schema: dict, data: dict, lang: str) -> dict[str, str]:
     """Field name -> the first problem with it, in the chosen language; empty when the form is complete and valid."""
     try:
-        validator = Draft202012Validator(schema)
+        validator = Draft202012Validator(schema, format_checker=FORMATS)
         errors = sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path])
     except SchemaError:
         return {}  # a schema we cannot read is the Registration BB's to judge at submission
@@ -29,7 +41,9 @@ def problems(schema: dict, data: dict, lang: str) -> dict[str, str]:
                     found.setdefault(name, catalogue["v_required"])
             continue
         field = ".".join(str(p) for p in error.absolute_path)
-        if field and error.validator != "additionalProperties":
+        if field and error.validator == "format":
+            found.setdefault(field, catalogue[_FORMAT_MESSAGES.get(error.validator_value, "v_pattern")])
+        elif field and error.validator != "additionalProperties":
             found.setdefault(field, catalogue[_MESSAGES.get(error.validator, "v_invalid")].format(n=error.validator_value))
     return found
 

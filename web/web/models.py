@@ -1,8 +1,9 @@
-"""Tables of the web portal: server-side sessions (the cookie holds only a random id, stored here hashed)."""
+"""Tables of the web portal: server-side sessions and forms kept across a new sign-in (the cookies hold only random ids,
+stored here hashed)."""
 import uuid
 from datetime import datetime, timezone
 
-from sqlalchemy import Column, DateTime, Text
+from sqlalchemy import JSON, Column, DateTime, Text
 from sqlmodel import Field
 
 from kernel.outbox import service_base
@@ -33,4 +34,15 @@ class WebSession(Base, table=True):
     code_verifier: str | None = Field(default=None, max_length=128)
     return_to: str | None = Field(default=None, max_length=500)
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))
+    expires_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class KeptForm(Base, table=True):
+    """A form posted when the sign-in had ended: kept for the page it came from, which shows it again after the new sign-in."""
+    __tablename__ = "kept_form"
+
+    id: str = Field(default_factory=lambda: str(uuid.uuid4()), primary_key=True, max_length=36)
+    cookie_hash: str = Field(max_length=64, unique=True, index=True)
+    page: str = Field(max_length=500)  # the GET page the form was on (a path)
+    fields: dict = Field(sa_column=Column(JSON, nullable=False))  # name -> [values]; uploaded files are not kept
     expires_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))

@@ -1,9 +1,11 @@
 """Citizen pages: the service catalogue, the e-form wizard over drafts (consent step, documents, fee), submission,
 my applications."""
-from fastapi import APIRouter, Form, Request, UploadFile
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
+from starlette.datastructures import FormData, UploadFile
 
-from web import catalogue, consent, forms, i18n
+from kernel.db import UowDep
+from web import catalogue, consent, forms, i18n, sessions
 from web.bb import BuildingBlocks, segment
 from web.pages import language, render
 from web.routes.deps import Citizen, CitizenBlocks
@@ -58,7 +60,14 @@ def _values(form, schema: dict) -> dict:
         except ValueError:
             pass  # sent as typed; the API answers with the field's type error
         data[name] = value
-    return data
+    # A district typed as its Lao or English name (no list shown yet: no JavaScript) is stored as the schema's value.
+    return {name: catalogue.chosen_value(schema, name, data, value) for name, value in data.items()}
+
+
+def _typed(form, schema: dict) -> dict | None:
+    """The answers in a posted form, or None when it holds none of the form's fields (e.g. the consent page's tick, or a
+    client posting a file alone): then no answer is overwritten, not even an unticked box's "no"."""
+    return _values(form, schema) if any(name in form for name in schema.get("properties") or {}) else None
 
 
 def _errors(details: list, lang: str) -> tuple[dict, dict]:
@@ -91,17 +100,20 @@ def _service_page(bb: BuildingBlocks, service_id: str, eform_id: str, lang: str,
 
 
 def _wizard(request: Request, citizen, bb: BuildingBlocks, draft: dict, *, status: int = 200, errors=None, document_errors=None,
-            values=None, notice: str | None = None, entry: dict | None = None) -> HTMLResponse:
+            values=None, notice: str | None = None, entry: dict | None = None, kept=None) -> HTMLResponse:
     lang = language(request)
     form_data = draft["applicationData"]["formData"]
     page = _service_page(bb, draft["serviceId"], form_data["eFormId"], lang, entry)
+    typed = _typed(kept, page["schema"]) if kept is not None else None
+    if typed is not None:  # typed before the session ended: shown over the saved answers, for the citizen to save
+        values, notice = {**form_data.get("data", {}), **typed}, i18n.CATALOGS[lang]["work_restored"]
     names = {field["name"] for field in page["fields"]}
     other_errors = [message for name, message in (errors or {}).items() if name not in names]  # e.g. a field that is not ours
     slot_types = {slot["type"] for slot in page["slots"]}
     other_errors += [message for kind, message in (document_errors or {}).items() if kind not in slot_types]
-    uploaded: dict[str, list[str]] = {}  # document slot -> the names of the files in it
+    uploaded: dict[str, list[dict]] = {}  # document slot -> the files in it
     for document in draft.get("documents") or []:
-        uploaded.setdefault(document.get("documentType", ""), []).append(document.get("fileName") or "")
+        uploaded.setdefault(document.get("documentType", ""), []).append({"name": document.get("fileName") or "", "url": document["url"]})
     slots = [{**slot, "files": uploaded.get(slot["type"], [])} for slot in page["slots"]]
     return render(request, "wizard.html", status=status, user=citizen, draft=draft, fields=page["fields"], slots=slots,
                   fees=page["fees"], other_errors=other_errors, values=values if values is not None else form_data.get("data", {}),
@@ -126,8 +138,8 @@ def _needed_agreement(request: Request, bb: BuildingBlocks, entry: dict | None) 
 
 
 @router.get("/drafts/{draft_id}", response_class=HTMLResponse)
-def get_draft(draft_id: str, request: Request, citizen: Citizen, bb: CitizenBlocks, saved: bool = False, consented: bool = False,
-              consent_missing: bool = False, missing: str = ""):
+def get_draft(draft_id: str, request: Request, citizen: Citizen, bb: CitizenBlocks, uow: UowDep, saved: bool = False,
+              consented: bool = False, consent_missing: bool = False, missing: str = "", uploaded: bool = False, removed: bool = False):
     draft = _draft(bb, draft_id)
     if draft is None:
         return _not_found(request, citizen)
@@ -137,8 +149,11 @@ def get_draft(draft_id: str, request: Request, citizen: Citizen, bb: CitizenBloc
         return _consent_page(request, citizen, draft, agreement, status=200 if agreement else 502)
     t = i18n.CATALOGS[language(request)]
     document_errors = {kind: t["v_document_missing"] for kind in missing.split(",") if kind}
-    notice = t["draft_saved"] if saved else t["consent_given"] if consented else t["consent_not_accepted"] if consent_missing else None
-    return _wizard(request, citizen, bb, draft, notice=notice, document_errors=document_errors, entry=entry)
+    notice = (t["draft_saved"] if saved else t["document_uploaded"] if uploaded else t["document_removed"] if removed
+              else t["consent_given"] if consented else t["consent_not_accepted"] if consent_missing else None)
+    kept = sessions.take_kept_form(request, uow, request.url.path)
+    uow.commit()
+    return _wizard(request, citizen, bb, draft, notice=notice, document_errors=document_errors, entry=entry, kept=kept)
 
 
 @router.post("/drafts/{draft_id}/consent")
@@ -182,22 +197,75 @@ async def save_draft(draft_id: str, request: Request, citizen: Citizen, bb: Citi
     return RedirectResponse(f"/drafts/{segment(draft_id)}?saved=1", status_code=303)
 
 
+def _chosen_files(form) -> list[tuple[str, UploadFile]]:
+    """(document type, file) for each file chosen in the wizard's slots (inputs named file.<type>), or the one `file`
+    with its `document_type` that other clients send."""
+    chosen = [(name.removeprefix("file."), part) for name, part in form.multi_items()
+              if name.startswith("file.") and isinstance(part, UploadFile) and part.filename]
+    single = form.get("file")
+    if isinstance(single, UploadFile) and single.filename:
+        chosen.append((str(form.get("document_type") or ""), single))
+    return chosen
+
+
+def _save_with_documents(request: Request, bb: BuildingBlocks, draft: dict, form, urls: list[str]) -> tuple[dict | None, dict]:
+    """Save the answers posted with a document change together with the draft's new document list: the upload and remove
+    buttons post the whole wizard form, so nothing typed is lost. (None or the API's field problems, the answers.)"""
+    body = {"documentUrls": urls, "language": language(request)}
+    data = _typed(form, _form(bb, draft["applicationData"]["formData"]["eFormId"]))
+    if data is not None:
+        body["formData"] = {"data": data}
+    data = data if data is not None else draft["applicationData"]["formData"].get("data", {})
+    saved = bb.call("PUT", REG, f"drafts/{segment(draft['fileId'])}", json=body)
+    if saved.status_code != 200:
+        return _errors(saved.json().get("details", []), language(request))[0], data
+    return None, data
+
+
 @router.post("/drafts/{draft_id}/documents")
-async def upload_document(draft_id: str, request: Request, citizen: Citizen, bb: CitizenBlocks, file: UploadFile,
-                          document_type: str = Form("")):
+async def upload_document(draft_id: str, request: Request, citizen: Citizen, bb: CitizenBlocks):
+    """Upload the chosen files; a file chosen for a slot that has one replaces it (one document per slot)."""
     draft = _draft(bb, draft_id)
     if draft is None:
         return _not_found(request, citizen)
-    content = await file.read()
-    params = {"serviceId": draft["serviceId"], "documentType": document_type} if document_type else {}
-    uploaded = bb.call("POST", REG, "documents", params=params, files={"file": (file.filename or "upload", content, file.content_type)})
+    form = await request.form()
     t = i18n.CATALOGS[language(request)]
-    if uploaded.status_code != 200:
-        message = {413: t["v_upload_size"], 415: t["v_upload_type"]}.get(uploaded.status_code, t["v_invalid"])
-        return _wizard(request, citizen, bb, draft, status=400, document_errors={document_type or "file": message})
-    urls = [*draft["applicationData"].get("documentUrls", []), uploaded.json()["url"]]
-    bb.call("PUT", REG, f"drafts/{segment(draft_id)}", json={"documentUrls": urls})
-    return RedirectResponse(f"/drafts/{segment(draft_id)}?saved=1", status_code=303)
+    slot_of = {document["url"]: document.get("documentType", "") for document in draft.get("documents") or []}
+    urls, document_errors = list(draft["applicationData"].get("documentUrls", [])), {}
+    chosen = _chosen_files(form)
+    if not chosen:  # the slot's button pressed without a file: say so at that slot (the answers are still saved)
+        document_errors[str(form.get("document_type") or "file")] = t["v_upload_choose"]
+    for document_type, file in chosen:
+        params = {"serviceId": draft["serviceId"], "documentType": document_type} if document_type else {}
+        uploaded = bb.call("POST", REG, "documents", params=params, files={"file": (file.filename, await file.read(), file.content_type)})
+        if uploaded.status_code != 200:
+            message = {413: t["v_upload_size"], 415: t["v_upload_type"]}.get(uploaded.status_code, t["v_invalid"])
+            document_errors[document_type or "file"] = message
+            continue
+        if document_type:
+            urls = [url for url in urls if slot_of.get(url) != document_type]
+        urls.append(uploaded.json()["url"])
+    errors, data = _save_with_documents(request, bb, draft, form, urls)
+    if errors or document_errors:
+        return _wizard(request, citizen, bb, _draft(bb, draft_id) or draft, status=400, errors=errors, document_errors=document_errors,
+                       values=data)
+    return RedirectResponse(f"/drafts/{segment(draft_id)}?uploaded=1", status_code=303)
+
+
+@router.post("/drafts/{draft_id}/documents/remove")
+async def remove_document(draft_id: str, request: Request, citizen: Citizen, bb: CitizenBlocks):
+    """Take an uploaded document off the draft (the officer will not see it); the answers posted with it are saved."""
+    draft = _draft(bb, draft_id)
+    if draft is None:
+        return _not_found(request, citizen)
+    form = await request.form()
+    urls = draft["applicationData"].get("documentUrls", [])
+    if form.get("remove") not in urls:
+        return _not_found(request, citizen)
+    errors, data = _save_with_documents(request, bb, draft, form, [url for url in urls if url != form.get("remove")])
+    if errors:
+        return _wizard(request, citizen, bb, draft, status=400, errors=errors, values=data)
+    return RedirectResponse(f"/drafts/{segment(draft_id)}?removed=1", status_code=303)
 
 
 def _review(request: Request, citizen, bb: BuildingBlocks, draft: dict, *, status: int = 200, confirm_error: bool = False) -> HTMLResponse:
@@ -241,10 +309,18 @@ def list_applications(request: Request, citizen: Citizen, bb: CitizenBlocks):
 
 
 def _application_page(request: Request, citizen, bb: BuildingBlocks, file: dict, *, status: int = 200, notice=None, values=None,
-                      errors=None, message_error: bool = False) -> HTMLResponse:
+                      errors=None, message_error: bool = False, form=None, restored: bool = False) -> HTMLResponse:
+    """`form`: what the citizen typed (the corrections and the message), shown again; `restored`: kept across a sign-in."""
     form_data = file["applicationData"]["formData"]
     # The answers as submitted; a file sent back shows them as the form to correct instead.
-    fields = _service_page(bb, file["serviceId"], form_data["eFormId"], language(request))["fields"]
+    page = _service_page(bb, file["serviceId"], form_data["eFormId"], language(request))
+    fields = page["fields"]
+    typed = _typed(form, page["schema"]) if form is not None and file["status"]["code"] == "SENDBACK" else None
+    if typed is not None:
+        values = {**form_data.get("data", {}), **typed}
+    message = form.get("text") if form is not None and isinstance(form.get("text"), str) else ""
+    if restored and (typed is not None or message):
+        notice = i18n.CATALOGS[language(request)]["work_restored"]
     if errors is None:  # the fields the operator marked, with their reason as the operator wrote it
         t = i18n.CATALOGS[language(request)]
         errors = {item["field"]: item.get("reason") or t["v_check_field"] for item in file.get("fieldsToFix") or [] if item.get("field")}
@@ -253,18 +329,21 @@ def _application_page(request: Request, citizen, bb: BuildingBlocks, file: dict,
     messages = bb.call("GET", REG, f"applications/{segment(file['fileId'])}/messages")
     return render(request, "application.html", status=status, user=citizen, file=file, notice=notice, fields=fields, fees=fees,
                   values=values if values is not None else form_data.get("data", {}), errors=errors,
-                  messages=messages.json() if messages.status_code == 200 else [], message_error=message_error)
+                  messages=messages.json() if messages.status_code == 200 else [], message_error=message_error, message=message)
 
 
 @router.get("/applications/{file_id}", response_class=HTMLResponse)
-def get_application(file_id: str, request: Request, citizen: Citizen, bb: CitizenBlocks, submitted: bool = False, resubmitted: bool = False,
-                    sent: bool = False):
+def get_application(file_id: str, request: Request, citizen: Citizen, bb: CitizenBlocks, uow: UowDep, submitted: bool = False,
+                    resubmitted: bool = False, sent: bool = False):
     response = bb.call("GET", REG, f"applications/{segment(file_id)}")
     if response.status_code != 200:
         return _not_found(request, citizen)
     t = i18n.CATALOGS[language(request)]
     notice = t["submitted"] if submitted else t["resubmitted"] if resubmitted else t["message_sent"] if sent else None
-    return _application_page(request, citizen, bb, response.json(), notice=notice)
+    kept = sessions.take_kept_form(request, uow, request.url.path)
+    uow.commit()
+    # After a message is sent, the corrections typed with it come back under the "message sent" notice.
+    return _application_page(request, citizen, bb, response.json(), notice=notice, form=kept, restored=not sent)
 
 
 @router.post("/applications/{file_id}/resubmit")
@@ -274,22 +353,33 @@ async def resubmit_application(file_id: str, request: Request, citizen: Citizen,
         return _not_found(request, citizen)
     file = response.json()
     eform_id = file["applicationData"]["formData"]["eFormId"]
-    data = _values(await request.form(), _form(bb, eform_id))
+    form = await request.form()
+    data = _values(form, _form(bb, eform_id))
     updated = bb.call("PUT", REG, f"applications/{segment(file_id)}", json={"formData": {"data": data, "eFormId": eform_id}, "language": language(request)})
     if updated.status_code != 200:
         fields, _ = _errors(updated.json().get("details", []), language(request))
-        return _application_page(request, citizen, bb, file, status=400, values=data, errors=fields)
+        return _application_page(request, citizen, bb, file, status=400, errors=fields, form=form)
+    text = form.get("text")
+    if isinstance(text, str) and text.strip():  # a message typed with the corrections goes with them
+        bb.call("POST", REG, f"applications/{segment(file_id)}/messages", json={"text": text})
     return RedirectResponse(f"/applications/{segment(file_id)}?resubmitted=1", status_code=303)
 
 
 @router.post("/applications/{file_id}/messages")
-async def send_message(file_id: str, request: Request, citizen: Citizen, bb: CitizenBlocks):
+async def send_message(file_id: str, request: Request, citizen: Citizen, bb: CitizenBlocks, uow: UowDep):
     """A message to the officers handling the application."""
     response = bb.call("GET", REG, f"applications/{segment(file_id)}")
     if response.status_code != 200:
         return _not_found(request, citizen)
-    text = (await request.form()).get("text")
+    form = await request.form()
+    text = form.get("text")
     sent = bb.call("POST", REG, f"applications/{segment(file_id)}/messages", json={"text": text if isinstance(text, str) else ""})
     if sent.status_code != 201:
-        return _application_page(request, citizen, bb, response.json(), status=400, message_error=True)
-    return RedirectResponse(f"/applications/{segment(file_id)}?sent=1", status_code=303)
+        return _application_page(request, citizen, bb, response.json(), status=400, message_error=True, form=form)
+    redirect = RedirectResponse(f"/applications/{segment(file_id)}?sent=1", status_code=303)
+    if response.json()["status"]["code"] == "SENDBACK":
+        # The corrections typed below the message cannot be saved without resubmitting: kept for the page to show again.
+        corrections = [(name, value) for name, value in form.multi_items() if name != "text"]
+        if sessions.keep_form(uow, request.app.state.settings, redirect, page=request.url.path.removesuffix("/messages"), form=FormData(corrections)):
+            uow.commit()
+    return redirect

@@ -13,14 +13,13 @@ from web.pages import language
 
 
 class SignInRequired(Exception):
-    def __init__(self, next_path: str):
-        self.next_path = next_path
+    """No signed-in session of the kind a page needs: the handler sends the browser to sign in, then back."""
 
 
 def _signed_in(request: Request, uow, kind: str) -> WebSession:
     row = sessions.current(request, uow, kind=kind)
     if row is None:
-        raise SignInRequired(request.url.path)
+        raise SignInRequired()
     return row
 
 

@@ -1,0 +1,152 @@
+"""A sign-in that ends while a form is open (sessions last as long as the 15-minute access token): the browser comes back
+to the page the form was on, never to a POST-only address, and what was typed there is shown again after the new sign-in."""
+import html
+import re
+
+import httpx
+import pytest
+from sqlmodel import Session, select
+
+from kernel.db import make_engine
+from web import sessions
+from web.models import WebSession
+from .helpers import PNG, enterprise_service_id, new_draft, sign_in, signed_in_browser
+from .staff_helpers import signed_in_staff, staff_login
+from .test_designer import created, starter, unique_code
+
+RESTORED = "ທ່ານໄດ້ອອກຈາກລະບົບອັດຕະໂນມັດ"  # the notice that typed work is back in the form
+
+
+@pytest.fixture(scope="module")
+def service_id(registration_url):
+    return enterprise_service_id(registration_url)
+
+
+def signed_out(browser: httpx.Client) -> None:
+    """The browser once the session's lifetime has passed: its cookie expires with it (max-age), as a browser drops it."""
+    browser.cookies.delete("web_session")
+
+
+def from_page(base_url: str, path: str) -> dict:
+    """The headers a browser sends with a form posted from one of the portal's pages."""
+    return {"Origin": base_url, "Referer": f"{base_url}{path}"}
+
+
+def test_submit_after_the_session_ended_returns_to_the_review_page_after_sign_in(base_url, service_id):
+    browser = signed_in_browser(base_url)
+    draft_id = new_draft(browser, service_id)
+    signed_out(browser)
+
+    posted = browser.post(f"/drafts/{draft_id}/submit", data={"confirm": "yes"}, headers=from_page(base_url, f"/drafts/{draft_id}/review"))
+    back = sign_in(browser, posted.headers["location"])
+
+    assert posted.status_code == 303 and posted.headers["location"] == f"/auth/login?next=/drafts/{draft_id}/review"
+    assert back.status_code == 303 and back.headers["location"] == f"/drafts/{draft_id}/review"
+    assert browser.get(back.headers["location"]).status_code == 200
+
+
+@pytest.mark.parametrize("post, page", [
+    ("/drafts/d-1/submit", "/drafts/d-1"), ("/drafts/d-1/documents", "/drafts/d-1"), ("/drafts/d-1", "/drafts/d-1"),
+    ("/services/s-1/apply", "/services"), ("/applications/f-1/messages", "/applications/f-1"),
+    ("/designer/services/s-1/publish", "/designer/services/s-1"), ("/operator/tasks/t-1/decide", "/operator/tasks/t-1"),
+])
+def test_without_a_referer_a_post_returns_to_the_nearest_page_up_its_path(base_url, post, page):
+    response = httpx.post(f"{base_url}{post}")
+
+    assert response.status_code == 303
+    assert response.headers["location"].endswith(f"?next={page}")
+
+
+def test_a_referer_from_another_site_is_not_followed(base_url):
+    response = httpx.post(f"{base_url}/drafts/d-1/submit", headers={"Referer": "https://evil.example/applications"})
+
+    assert response.headers["location"] == "/auth/login?next=/drafts/d-1"
+
+
+def test_wizard_answers_posted_after_the_session_ended_come_back_once_after_sign_in(base_url, service_id):
+    browser = signed_in_browser(base_url)
+    draft_id = new_draft(browser, service_id)
+    signed_out(browser)
+
+    posted = browser.post(f"/drafts/{draft_id}", data={"company_name_en": "Kept Across Sign-in Co", "action": "save"},
+                          headers=from_page(base_url, f"/drafts/{draft_id}"))
+    back = sign_in(browser, posted.headers["location"])
+    page = browser.get(back.headers["location"]).text
+    again = browser.get(f"/drafts/{draft_id}").text
+
+    assert back.headers["location"] == f"/drafts/{draft_id}"
+    assert 'value="Kept Across Sign-in Co"' in page and RESTORED in page
+    assert "Kept Across Sign-in Co" not in again and RESTORED not in again  # shown once; saving it was the citizen's choice
+
+
+def test_answers_posted_with_an_upload_after_the_session_ended_come_back(base_url, service_id):
+    browser = signed_in_browser(base_url)
+    draft_id = new_draft(browser, service_id)
+    signed_out(browser)
+
+    posted = browser.post(f"/drafts/{draft_id}/documents", data={"owner_name": "ສົມພອນ ພົນເມືອງ", "document_type": "owner_id_card"},
+                          files={"file.owner_id_card": ("id.png", PNG, "image/png")}, headers=from_page(base_url, f"/drafts/{draft_id}"))
+    page = browser.get(sign_in(browser, posted.headers["location"]).headers["location"]).text
+
+    assert 'value="ສົມພອນ ພົນເມືອງ"' in page and RESTORED in page
+    assert "uploaded-file" not in page  # a file cannot be kept: the citizen chooses it again
+
+
+def test_a_form_posted_from_another_site_is_not_kept(base_url, service_id):
+    browser = signed_in_browser(base_url)
+    draft_id = new_draft(browser, service_id)
+    signed_out(browser)
+
+    posted = browser.post(f"/drafts/{draft_id}", data={"company_name_en": "Planted By Another Site", "action": "save"},
+                          headers={"Origin": "https://evil.example"})
+    page = browser.get(sign_in(browser, posted.headers["location"]).headers["location"]).text
+
+    assert "Planted By Another Site" not in page and RESTORED not in page
+
+
+def test_a_token_the_building_blocks_refuse_signs_in_again_keeping_the_form(base_url, service_id, settings):
+    browser = signed_in_browser(base_url)
+    draft_id = new_draft(browser, service_id)
+    engine = make_engine(settings)
+    with Session(engine) as session:  # the session row is still current, but its access token no longer passes
+        row = session.exec(select(WebSession).where(WebSession.cookie_hash == sessions._hash(browser.cookies.get("web_session")))).one()
+        row.access_token = "no-longer-valid"
+        session.add(row)
+        session.commit()
+    engine.dispose()
+
+    posted = browser.post(f"/drafts/{draft_id}", data={"company_name_en": "Kept After A Refused Token", "action": "save"},
+                          headers=from_page(base_url, f"/drafts/{draft_id}"))
+    page = browser.get(sign_in(browser, posted.headers["location"]).headers["location"]).text
+
+    assert posted.status_code == 303 and posted.headers["location"] == f"/auth/login?next=/drafts/{draft_id}"
+    assert 'value="Kept After A Refused Token"' in page
+
+
+def test_designer_edits_saved_after_the_session_ended_come_back_after_sign_in(base_url):
+    designer = signed_in_staff(base_url, "designer")
+    service_id = created(designer, (code := unique_code()))
+    signed_out(designer)
+    edited = starter(code, name={"en": "Edits kept across sign-in", "lo": "ການແກ້ໄຂທີ່ເກັບໄວ້"})
+
+    posted = designer.post(f"/designer/services/{service_id}", data={"document": edited},
+                           headers=from_page(base_url, f"/designer/services/{service_id}"))
+    back = staff_login(designer, "designer", next_path=f"/designer/services/{service_id}")
+    page = designer.get(back.headers["location"]).text
+
+    assert posted.status_code == 303 and posted.headers["location"] == f"/staff/sign-in?next=/designer/services/{service_id}"
+    assert back.headers["location"] == f"/designer/services/{service_id}"
+    text = html.unescape(re.search(r'<textarea id="document"[^>]*>(.*?)</textarea>', page, re.S).group(1))
+    assert text == edited and RESTORED in page
+
+
+def test_a_kept_form_without_answers_changes_no_answer(base_url, service_id):
+    browser = signed_in_browser(base_url)
+    draft_id = new_draft(browser, service_id)
+    browser.post(f"/drafts/{draft_id}", data={"company_name_en": "Saved Before Co", "action": "save"})
+    signed_out(browser)
+
+    posted = browser.post(f"/drafts/{draft_id}/consent", data={"agree": "yes"}, headers=from_page(base_url, f"/drafts/{draft_id}"))
+    page = browser.get(sign_in(browser, posted.headers["location"]).headers["location"]).text
+
+    assert 'value="Saved Before Co"' in page and RESTORED not in page
