@@ -150,3 +150,10 @@ def test_a_kept_form_without_answers_changes_no_answer(base_url, service_id):
     page = browser.get(sign_in(browser, posted.headers["location"]).headers["location"]).text
 
     assert 'value="Saved Before Co"' in page and RESTORED not in page
+
+
+@pytest.mark.parametrize("page", ["/operator", "/designer/new", "/audit"])
+def test_staff_pages_send_a_signed_out_browser_to_the_staff_sign_in(base_url, page):
+    response = httpx.get(f"{base_url}{page}")
+
+    assert response.status_code == 303 and response.headers["location"] == f"/staff/sign-in?next={page}"

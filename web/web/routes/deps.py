@@ -71,7 +71,7 @@ def staff_blocks(request: Request, staff: Staff) -> BuildingBlocks:
 
 
 StaffBlocks = Annotated[BuildingBlocks, Depends(staff_blocks)]
-STAFF_PAGES = ("/operator", "/designer")
+STAFF_PAGES = ("/operator", "/designer", "/audit")
 
 
 def sign_in_url(next_path: str) -> str:
