@@ -56,3 +56,24 @@ def test_unproven_names_add_no_metric_series(exchange, base_url, admin_headers):
     assert 'client="unauthenticated",service="unknown",status="401"' in metrics
     assert f'client="{"/".join(exchange.client)}",service="unknown",status="404"' in metrics
     assert f'client="unauthenticated",service="{"/".join(exchange.provider)}/records",status="401"' in metrics
+
+
+def test_a_user_signed_in_through_an_application_cannot_read_its_exchange_records(exchange, base_url, oidc_issuer):
+    """A citizen's token at the portal carries the portal's client id; the portal's exchange records are not theirs."""
+    citizen = oidc_issuer.token(sub=f"citizen-{uuid.uuid4().hex[:6]}", audience="gateway", client_id=exchange.client_id, expires_in=600)
+
+    response = httpx.get(f"{base_url}/api/v1/monitoring/operational", headers={"Authorization": f"Bearer {citizen}"})
+
+    assert response.status_code == 403
+
+
+def test_an_auditor_reads_every_exchange_record(exchange, base_url, oidc_issuer, logged):
+    message_id = str(uuid.uuid4())
+    httpx.get(exchange.url(path="x"), headers=exchange.headers(**{"X-Road-Id": message_id}))
+    wait_until(lambda: logged(message_id), message="the exchange logged")
+    auditor = oidc_issuer.token(sub="auditor-1", audience="gateway", roles=["auditor"], client_id="govstack-portal", expires_in=600)
+
+    records = httpx.get(f"{base_url}/api/v1/monitoring/operational", params={"limit": 1000},
+                        headers={"Authorization": f"Bearer {auditor}"}).json()["records"]
+
+    assert message_id in [r["messageId"] for r in records]

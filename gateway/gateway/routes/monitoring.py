@@ -9,6 +9,7 @@ from gateway.models import Application, Member, MessageLogEntry
 from gateway.routes.deps import admin_with
 from kernel.auth import CallerDep
 from kernel.db import UowDep
+from kernel.errors import ApiError
 
 router = APIRouter(tags=["monitoring"])
 Monitor = admin_with("read:monitoring")
@@ -17,6 +18,16 @@ Monitor = admin_with("read:monitoring")
 @router.get("/metrics")
 def get_metrics(request: Request, caller: Monitor) -> Response:
     return Response(generate_latest(request.app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+
+ALL_EXCHANGES_ROLES = ("admin", "auditor")  # auditors oversee every exchange's record (never its payload)
+
+
+def _the_application_itself(caller) -> bool:
+    """A client-credentials token: its subject is the client (our Identity BB) or the client's Keycloak service account."""
+    if not caller.client_id:
+        return False
+    return caller.subject == caller.client_id or caller.claims.get("preferred_username") == f"service-account-{caller.client_id}"
 
 
 def _own_client_names(session, client_id: str | None) -> list[str]:
@@ -32,7 +43,12 @@ def operational_data(uow: UowDep, caller: CallerDep, since: datetime | None = No
                      service: str | None = None, limit: int = Query(100, ge=1, le=1000)) -> dict:
     """Exchange records (no payloads) and health statistics; a client application sees only its own exchanges."""
     filters = []
-    if not (caller.has_any_role(("admin",)) or caller.has_any_scope(("read:monitoring",))):
+    if not (caller.has_any_role(ALL_EXCHANGES_ROLES) or caller.has_any_scope(("read:monitoring",))):
+        if not _the_application_itself(caller):
+            # A user signed in through an application (a citizen at the portal) holds a token of that application too:
+            # its exchange records (who called which service when) are not theirs to read.
+            raise ApiError(403, "forbidden", "Exchange records are read by the client application itself (its own "
+                                             "client-credentials token), an auditor or a monitoring account.")
         filters.append(MessageLogEntry.client.in_(_own_client_names(uow.session, caller.client_id)))
     if since is not None:
         filters.append(MessageLogEntry.started_at >= since)

@@ -1,5 +1,6 @@
-"""Auditor console, read-only: an application's audit trail (registration) and this portal's exchanges in the gateway's
-message log. Consent's audit API and the gateway's own audit log are not offered: they refuse the portal's staff token."""
+"""Auditor console, read-only: an application's audit trail (registration) and the exchanges with the building blocks in
+the gateway's message log (the gateway lets auditors read every exchange's record). Consent's audit API and the
+gateway's own audit log are not offered: they refuse the portal's staff token."""
 from datetime import date, datetime, time, timezone
 from typing import Annotated
 
@@ -17,7 +18,7 @@ REG = "registration"
 AUDIT_ROLES = {"auditor", "admin"}  # the roles registration's audit log answers for any file
 MAX_ID = 100
 MAX_EXCHANGES = 200
-BUILDING_BLOCKS = ("registration", "consent")  # those the portal calls: its exchanges name them
+BUILDING_BLOCKS = ("registration", "consent")  # those the portal calls
 
 TEXT: dict[str, dict[str, str]] = {
     "lo": {
@@ -40,7 +41,7 @@ TEXT: dict[str, dict[str, str]] = {
         "id_invalid": "ເລກຄຳຮ້ອງນີ້ບໍ່ຖືກຮູບແບບ",
         "not_found": "ບໍ່ພົບຄຳຮ້ອງທີ່ມີເລກນີ້ (ສະບັບຮ່າງບໍ່ມີປະຫວັດການກວດສອບ)",
         "exchanges": "ການແລກປ່ຽນຂໍ້ມູນຜ່ານ gateway",
-        "exchanges_note": "ການແລກປ່ຽນຂອງປະຕູບໍລິການນີ້ ທີ່ gateway (Information Mediator) ບັນທຶກໄວ້: ບໍ່ມີເນື້ອໃນ, ມີແຕ່ hash ຂອງມັນ. ໃໝ່ສຸດກ່ອນ, ສູງສຸດ {n} ລາຍການ",
+        "exchanges_note": "ການແລກປ່ຽນກັບ building block ທີ່ gateway (Information Mediator) ບັນທຶກໄວ້: ບໍ່ມີເນື້ອໃນ, ມີແຕ່ hash ຂອງມັນ. ໃໝ່ສຸດກ່ອນ, ສູງສຸດ {n} ລາຍການ",
         "building_block": "Building block",
         "all": "ທັງໝົດ",
         "since": "ຕັ້ງແຕ່ວັນທີ",
@@ -77,7 +78,7 @@ TEXT: dict[str, dict[str, str]] = {
         "id_invalid": "This is not an application number",
         "not_found": "No application has this number (drafts have no audit trail)",
         "exchanges": "Exchanges through the gateway",
-        "exchanges_note": "This portal's exchanges as the gateway (Information Mediator) logged them: no contents, only their hashes. Newest first, at most {n}",
+        "exchanges_note": "Exchanges with the building blocks as the gateway (Information Mediator) logged them: no contents, only their hashes. Newest first, at most {n}",
         "building_block": "Building block",
         "all": "All",
         "since": "Since",
@@ -151,7 +152,7 @@ def _since(value: str) -> datetime | None:
 
 @router.get("/exchanges", response_class=HTMLResponse)
 def list_exchanges(request: Request, staff: Auditor, bb: StaffBlocks, bb_name: str = "", since: str = ""):
-    """The gateway answers any client application with its own exchanges only: here, the portal's."""
+    """The gateway answers an auditor with every exchange's record (never a payload); filtered here by building block."""
     a = TEXT[language(request)]
     services = {name: f"{bb.settings.im_provider}/{name}-bb/{name}" for name in BUILDING_BLOCKS}
 
