@@ -12,6 +12,7 @@ import os
 import random
 import sys
 import threading
+import time
 import uuid
 import queue
 from collections import deque
@@ -151,6 +152,21 @@ def append(engine: Engine, exchanges: list[Exchange]) -> None:
         # One signature per batch, not per exchange: the batch's rows are bound to it through the hash chain.
         _sign(session, head_seq=head_seq, head_hash=prev)
         session.commit()
+    _announce_head(head_seq, prev)
+
+
+HEAD_LOG_SECONDS = 60.0
+_head_logged_at: float | None = None
+
+
+def _announce_head(seq: int, row_hash: str) -> None:
+    """A signed head in the service log now and then: shipped off the host, it is what `verify --expect-head` needs to
+    detect a truncated log (nothing inside the database can). Ids and hashes only, never an exchange's content."""
+    global _head_logged_at
+    now = time.monotonic()
+    if _head_logged_at is None or now - _head_logged_at >= HEAD_LOG_SECONDS:
+        _head_logged_at = now
+        log.info("message log signed head %d:%s (verify --expect-head)", seq, row_hash)
 
 
 _ROW_COLUMNS = (*_COLUMNS, "prev_hash", "row_hash")

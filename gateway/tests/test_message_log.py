@@ -1,4 +1,5 @@
 """The message log chain: `python -m gateway.messagelog verify` accepts it whole and names the first altered row."""
+import logging
 import os
 import subprocess
 import sys
@@ -236,3 +237,19 @@ def test_an_expected_head_must_be_seq_and_hash(own_log):
     result = run_verify(settings, "--expect-head", "12")
 
     assert result.returncode == 2 and "SEQ:HASH" in result.stderr
+
+
+def test_a_signed_head_reaches_the_service_log_now_and_then(own_log, monkeypatch, caplog):
+    """Shipped off the host, the logged head is what --expect-head needs; once a minute, not once per batch."""
+    settings, engine = own_log
+    monkeypatch.setattr(messagelog, "_head_logged_at", None)
+
+    with caplog.at_level(logging.INFO, logger="gateway.messagelog"):
+        messagelog.append(engine, some_exchanges(2))
+        messagelog.append(engine, some_exchanges(2))
+    announced = [r.getMessage() for r in caplog.records if "signed head" in r.getMessage()]
+
+    assert len(announced) == 1
+    logged_head = announced[0].split("signed head ")[1].split()[0]
+    assert run_verify(settings, "--expect-head", logged_head).returncode == 0
+    assert "LA/GOV" not in announced[0]  # ids and hashes only
