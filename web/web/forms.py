@@ -3,22 +3,14 @@
 The Registration BB checks again at submission and stays the authority; this only lets the citizen fix the form
 before they confirm, including the eligibility rules a schema's if/then carries.
 """
-import re
-
-from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import SchemaError
+from referencing.exceptions import Unresolvable
+
+from kernel.jsonschemas import validator as schema_validator
 
 from web import i18n
 
-# `format` is checked as the Registration BB checks it at submission (registration/forms.py: the same stricter email).
-FORMATS = FormatChecker()
-_EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")
 _FORMAT_MESSAGES = {"email": "v_email", "idn-email": "v_email", "date": "v_date"}  # other formats: v_pattern
-
-
-@FORMATS.checks("email")
-def _is_email(value) -> bool:
-    return not isinstance(value, str) or _EMAIL.fullmatch(value) is not None
 
 # JSON Schema keywords whose failure the catalogue explains; {n} is the keyword's value.
 _MESSAGES = {"required": "v_required", "enum": "v_enum", "const": "v_invalid", "pattern": "v_pattern", "type": "v_type",
@@ -28,9 +20,9 @@ _MESSAGES = {"required": "v_required", "enum": "v_enum", "const": "v_invalid", "
 def problems(schema: dict, data: dict, lang: str) -> dict[str, str]:
     """Field name -> the first problem with it, in the chosen language; empty when the form is complete and valid."""
     try:
-        validator = Draft202012Validator(schema, format_checker=FORMATS)
+        validator = schema_validator(schema)  # `format` checked as the Registration BB checks it at submission
         errors = sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path])
-    except SchemaError:
+    except (SchemaError, Unresolvable):
         return {}  # a schema we cannot read is the Registration BB's to judge at submission
     catalogue = i18n.CATALOGS[lang]
     found: dict[str, str] = {}
@@ -52,8 +44,8 @@ def _holds(condition, data: dict) -> bool:
     if not isinstance(condition, dict):
         return True
     try:
-        return Draft202012Validator(condition).is_valid(data)
-    except SchemaError:
+        return schema_validator(condition).is_valid(data)
+    except (SchemaError, Unresolvable):
         return True  # the Registration BB judges a rule we cannot read
 
 

@@ -1,29 +1,14 @@
 """Form data against an e-form: JSON Schema validation naming each field, and what each processing role may see."""
-import re
-
-from jsonschema import Draft202012Validator, FormatChecker
 from referencing.exceptions import Unresolvable
 
+from kernel.jsonschemas import validator as schema_validator
 from registration.design import Problem
-
-# `format` is enforced, not only an annotation: an applicant's email that cannot be delivered to is a notification lost.
-# jsonschema checks what its installed extras allow (date, email, idn-email, ipv4, ipv6, uuid, regex, idn-hostname
-# here); formats it cannot check (date-time, uri, hostname without their extras) still pass.
-FORMATS = FormatChecker()
-_EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")
-
-
-@FORMATS.checks("email")
-def _is_email(value) -> bool:
-    """A deliverable shape, local@domain.tld: jsonschema's own check asks only for an "@"."""
-    return not isinstance(value, str) or _EMAIL.fullmatch(value) is not None
-
 
 def validate_data(eform: dict, data) -> list[Problem]:
     """Each failing field of the submitted data and the reason, without echoing the submitted values."""
     if not isinstance(data, dict):
         return [Problem("formData.data", "must be an object of field values")]
-    validator = Draft202012Validator(eform["schema"], format_checker=FORMATS)
+    validator = schema_validator(eform["schema"])
     problems = []
     try:
         errors = sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path])

@@ -16,14 +16,14 @@ from referencing.exceptions import Unresolvable
 from referencing.jsonschema import DRAFT202012
 
 from kernel.errors import ApiError
+from kernel.jsonschemas import validator as schema_validator
 
 
 def holds(condition: dict | None, data: dict) -> bool:
     if condition is None:
         return True
     try:
-        # An empty registry: a $ref resolves inside the condition or not at all (jsonschema would fetch any URL).
-        return Draft202012Validator(condition, registry=Registry()).is_valid(data)
+        return schema_validator(condition).is_valid(data)
     except Unresolvable:
         # A design published before the designer refused broken $refs: say so (nothing is stored) rather than fail.
         raise ApiError(400, "invalid_service_design",
