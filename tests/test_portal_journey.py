@@ -242,7 +242,7 @@ def test_enterprise_registration_in_lao_from_application_to_registry(suite, mail
     citizen.check("#agree")
     citizen.click("#give-consent")
     for name, value in {**ENTERPRISE, "owner_email": recipient, "owner_phone": typed_phone}.items():
-        if name in ("activity", "province"):
+        if name in ("activity", "province", "district"):  # Vientiane Capital chosen: its districts are a list
             citizen.select_option(f"#f-{name}", value)
         else:
             citizen.fill(f"#f-{name}", value)

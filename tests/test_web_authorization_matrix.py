@@ -29,7 +29,8 @@ PUBLIC = {
     ("GET", "/health/live"), ("GET", "/health/ready"),
     ("GET", "/openapi.json"), ("GET", "/docs"), ("GET", "/docs/oauth2-redirect"), ("GET", "/redoc"),  # no console is in it
 }
-STAFF_PREFIXES = ("/operator", "/designer")  # reviewed: the consoles; everything else that needs a session is a citizen's
+STAFF_PREFIXES = ("/operator", "/designer", "/audit")  # reviewed: the consoles; everything else needing a session is a citizen's
+AUDIT_PREFIX = "/audit"  # needs the auditor (or admin) role on top of a staff session
 DESIGNER_PREFIX = "/designer"  # needs the designer (or admin) role on top of a staff session
 CITIZEN_SIGN_IN = "/auth/login?next="
 STAFF_SIGN_IN = "/staff/sign-in?next="
@@ -142,6 +143,20 @@ def test_staff_without_the_designer_role_are_refused_every_designer_page(portal)
     failures = []
     for method, path in pages(app):
         if not path.startswith(DESIGNER_PREFIX):
+            continue
+        response = request(url, method, path, operator)
+        if response.status_code != 403:
+            failures.append(f"{method} {path}: {response.status_code}")
+
+    assert failures == [], "\n".join(failures)
+
+
+def test_staff_without_the_auditor_role_are_refused_every_audit_page(portal):
+    app, url, settings = portal
+    operator = session_cookie(settings, kind="staff", roles="operator designer enterprise_reviewer")
+    failures = []
+    for method, path in pages(app):
+        if not path.startswith(AUDIT_PREFIX):
             continue
         response = request(url, method, path, operator)
         if response.status_code != 403:
