@@ -137,28 +137,18 @@ def test_a_staff_session_never_acts_as_a_citizen(portal):
     assert failures == [], "\n".join(failures)
 
 
-def test_staff_without_the_designer_role_are_refused_every_designer_page(portal):
+@pytest.mark.parametrize("prefix, roles", [
+    (DESIGNER_PREFIX, "operator enterprise_reviewer"),  # no designer (or admin) role
+    (AUDIT_PREFIX, "operator designer enterprise_reviewer"),  # no auditor (or admin) role
+], ids=["designer pages", "audit pages"])
+def test_staff_without_the_console_role_are_refused_every_page_of_it(portal, prefix, roles):
     app, url, settings = portal
-    operator = session_cookie(settings, kind="staff", roles="operator enterprise_reviewer")
+    staff = session_cookie(settings, kind="staff", roles=roles)
     failures = []
     for method, path in pages(app):
-        if not path.startswith(DESIGNER_PREFIX):
+        if not path.startswith(prefix):
             continue
-        response = request(url, method, path, operator)
-        if response.status_code != 403:
-            failures.append(f"{method} {path}: {response.status_code}")
-
-    assert failures == [], "\n".join(failures)
-
-
-def test_staff_without_the_auditor_role_are_refused_every_audit_page(portal):
-    app, url, settings = portal
-    operator = session_cookie(settings, kind="staff", roles="operator designer enterprise_reviewer")
-    failures = []
-    for method, path in pages(app):
-        if not path.startswith(AUDIT_PREFIX):
-            continue
-        response = request(url, method, path, operator)
+        response = request(url, method, path, staff)
         if response.status_code != 403:
             failures.append(f"{method} {path}: {response.status_code}")
 
