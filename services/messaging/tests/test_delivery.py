@@ -134,8 +134,9 @@ def test_gateway_delivery_report_settles_the_sms_and_reaches_the_callback(base_u
 
     assert [answer.status_code for answer in answers] == [204, 204]
     assert status(base_url, api_key, request_uid, "delivered", path="/status/sms") == {"delivered": 1}
-    [report] = wait_until(lambda: [body for body in http_receiver.at("/client/sms") if body.get("requestUID") == request_uid], message="callback")
-    assert report["status"] == "delivered"
+    reports = wait_until(lambda: [body for body in http_receiver.at("/client/sms") if body.get("requestUID") == request_uid], message="callback")
+    # The repeated report changed nothing: every callback (at least once, so perhaps twice) says delivered.
+    assert {report["status"] for report in reports} == {"delivered"}
 
 
 def test_gateway_failure_report_counts_as_bounced(base_url, api_key, settings, http_receiver, worker):
@@ -159,10 +160,10 @@ def test_delivery_report_needs_the_gateway_token(base_url, api_key, http_receive
 def test_delivery_is_reported_to_the_callback_uri(base_url, api_key, http_receiver, worker):
     request_uid = send(base_url, api_key, email_body(address(), callback_uri=f"{http_receiver.url}/client/callback"))
 
-    [report] = wait_until(lambda: [body for body in http_receiver.at("/client/callback") if body.get("requestUID") == request_uid and "status" in body],
-                          message="delivery callback")
-    assert report["status"] == "delivered"
-    assert set(report) == {"requestUID", "messageId", "status"}  # no address, no content
+    reports = wait_until(lambda: [body for body in http_receiver.at("/client/callback") if body.get("requestUID") == request_uid and "status" in body],
+                         message="delivery callback")
+    assert {report["status"] for report in reports} == {"delivered"}  # at least once: the same callback may come twice
+    assert all(set(report) == {"requestUID", "messageId", "status"} for report in reports)  # no address, no content
 
 
 def test_reply_is_forwarded_to_the_callback_uri(base_url, api_key, http_receiver, pipeline):

@@ -80,8 +80,9 @@ def test_sms_without_a_delivery_report_becomes_unconfirmed_and_counts_as_deliver
     assert status(base_url, api_key, request_uid, "processing", "delivered", path="/status/sms") == {"processing": 0, "delivered": 1}
     [message] = history(base_url, api_key, request_uid, channel="sms")["messages"]
     assert (message["history"][-1]["status"], message["history"][-1]["source"]) == ("unconfirmed", "scheduler")
-    [report] = wait_until(lambda: http_receiver.at(callback.removeprefix(http_receiver.url)), message="callback")
-    assert report["status"] == "delivered"
+    reports = wait_until(lambda: http_receiver.at(callback.removeprefix(http_receiver.url)), message="callback")
+    # At least once: a batch the consumer re-applies after another message in it failed sends the same callback again.
+    assert {report["status"] for report in reports} == {"delivered"}
 
 
 def test_late_report_still_settles_an_unconfirmed_sms(base_url, api_key, settings, engine, http_receiver, worker):
