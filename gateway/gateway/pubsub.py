@@ -1,7 +1,6 @@
 """Pub/sub: event schemas that can be checked without fetching anything, push addresses, and delivery (the room's
 events pushed to subscribers by the consumer, every attempt logged)."""
 import logging
-import math
 from datetime import timezone
 
 import httpx
@@ -17,7 +16,7 @@ from sqlmodel import Session, select
 from gateway.events import PushRequested
 from gateway.models import Delivery, DeliveryAttempt, PublishedEvent, Subscription, utcnow
 from gateway.settings import GatewaySettings
-from kernel import bus
+from kernel import bus, safejson
 from kernel.db import UnitOfWork
 from kernel.egress import Target, UrlRefused, target
 from kernel.events import Envelope
@@ -51,7 +50,7 @@ def schema_problem(schema: dict) -> str | None:
     """Why events could not be checked against this schema, or None: it is no JSON Schema, a $ref points outside it
     (nothing is ever fetched), or $refs lead back to a schema applied to the same value, which a validator follows
     forever (JSON Schema 2020-12 core, 9.4.1, leaves such a schema's behaviour undefined)."""
-    if not finite(schema):
+    if not safejson.finite(schema):
         return "NaN and infinite numbers are not JSON"
     settled: set[int] = set()  # subschemas from which every $ref resolves and no loop starts
 
@@ -94,21 +93,6 @@ def schema_problem(schema: dict) -> str | None:
         return f"not a valid JSON Schema: {exc.message}"
     except RecursionError:
         return "nested too deeply"
-
-
-def finite(value) -> bool:
-    """Whether a parsed JSON value is free of NaN and infinity (Python's parser accepts them and 1e400; they cannot be
-    stored as JSON in PostgreSQL nor sent on)."""
-    pending = [value]
-    while pending:  # a loop: the value may be nested as deep as the parser allowed
-        item = pending.pop()
-        if isinstance(item, float) and not math.isfinite(item):
-            return False
-        if isinstance(item, dict):
-            pending.extend(item.values())
-        elif isinstance(item, list):
-            pending.extend(item)
-    return True
 
 
 # --- push addresses --------------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ the reply all fail), and "\\u0000" into NUL, which PostgreSQL text and jsonb ref
 `loads` reports all three as a ValueError, so callers' existing `except ValueError` answers them with a 4xx.
 """
 import json
+import math
 import re
 from typing import Any
 
@@ -110,3 +111,18 @@ def load_yaml(text: bytes | str) -> Any:
             return super().compose_node(parent, index)
 
     return yaml.load(text, Loader=WithoutAliases)  # noqa: S506 (a SafeLoader)
+
+
+def finite(value) -> bool:
+    """Whether a parsed JSON value is free of NaN and infinity: Python's parser accepts them and reads 1e400 as infinity,
+    and they cannot be stored as JSON (PostgreSQL refuses them, JSON columns on SQLite keep null) nor sent on."""
+    pending = [value]
+    while pending:  # a loop, not recursion: the value may be nested as deep as its parser allowed
+        item = pending.pop()
+        if isinstance(item, float) and not math.isfinite(item):
+            return False
+        if isinstance(item, dict):
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return True

@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from gateway.directory import AppEntry
 from gateway.events import PushRequested
 from gateway.models import AccessRight, Delivery, DeliveryAttempt, EventType, PublishedEvent, Service, Subscription, utcnow
-from gateway.pubsub import (PushUrlRefused, event_item, event_validator, finite, is_expired, publisher_id, push_next, push_target,
+from gateway.pubsub import (PushUrlRefused, event_item, event_validator, is_expired, publisher_id, push_next, push_target,
                             schema_problem)
 from gateway.registry import audit
 from kernel import safejson
@@ -153,7 +153,7 @@ def publish(call: Call, name: str) -> Response:
     body = call.json()
     if body.get("eventType", name) != name or not isinstance(body.get("event"), dict):
         raise ApiError(400, "Client.BadRequest", "The body is {eventType, event} with the event type of the path and the event a JSON object.")
-    if not finite(body["event"]):
+    if not safejson.finite(body["event"]):
         raise ApiError(400, "Client.BadRequest", "The event holds NaN or an infinite number, which JSON cannot express.")
     errors = _schema_errors(event_type, body["event"])
     if errors:

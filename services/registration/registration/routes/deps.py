@@ -1,5 +1,4 @@
 """Dependencies and helpers the registration routers share: body parsing, the IM header, load-or-404, callers."""
-import math
 import re
 from typing import Annotated
 
@@ -70,15 +69,8 @@ async def read_body(request: Request) -> dict:
 
 def refuse_non_finite(value, field: str) -> None:
     """Python's json reads 1e400 as infinity (and NaN, Infinity as such), which JSON columns then store as null."""
-    pending = [value]
-    while pending:  # a loop, not recursion: the value may be nested as deep as its parser allowed
-        item = pending.pop()
-        if isinstance(item, float) and not math.isfinite(item):
-            raise ApiError(400, "malformed_body", f"{field} holds a number out of range.", details=[{"field": field, "reason": "numbers must be finite"}])
-        if isinstance(item, dict):
-            pending.extend(item.values())
-        elif isinstance(item, list):
-            pending.extend(item)
+    if not safejson.finite(value):
+        raise ApiError(400, "malformed_body", f"{field} holds a number out of range.", details=[{"field": field, "reason": "numbers must be finite"}])
 
 
 def text_field(body: dict, name: str, default: str = "", *, field: str | None = None) -> str:
