@@ -24,10 +24,11 @@ def holds(condition: dict | None, data: dict) -> bool:
         return True
     try:
         return schema_validator(condition).is_valid(data)
-    except Unresolvable:
-        # A design published before the designer refused broken $refs: say so (nothing is stored) rather than fail.
+    except (Unresolvable, RecursionError):
+        # A broken $ref (a design published before the designer refused them) or $refs looping onto the same value (the
+        # designer does not catch these yet): say so (nothing is stored) rather than fail.
         raise ApiError(400, "invalid_service_design",
-                       "A condition of this service has a $ref that does not resolve: the service must be corrected.")
+                       "A condition of this service has a $ref that does not resolve or loops: the service must be corrected.")
 
 
 def unmet_determinants(document: dict, data: dict) -> list[dict]:
