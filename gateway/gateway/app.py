@@ -22,6 +22,7 @@ from gateway.registry import seed_default_directory
 from gateway.routes import api_router, proxy
 from kernel.service_token import ServiceTokenSource
 from gateway.settings import GatewaySettings
+from gateway.upstream import UpstreamPool
 from kernel.app import build_app
 
 log = logging.getLogger(__name__)
@@ -107,7 +108,7 @@ def create_app(settings: GatewaySettings | None = None) -> GatewayApp:
             await run_in_threadpool(_seed, engine, settings)
             # Before serving: what a crashed process journaled as delivered reaches the log first.
             await run_in_threadpool(replay_orphaned_journals, engine, settings.journal_dir)
-            # One pooled client for all forwarding: by measurement far faster than a client per request.
+            # One pooled client for the calls the gateway makes itself (the consent check).
             # sock_read: the longest silence. The deadlines for the whole exchange (headers and small body; a stream) are
             # kept by the forwarding route: sock_read alone let a provider dripping a byte just under it hold the caller.
             timeout = aiohttp.ClientTimeout(total=None, connect=settings.upstream_connect_timeout_seconds,
@@ -118,6 +119,8 @@ def create_app(settings: GatewaySettings | None = None) -> GatewayApp:
             app.state.http = aiohttp.ClientSession(timeout=timeout, auto_decompress=False, cookie_jar=aiohttp.DummyCookieJar(),
                                                    connector=aiohttp.TCPConnector(limit=200, keepalive_timeout=30),
                                                    skip_auto_headers=("Accept", "Accept-Encoding", "User-Agent"))
+            # The forwarding client (gateway.upstream): its own connections, not aiohttp's, by measurement.
+            app.state.upstream = UpstreamPool(connect_timeout=settings.upstream_connect_timeout_seconds)
             app.state.message_log.start()
             await app.state.consent.start()
             try:
@@ -126,6 +129,7 @@ def create_app(settings: GatewaySettings | None = None) -> GatewayApp:
                 await app.state.consent.stop()
                 await app.state.message_log.stop()
                 await app.state.http.close()
+                await app.state.upstream.close()
 
     app.router.lifespan_context = lifespan
     return GatewayApp(app)

@@ -2,6 +2,7 @@
 import uuid
 
 import httpx
+import pytest
 
 from kernel.testing import wait_until
 
@@ -10,7 +11,18 @@ def call(method, url, **kwargs) -> httpx.Response:
     return httpx.request(method, url, timeout=10, **kwargs)
 
 
-def test_allowed_call_reaches_the_provider_unchanged_and_is_logged(exchange, logged):
+@pytest.fixture(params=["traced", "untraced"])
+def path_taken(request, monkeypatch):
+    """Forwarded calls take the full middleware stack while spans are recorded (as in these tests), else the gateway's
+    short path with its one-write response (production without a trace exporter): both are checked."""
+    if request.param == "untraced":
+        from gateway import app
+
+        monkeypatch.setattr(app, "_spans_recorded", lambda: False)
+    return request.param
+
+
+def test_allowed_call_reaches_the_provider_unchanged_and_is_logged(exchange, logged, path_taken):
     message_id = str(uuid.uuid4())
 
     response = call("POST", exchange.url(path="v1/patients?x=1&x=2"), content=b'{"a": 1}',
@@ -206,9 +218,46 @@ def test_a_fault_of_the_gateway_is_a_500_logged_under_the_callers_message_id(exc
     assert (row.outcome, row.status, row.error) == ("failed", 500, "Server.ServerProxy.InternalError")
 
 
-def test_a_forwarded_response_has_one_date_and_one_server_header(exchange):
+def test_a_forwarded_response_has_one_date_and_one_server_header(exchange, path_taken):
     for path in ("x", "big"):  # whole and streamed responses
         response = call("GET", exchange.url(path=path), headers=exchange.headers())
 
         assert response.status_code == 200
         assert [len(response.headers.get_list(name)) for name in ("date", "server")] == [1, 1], path
+
+
+def _raw_exchange(base_url: str, request: bytes) -> bytes:
+    """Everything the gateway sends back on one connection until it closes it (or 2 s pass, well inside uvicorn's 5 s
+    keep-alive timeout)."""
+    import socket
+    from urllib.parse import urlsplit
+
+    address = urlsplit(base_url)
+    with socket.create_connection((address.hostname, address.port), timeout=2) as sock:
+        sock.sendall(request)
+        received = b""
+        try:
+            while chunk := sock.recv(65536):
+                received += chunk
+        except TimeoutError:
+            received += b"<still open>"
+    return received
+
+
+def test_a_whole_response_keeps_http_framing_for_head_and_connection_close(exchange, base_url, path_taken):
+    """Whole responses go out in one write of the gateway's own (not uvicorn's send): HEAD gets no body, and a caller
+    asking to close gets `connection: close` and a closed connection after the response, keep-alive otherwise."""
+    path = exchange.url(path="x").removeprefix(base_url)
+    headers = "".join(f"{name}: {value}\r\n" for name, value in exchange.headers().items())
+
+    head = _raw_exchange(base_url, f"HEAD {path} HTTP/1.1\r\nHost: gw\r\nConnection: close\r\n{headers}\r\n".encode())
+    status, _, rest = head.partition(b"\r\n")
+    assert status == b"HTTP/1.1 200 OK" and b"\r\nconnection: close\r\n" in rest.lower()
+    assert rest.endswith(b"\r\n\r\n")  # no body, then closed (not left open)
+
+    two = _raw_exchange(base_url, (f"GET {path} HTTP/1.1\r\nHost: gw\r\n{headers}\r\n"
+                                   f"GET {path} HTTP/1.1\r\nHost: gw\r\nConnection: close\r\n{headers}\r\n").encode())
+    assert two.count(b"HTTP/1.1 200 OK\r\n") == 2  # pipelined: both answered, in order, on one connection
+    assert two.lower().count(b"connection: close") == 1 and not two.endswith(b"<still open>")
+    kept = _raw_exchange(base_url, f"GET {path} HTTP/1.1\r\nHost: gw\r\n{headers}\r\n".encode())
+    assert kept.endswith(b"<still open>") and b"connection: close" not in kept.lower()
