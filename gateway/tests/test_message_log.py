@@ -253,3 +253,34 @@ def test_a_signed_head_reaches_the_service_log_now_and_then(own_log, monkeypatch
     logged_head = announced[0].split("signed head ")[1].split()[0]
     assert run_verify(settings, "--expect-head", logged_head).returncode == 0
     assert "LA/GOV" not in announced[0]  # ids and hashes only
+
+
+def test_row_hashes_are_the_canonical_json_stored_chains_were_made_with():
+    """row_hash is built for speed; its bytes must stay those of the original definition (sorted keys, compact, UTF-8,
+    times as integer microseconds), or chains stored by earlier versions would no longer verify."""
+    import hashlib
+    import json
+    from datetime import datetime, timedelta, timezone
+
+    from gateway.messagelog import _HASHED, row_hash
+
+    def original(prev: str, fields: dict) -> str:
+        def micros(value: datetime) -> int:
+            return int((value if value.tzinfo else value.replace(tzinfo=timezone.utc)).timestamp() * 1_000_000)
+        canonical = {name: (micros(fields[name]) if isinstance(fields[name], datetime) else fields[name]) for name in _HASHED}
+        return hashlib.sha256((prev + json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False)).encode()).hexdigest()
+
+    aware = datetime(2026, 11, 21, 9, 30, 1, 123456, tzinfo=timezone(timedelta(hours=7)))
+    rows = [
+        dict(message_id="m-1", client="LA/GOV/A/app", service="LA/GOV/B/app/svc", method="GET", path="/v1/ທົດສອບ?\"q\"", status=200,
+             outcome="delivered", error="", request_size=0, response_size=12, request_hash="a" * 64, response_hash="b" * 64,
+             started_at=aware, finished_at=aware + timedelta(milliseconds=3), request_body=None, response_body='{"x": "\\u2028"}',
+             entry_id="e-1", prev_hash="ignored", row_hash="ignored"),
+        dict(message_id="m-2", client="", service="s", method="POST", path="/", status=500, outcome="failed",
+             error="Server.ServerProxy.InternalError", request_size=5, response_size=0, request_hash="", response_hash="",
+             started_at=datetime(2026, 1, 1, 0, 0, 0), finished_at=datetime(2026, 1, 1, 0, 0, 1), request_body="ab\tc\n",
+             response_body=None),
+    ]
+    for prev in ("0" * 64, "f" * 64):
+        for fields in rows:
+            assert row_hash(prev, fields) == original(prev, fields)
