@@ -5,18 +5,18 @@ import time
 from kernel.auth import Caller, TokenVerifier
 
 CLIENT_HEADERS = ("information-mediator-client", "x-road-client", "x-govstack-client")
-_PART = re.compile(r"^[A-Za-z0-9_:.\-]+$")
+_PART = r"([A-Za-z0-9_:.\-]+)"
+_CLIENT = re.compile(rf"{_PART}/{_PART}/{_PART}/{_PART}")
 
 
 def client_from_headers(headers) -> tuple[str, str, str, str] | None:
-    """INSTANCE/CLASS/MEMBER/APPLICATION from the first client header present, or None when absent or malformed."""
+    """INSTANCE/CLASS/MEMBER/APPLICATION from the first client header present, or None when absent or malformed.
+    headers: any mapping of lower-case names (Starlette's Headers, or a dict)."""
     for name in CLIENT_HEADERS:
         value = headers.get(name)
         if value is not None:
-            parts = value.strip().split("/")
-            if len(parts) == 4 and all(_PART.match(part) for part in parts):
-                return parts[0], parts[1], parts[2], parts[3]
-            return None
+            match = _CLIENT.fullmatch(value.strip())
+            return match.groups() if match else None
     return None
 
 

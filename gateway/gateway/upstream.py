@@ -28,6 +28,7 @@ class UpstreamResponse:
     """A provider's response: status and headers at once, then the body read whole or streamed."""
 
     def __init__(self, connection: "_Connection", status: int, raw_headers: list[tuple[bytes, bytes]], until_eof: bool):
+        # raw_headers: as received, names in lower case.
         self._connection, self.status, self.raw_headers, self._until_eof = connection, status, raw_headers, until_eof
         self._chunks: deque[bytes] = deque()
         self._buffered = 0
@@ -40,7 +41,7 @@ class UpstreamResponse:
     def header(self, name: bytes) -> bytes | None:
         """The first value of a header (name in lower case)."""
         for key, value in self.raw_headers:
-            if key.lower() == name:
+            if key == name:
                 return value
         return None
 
@@ -175,14 +176,14 @@ class _Connection(asyncio.Protocol):
         self._headers = []
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        self._headers.append((name, value))
+        self._headers.append((name.lower(), value))  # names in lower case once, here
 
     def on_headers_complete(self) -> None:
         status = self.parser.get_status_code()
         if status < 200:  # 100 Continue and other interim responses: the final one follows
             self._interim = True
             return
-        names = {name.lower() for name, _ in self._headers}
+        names = {name for name, _ in self._headers}
         until_eof = (b"content-length" not in names and b"transfer-encoding" not in names and status not in (204, 304)
                      and self._method != "HEAD")
         self._response = UpstreamResponse(self, status, self._headers, until_eof)

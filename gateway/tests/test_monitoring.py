@@ -77,3 +77,35 @@ def test_an_auditor_reads_every_exchange_record(exchange, base_url, oidc_issuer,
                         headers={"Authorization": f"Bearer {auditor}"}).json()["records"]
 
     assert message_id in [r["messageId"] for r in records]
+
+
+def test_the_exchange_metrics_expose_what_prometheus_clients_own_counter_and_histograms_would():
+    """The gateway counts in plain lists and builds the families at scrape time (no lock per call); the exposition must
+    be the one prometheus_client's Counter and Histogram give for the same observations (their _created lines aside)."""
+    import random
+
+    from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+
+    from gateway.metrics import _SIZES, ExchangeMetrics
+
+    reference = CollectorRegistry()
+    labels = ("client", "service", "status")
+    expected = (Counter("gateway_requests", "Exchanges through the gateway", labels, registry=reference),
+                Histogram("gateway_request_duration_seconds", "Time from request to the end of the response", labels, registry=reference),
+                Histogram("gateway_request_size_bytes", "Request body sizes", labels, buckets=_SIZES, registry=reference),
+                Histogram("gateway_response_size_bytes", "Response body sizes", labels, buckets=_SIZES, registry=reference))
+    metrics = ExchangeMetrics.create()
+    pick = random.Random(7).choice
+    for _ in range(500):
+        client, service, status = pick(["LA/GOV/A/app", "unauthenticated"]), pick(["LA/GOV/B/app/s", "unknown"]), pick([200, 403])
+        seconds, request_size, response_size = pick([0.0001, 0.005, 0.3, 1.0, 12.0]), pick([0, 100, 5_000, 20_000_000]), pick([10, 1_000])
+        expected[0].labels(client, service, str(status)).inc()
+        for histogram, value in zip(expected[1:], (seconds, request_size, response_size)):
+            histogram.labels(client, service, str(status)).observe(value)
+        metrics.observe(client=client, service=service, status=status, seconds=seconds, request_size=request_size,
+                        response_size=response_size)
+
+    def samples(registry) -> list[str]:
+        return sorted(line for line in generate_latest(registry).decode().splitlines() if "_created" not in line)
+
+    assert samples(metrics.registry) == samples(reference)

@@ -135,8 +135,12 @@ def caller_from_claims(claims: dict) -> Caller:
 
 
 def bearer_token(request: Request) -> str | None:
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
+    return bearer_token_of(request.headers.get("authorization", ""))
+
+
+def bearer_token_of(authorization: str) -> str | None:
+    """The token of an Authorization header value, if it is a Bearer one."""
+    scheme, _, token = authorization.partition(" ")
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 

@@ -20,7 +20,7 @@ from gateway.messagelog import Exchange, JournalFailed, corrected, new_id
 from gateway.routes import pubsub
 from gateway.tls import certificate_matches
 from gateway.upstream import Origin, UpstreamFailed, origin
-from kernel.auth import bearer_token
+from kernel.auth import bearer_token_of
 from kernel.errors import ApiError
 
 log = logging.getLogger(__name__)
@@ -57,9 +57,15 @@ class _Refused(Exception):
         self.status, self.error_type, self.message, self.headers, self.details = status, error_type, message, headers, details
 
 
-async def _read_body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared is None and "transfer-encoding" not in request.headers:
+def _first_values(request: Request) -> dict[str, str]:
+    """The request's headers by (lower-case) name, the first value of a repeated one as Starlette's Headers.get gives it:
+    built once, then every lookup is a dict's, not a scan of the list."""
+    return {name.decode("latin-1"): value.decode("latin-1") for name, value in reversed(request.scope["headers"])}
+
+
+async def _read_body(request: Request, headers_in: dict[str, str], limit: int) -> bytes:
+    declared = headers_in.get("content-length")
+    if declared is None and "transfer-encoding" not in headers_in:
         return b""  # no body announced (most GETs): HTTP/1.1 has none to read
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise _Refused(413, "Client.RequestTooLarge", f"The request body exceeds {limit} bytes.")
@@ -72,7 +78,7 @@ async def _read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-async def _authenticate(request: Request, snapshot, client_key):
+async def _authenticate(request: Request, headers_in: dict[str, str], snapshot, client_key):
     """The client application named in the header, if its client certificate (mutual TLS) or the bearer token belongs to it."""
     if client_key is None:
         raise _Refused(400, "Client.BadRequest", "Name the client application in Information-Mediator-Client as INSTANCE/CLASS/MEMBER/APPLICATION.")
@@ -81,7 +87,7 @@ async def _authenticate(request: Request, snapshot, client_key):
         client = snapshot.apps.get(client_key)
         if client is not None and certificate_matches(client.tls_client_cert, extensions["tls"]):
             return client
-    token = bearer_token(request)
+    token = bearer_token_of(headers_in.get("authorization", ""))
     if token is None:
         raise _Refused(401, "Client.AuthenticationFailed", "A bearer token of the client application is required.",
                        {"WWW-Authenticate": "Bearer"})
@@ -124,8 +130,9 @@ async def _forward(request: Request) -> Response:
     state = request.app.state
     settings = state.settings
     started, clock = _now(), time.perf_counter()
-    message_id = request.headers.get("x-road-id") or _message_id()
-    client_key = client_from_headers(request.headers)
+    headers_in = _first_values(request)
+    message_id = headers_in.get("x-road-id") or _message_id()
+    client_key = client_from_headers(headers_in)
     client_name = "/".join(client_key) if client_key else ""
     service_name = f"{instance}/{member_class}/{member_code}/{application}/{service}"
     request_size = 0
@@ -161,10 +168,10 @@ async def _forward(request: Request) -> Response:
             room = snapshot.apps.get((instance, member_class, member_code, application))
             if entry is not None or (room is not None and room.is_room and service in pubsub.SECTIONS):
                 metric_service = service_name
-            client = await _authenticate(request, snapshot, client_key)
+            client = await _authenticate(request, headers_in, snapshot, client_key)
             metric_client = client_name
             if entry is None and room is not None and room.is_room and service in pubsub.SECTIONS:
-                body = await _read_body(request, settings.max_body_bytes)
+                body = await _read_body(request, headers_in, settings.max_body_bytes)
                 request_size = len(body)
                 try:
                     response = await pubsub.dispatch(request, room=room, client=client, section=service, path=path, body=body)
@@ -181,10 +188,10 @@ async def _forward(request: Request) -> Response:
                 raise _Refused(503, "Server.ServerProxy.ServiceDisabled", f"Service SERVICE:{service_name} is disabled.")
             if (client.id, entry.id) not in snapshot.allowed:
                 raise _Refused(403, "Server.ServerProxy.AccessDenied", f"Request is not allowed: SERVICE:{service_name}")
-            body = await _read_body(request, settings.max_body_bytes)
+            body = await _read_body(request, headers_in, settings.max_body_bytes)
             request_size = len(body)
             if entry.needs_consent(path):
-                await _check_consent(request, entry.data_agreement_id)
+                await _check_consent(request, headers_in, entry.data_agreement_id)
         except _Refused as refused:
             message_log.record(finish(refused.status, "refused", error=refused.error_type))
             return xroad_error(refused.status, refused.error_type, refused.message, message_id=message_id, headers=refused.headers,
@@ -241,7 +248,7 @@ async def _forward(request: Request) -> Response:
             if not await _logged_durably(message_log, delivered, alone=_in_progress.count == 1):
                 return _log_failed(message_id)
             # ASGI headers straight from the upstream's raw ones: no decoding into a dict and encoding back.
-            raw_headers = [(name.lower(), value) for name, value in upstream.raw_headers if name.lower() not in RESPONSE_NOT_FORWARDED_RAW]
+            raw_headers = [(name, value) for name, value in upstream.raw_headers if name not in RESPONSE_NOT_FORWARDED_RAW]
             raw_headers += [(name.lower().encode(), value.encode("latin-1")) for name, value in xroad_headers.items()]
             raw_headers.append((b"content-length", str(len(content)).encode()))
             return _LoggedResponse(content, status_code=upstream.status, raw_headers=raw_headers,
@@ -286,7 +293,7 @@ async def _forward(request: Request) -> Response:
 
         streamed = StreamingResponse(stream(), status_code=upstream.status)
         # Raw, as for a whole body: repeated headers (Set-Cookie) kept.
-        streamed.raw_headers = [(name.lower(), value) for name, value in upstream.raw_headers if name.lower() not in RESPONSE_NOT_FORWARDED_RAW]
+        streamed.raw_headers = [(name, value) for name, value in upstream.raw_headers if name not in RESPONSE_NOT_FORWARDED_RAW]
         streamed.raw_headers += [(name.lower().encode(), value.encode("latin-1")) for name, value in xroad_headers.items()]
         return streamed
     except Exception:
@@ -361,9 +368,9 @@ async def _send_in_one_write(cycle: RequestResponseCycle, response: Response) ->
     cycle.on_response()
 
 
-async def _check_consent(request: Request, agreement_id: str) -> None:
+async def _check_consent(request: Request, headers_in: dict[str, str], agreement_id: str) -> None:
     state = request.app.state
-    individual = request.headers.get(state.settings.individual_header)
+    individual = headers_in.get(state.settings.individual_header.lower())
     if not individual:
         raise _Refused(403, "Server.ServerProxy.ConsentRequired",
                        f"This service carries personal data; name the individual in {state.settings.individual_header}.")
