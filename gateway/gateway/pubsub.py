@@ -7,10 +7,7 @@ import httpx
 import pika
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
-from jsonschema_specifications import REGISTRY as META_SCHEMAS
 from referencing import Registry
-from referencing.exceptions import Unresolvable
-from referencing.jsonschema import DRAFT202012
 from sqlmodel import Session, select
 
 from gateway.events import PushRequested
@@ -21,6 +18,7 @@ from kernel.db import UnitOfWork
 from kernel.egress import Target, UrlRefused, target
 from kernel.events import Envelope
 from kernel.httpclient import shared_client
+from kernel.jsonschemas import ref_problem
 
 log = logging.getLogger(__name__)
 
@@ -37,62 +35,18 @@ def event_validator(schema: dict) -> Draft202012Validator:
     return Draft202012Validator(schema, registry=Registry())
 
 
-def _in_place(schema: dict) -> list:
-    """The subschemas applied to the same value as `schema` itself ($refs aside)."""
-    found = [schema.get(keyword) for keyword in ("not", "if", "then", "else")]
-    for keyword in ("allOf", "anyOf", "oneOf"):
-        found += schema[keyword] if isinstance(schema.get(keyword), list) else []
-    found += schema["dependentSchemas"].values() if isinstance(schema.get("dependentSchemas"), dict) else []
-    return [subschema for subschema in found if isinstance(subschema, dict)]
-
-
 def schema_problem(schema: dict) -> str | None:
-    """Why events could not be checked against this schema, or None: it is no JSON Schema, a $ref points outside it
-    (nothing is ever fetched), or $refs lead back to a schema applied to the same value, which a validator follows
-    forever (JSON Schema 2020-12 core, 9.4.1, leaves such a schema's behaviour undefined)."""
+    """Why events could not be checked against this schema, or None: it is no JSON Schema, or its $refs point outside it
+    (nothing is ever fetched) or loop onto the same value (kernel.jsonschemas.ref_problem)."""
     if not safejson.finite(schema):
         return "NaN and infinite numbers are not JSON"
-    settled: set[int] = set()  # subschemas from which every $ref resolves and no loop starts
-
-    def follow(subschema, resolver, path: list[int]) -> str | None:
-        if not isinstance(subschema, dict) or id(subschema) in settled:
-            return None
-        if id(subschema) in path:
-            return "its $refs loop back to a schema that applies to the same value"
-        path.append(id(subschema))
-        for keyword in ("$ref", "$dynamicRef"):
-            if isinstance(ref := subschema.get(keyword), str):
-                try:
-                    resolved = resolver.lookup(ref)
-                except Unresolvable:
-                    return f"{keyword} {ref[:200]} does not resolve inside the schema"
-                if problem := follow(resolved.contents, resolved.resolver, path):
-                    return problem
-        for inner in _in_place(subschema):
-            if problem := follow(inner, resolver.in_subresource(DRAFT202012.create_resource(inner)), path):
-                return problem
-        path.pop()
-        settled.add(id(subschema))
-        return None
-
-    def walk(resource, resolver) -> str | None:
-        # Every subschema, each with the base URI its $refs resolve against (as jsonschema scopes them).
-        resolver = resolver.in_subresource(resource)
-        if problem := follow(resource.contents, resolver, []):
-            return problem
-        for sub in resource.subresources():
-            if problem := walk(sub, resolver):
-                return problem
-        return None
-
-    root = DRAFT202012.create_resource(schema)
     try:
         Draft202012Validator.check_schema(schema)
-        return walk(root, META_SCHEMAS.resolver_with_root(root))
     except SchemaError as exc:
         return f"not a valid JSON Schema: {exc.message}"
     except RecursionError:
         return "nested too deeply"
+    return ref_problem(schema)
 
 
 # --- push addresses --------------------------------------------------------------------------------------------

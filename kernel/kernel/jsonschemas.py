@@ -2,7 +2,9 @@
 import re
 
 from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema_specifications import REGISTRY as META_SCHEMAS
 from referencing import Registry
+from referencing.jsonschema import DRAFT202012
 
 # `format` is enforced, not only an annotation: an applicant's email that cannot be delivered to is a notification lost.
 # jsonschema checks what its installed extras allow (date, email, idn-email, ipv4, ipv6, uuid, regex, idn-hostname
@@ -21,3 +23,60 @@ def validator(schema: dict) -> Draft202012Validator:
     """A validator whose $refs resolve inside the schema or not at all (referencing.exceptions.Unresolvable): without a
     registry of its own, jsonschema fetches any other URL, file:// included, when data reaches the $ref."""
     return Draft202012Validator(schema, format_checker=FORMATS, registry=Registry())
+
+
+def ref_problem(schema: dict) -> str | None:
+    """Why a schema (one that passes check_schema) could not check values because of its $refs, or None: a $ref points
+    outside it (nothing is ever fetched), to something that is no schema, or back to a schema applied to the same value,
+    which a validator follows forever (JSON Schema 2020-12 core, 9.4.1, leaves such a schema's behaviour undefined).
+    A $ref reached by going into the value (properties, items...) is sound recursion: each step consumes a level."""
+    settled: set[int] = set()  # subschemas from which every $ref resolves and no loop starts
+
+    def follow(subschema, resolver, path: list[int]) -> str | None:
+        if not isinstance(subschema, dict) or id(subschema) in settled:
+            return None
+        if id(subschema) in path:
+            return "its $refs loop back to a schema that applies to the same value"
+        path.append(id(subschema))
+        for keyword in ("$ref", "$dynamicRef"):
+            if isinstance(ref := subschema.get(keyword), str):
+                try:
+                    resolved = resolver.lookup(ref)
+                except Exception:  # Unresolvable, or a pointer that walks into a string (ValueError): refused either way
+                    return f"{keyword} {ref[:200]} does not resolve inside the schema"
+                if not isinstance(resolved.contents, (dict, bool)):  # e.g. into an enum: validating would raise
+                    return f"{keyword} {ref[:200]} does not point to a schema"
+                if problem := follow(resolved.contents, resolved.resolver, path):
+                    return problem
+        for inner in _in_place(subschema):
+            if problem := follow(inner, resolver.in_subresource(DRAFT202012.create_resource(inner)), path):
+                return problem
+        path.pop()
+        settled.add(id(subschema))
+        return None
+
+    def walk(resource, resolver) -> str | None:
+        # Every subschema, each with the base URI its $refs resolve against (as jsonschema scopes them).
+        resolver = resolver.in_subresource(resource)
+        if problem := follow(resource.contents, resolver, []):
+            return problem
+        for sub in resource.subresources():
+            if problem := walk(sub, resolver):
+                return problem
+        return None
+
+    # The meta-schemas jsonschema ships with resolve, as they do when validating (validator() adds them to its registry).
+    root = DRAFT202012.create_resource(schema)
+    try:
+        return walk(root, META_SCHEMAS.resolver_with_root(root))
+    except RecursionError:
+        return "nested too deeply"
+
+
+def _in_place(schema: dict) -> list:
+    """The subschemas applied to the same value as `schema` itself ($refs aside)."""
+    found = [schema.get(keyword) for keyword in ("not", "if", "then", "else")]
+    for keyword in ("allOf", "anyOf", "oneOf"):
+        found += schema[keyword] if isinstance(schema.get(keyword), list) else []
+    found += schema["dependentSchemas"].values() if isinstance(schema.get("dependentSchemas"), dict) else []
+    return [subschema for subschema in found if isinstance(subschema, dict)]

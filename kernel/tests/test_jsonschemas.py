@@ -5,7 +5,7 @@ import threading
 import pytest
 from referencing.exceptions import Unresolvable
 
-from kernel.jsonschemas import validator
+from kernel.jsonschemas import ref_problem, validator
 
 
 @pytest.mark.parametrize("value, valid", [("owner@example.la", True), ("not-an-email", False), ("a@b", False), ("a@b.la", True)])
@@ -44,3 +44,48 @@ def test_refs_inside_the_schema_resolve():
     schema = {"$defs": {"big": {"minimum": 10}}, "properties": {"capital": {"$ref": "#/$defs/big"}}}
 
     assert validator(schema).is_valid({"capital": 20}) and not validator(schema).is_valid({"capital": 5})
+
+
+@pytest.mark.parametrize("schema", [
+    {"$ref": "#"},
+    {"$ref": "#/$defs/a", "$defs": {"a": {"$ref": "#/$defs/b"}, "b": {"$ref": "#/$defs/a"}}},
+    {"$defs": {"a": {"allOf": [{"$ref": "#/$defs/b"}]}, "b": {"anyOf": [{"$ref": "#/$defs/a"}]}}, "not": {"$ref": "#/$defs/a"}},
+    {"type": "object", "properties": {"a": {"$ref": "#/properties/a"}}},  # loops on the value of a, not on the object
+])
+def test_refs_looping_onto_the_same_value_are_named_which_validation_would_follow_forever(schema):
+    assert ref_problem(schema) == "its $refs loop back to a schema that applies to the same value"
+    with pytest.raises(RecursionError):
+        validator(schema).is_valid({"a": 1})
+
+
+@pytest.mark.parametrize("schema", [
+    {"type": "object", "properties": {"name": {"type": "string"}, "children": {"type": "array", "items": {"$ref": "#"}}}},
+    {"$ref": "#/$defs/node", "$defs": {"node": {"type": "object", "additionalProperties": {"$ref": "#/$defs/node"}}}},
+    {"$defs": {"big": {"minimum": 10}}, "allOf": [{"$ref": "#/$defs/big"}], "properties": {"a": {"$ref": "#/$defs/big"}}},
+    {"$ref": "https://json-schema.org/draft/2020-12/schema"},  # shipped with jsonschema: resolves, nothing fetched
+    {"$id": "https://example.org/root", "$defs": {"x": {"$id": "https://example.org/x/", "$ref": "y"},
+                                                   "y": {"$id": "https://example.org/x/y", "type": "string"}}},
+])
+def test_refs_that_resolve_without_looping_are_accepted_recursion_into_the_value_included(schema):
+    assert ref_problem(schema) is None
+    validator(schema).is_valid({"children": [{"children": []}]})  # terminates
+
+
+@pytest.mark.parametrize("schema, problem", [
+    ({"$ref": "#/$defs/missing"}, "$ref #/$defs/missing does not resolve inside the schema"),
+    ({"properties": {"a": {"$ref": "other.json"}}}, "$ref other.json does not resolve inside the schema"),
+    ({"$ref": "https://example.org/remote.json"}, "$ref https://example.org/remote.json does not resolve inside the schema"),
+    ({"$dynamicRef": "#nowhere"}, "$dynamicRef #nowhere does not resolve inside the schema"),
+    ({"const": "text", "$ref": "#/const/x"}, "$ref #/const/x does not resolve inside the schema"),  # referencing: ValueError
+    ({"enum": [{"x": 1}], "$ref": "#/enum/0/x"}, "$ref #/enum/0/x does not point to a schema"),  # validating: TypeError
+])
+def test_refs_that_lead_nowhere_usable_are_named(schema, problem):
+    assert ref_problem(schema) == problem
+
+
+def test_a_schema_nested_deeper_than_the_check_can_follow_is_refused_not_raised():
+    schema: dict = {"type": "object"}
+    for _ in range(5000):
+        schema = {"not": schema}
+
+    assert ref_problem(schema) == "nested too deeply"

@@ -11,12 +11,10 @@ import re._parser as regex_parser  # the stdlib's own parse of a pattern, to see
 from decimal import Decimal
 
 from jsonschema import Draft202012Validator
-from referencing import Registry
 from referencing.exceptions import Unresolvable
-from referencing.jsonschema import DRAFT202012
 
 from kernel.errors import ApiError
-from kernel.jsonschemas import validator as schema_validator
+from kernel.jsonschemas import ref_problem, validator as schema_validator
 
 
 def holds(condition: dict | None, data: dict) -> bool:
@@ -25,8 +23,8 @@ def holds(condition: dict | None, data: dict) -> bool:
     try:
         return schema_validator(condition).is_valid(data)
     except (Unresolvable, RecursionError):
-        # A broken $ref (a design published before the designer refused them) or $refs looping onto the same value (the
-        # designer does not catch these yet): say so (nothing is stored) rather than fail.
+        # A broken $ref or $refs looping onto the same value, in a design published before the designer refused them:
+        # say so (nothing is stored) rather than fail.
         raise ApiError(400, "invalid_service_design",
                        "A condition of this service has a $ref that does not resolve or loops: the service must be corrected.")
 
@@ -86,9 +84,11 @@ def check_condition(value, field: str, add) -> None:
 
 
 def unusable_schema(schema: dict) -> str | None:
-    """Why a schema that passes check_schema still cannot check submissions: a $ref that does not resolve inside the
-    schema (nothing is ever fetched), or a pattern whose backtracking can take exponential time on a short value."""
-    resolver = Registry().resolver_with_root(DRAFT202012.create_resource(schema))
+    """Why a schema that passes check_schema still cannot check submissions: its $refs point outside it (nothing is ever
+    fetched) or loop onto the same value (kernel.jsonschemas.ref_problem), or a pattern's backtracking can take
+    exponential time on a short value."""
+    if problem := ref_problem(schema):
+        return problem
     pending = [schema]
     while pending:  # a loop, not recursion: the schema may be nested as deep as its parser allowed
         node = pending.pop()
@@ -97,12 +97,6 @@ def unusable_schema(schema: dict) -> str | None:
         if not isinstance(node, dict):
             continue
         pending.extend(node.values())
-        for key in ("$ref", "$dynamicRef"):
-            if isinstance(node.get(key), str):
-                try:
-                    resolver.lookup(node[key])
-                except Exception:  # Unresolvable, or a reference too malformed to look up: either way refused
-                    return f"{key} '{node[key][:100]}' does not resolve to a part of this schema"
         patterns = [node["pattern"]] if isinstance(node.get("pattern"), str) else []
         patterns += list(node["patternProperties"]) if isinstance(node.get("patternProperties"), dict) else []
         for pattern in patterns:

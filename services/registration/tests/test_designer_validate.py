@@ -43,8 +43,11 @@ def _with_field(schema: dict) -> dict:
 
 
 @pytest.mark.parametrize("schema, reason", [
-    ({"$ref": "#/nope"}, "$ref '#/nope' does not resolve to a part of this schema"),
-    ({"$ref": "https://example.org/remote.json"}, "$ref 'https://example.org/remote.json' does not resolve to a part of this schema"),
+    ({"$ref": "#/nope"}, "$ref #/nope does not resolve inside the schema"),
+    ({"$ref": "https://example.org/remote.json"}, "$ref https://example.org/remote.json does not resolve inside the schema"),
+    ({"$ref": "#/properties/a"}, "its $refs loop back to a schema that applies to the same value"),
+    ({"allOf": [{"$ref": "#/properties/a/anyOf/0"}], "anyOf": [{"$ref": "#/properties/a"}]},
+     "its $refs loop back to a schema that applies to the same value"),
     ({"type": "string", "pattern": "^(a+)+$"}, "pattern '^(a+)+$' repeats a group"),
     ({"type": "string", "pattern": "(a|aa)*b"}, "pattern '(a|aa)*b' repeats a group"),
 ])
@@ -64,7 +67,30 @@ def test_a_condition_with_a_dangling_ref_is_refused(api):
 
     checked = api.call("POST", "/designer/services/validate", expect=200, headers=api.designer(), json=document).json()
 
-    assert {"field": "documents[0].condition", "reason": "$ref '#/$defs/missing' does not resolve to a part of this schema"} in checked["problems"]
+    assert {"field": "documents[0].condition", "reason": "$ref #/$defs/missing does not resolve inside the schema"} in checked["problems"]
+
+
+@pytest.mark.parametrize("condition", [{"$ref": "#"},
+                                       {"$ref": "#/$defs/a", "$defs": {"a": {"$ref": "#/$defs/b"}, "b": {"$ref": "#/$defs/a"}}}])
+def test_a_condition_whose_refs_loop_onto_the_same_value_is_refused(api, condition):
+    document = enterprise_document()
+    document["documents"][0]["condition"] = condition
+
+    checked = api.call("POST", "/designer/services/validate", expect=200, headers=api.designer(), json=document).json()
+    imported = api.call("POST", "/designer/services/import", expect=400, headers=api.designer(), params={"publish": "true"},
+                        json=document).json()
+
+    loops = {"field": "documents[0].condition", "reason": "its $refs loop back to a schema that applies to the same value"}
+    assert checked["valid"] is False and loops in checked["problems"]
+    assert loops in imported["details"]
+
+
+def test_recursive_schemas_that_go_into_the_value_are_accepted(api):
+    document = _with_field({"type": "object", "properties": {"name": {"type": "string"},
+                                                             "children": {"type": "array", "items": {"$ref": "#/properties/a"}}}})
+    document["documents"][0]["condition"] = {"type": "object", "additionalProperties": {"$ref": "#"}}
+
+    assert api.call("POST", "/designer/services/validate", expect=200, headers=api.designer(), json=document).json() == {"valid": True, "problems": []}
 
 
 def test_refs_inside_the_schema_and_simple_repetitions_are_accepted(api):
