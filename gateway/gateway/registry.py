@@ -96,7 +96,10 @@ def seed_default_directory(session: Session, settings: GatewaySettings) -> None:
                            name="Lao PDR Digital Government Centre")
     pairs = []
     for app_code, service_code, url in default_services(settings):
-        application = upsert_application(session, member=member, code=app_code, client_id=app_code)
+        # Bound to its OAuth client when created only: an administrator may bind it to another client, or remove the
+        # binding (PUT /config without its clientId), and a restart must not bring the old binding back.
+        existing = session.exec(select(Application).where(Application.member_id == member.id, Application.code == app_code)).first()
+        application = existing or upsert_application(session, member=member, code=app_code, client_id=app_code)
         pairs.append((application, upsert_service(session, application=application, code=service_code, url=url)))
     for client, _ in pairs:
         for provider, service in pairs:

@@ -12,9 +12,13 @@ from kernel.testing import serve
 
 
 @pytest.fixture(scope="module")
-def gateway(settings, infrastructure):
-    own = settings.model_copy(update={"database_url": infrastructure.new_database("gateway_replace"), "fixtures": ""})
-    with serve(create_app(own)) as url:
+def own_settings(settings, infrastructure):
+    return settings.model_copy(update={"database_url": infrastructure.new_database("gateway_replace"), "fixtures": ""})
+
+
+@pytest.fixture(scope="module")
+def gateway(own_settings):
+    with serve(create_app(own_settings)) as url:
         yield url
 
 
@@ -90,6 +94,77 @@ def test_a_bad_document_changes_nothing_and_the_refusal_is_audited(gateway, prov
     assert call(gateway, suffix, "notes", token).status_code == 200
     entry = httpx.get(f"{gateway}/api/v1/audit", params={"limit": 1000}, headers=admin_headers).json()[-1]
     assert (entry["action"], entry["outcome"]) == ("PUT /api/v1/config", "failure")
+
+
+# A client certificate's SHA-256 fingerprint, as an application's tlsClientCert binding is written.
+FINGERPRINT = ":".join(["AB"] * 32)
+
+
+def bound_config(suffix: str, provider_url: str, *, bound: bool) -> dict:
+    """payments calls records; archive is bound to a client certificate. Without bound, neither binding is in the document."""
+    document = config_of(suffix, provider_url, with_notes=False)
+    payments = document["members"][1]["applications"][0]
+    archive = {"id": "archive", "tlsClientCert": FINGERPRINT}
+    if not bound:
+        del payments["clientId"], archive["tlsClientCert"]
+    document["members"][1]["applications"].append(archive)
+    return document
+
+
+def applications_of(config: dict, code: str) -> dict[str, dict]:
+    [member] = [m for m in config["members"] if m["code"] == code]
+    return {a["id"]: a for a in member["applications"]}
+
+
+def test_a_binding_left_out_of_the_document_is_removed(gateway, provider_url, admin_headers, oidc_issuer):
+    suffix = uuid.uuid4().hex[:8]
+    token = oidc_issuer.token(audience="gateway", client_id=f"payments-{suffix}", expires_in=600)
+    httpx.put(f"{gateway}/api/v1/config", json=bound_config(suffix, provider_url, bound=True), headers=admin_headers)
+    before = call(gateway, suffix, "records", token)
+
+    replaced = httpx.put(f"{gateway}/api/v1/config", json=bound_config(suffix, provider_url, bound=False), headers=admin_headers)
+
+    after = call(gateway, suffix, "records", token)
+    applications = applications_of(httpx.get(f"{gateway}/api/v1/config", headers=admin_headers).json(), f"MOF{suffix}")
+    assert replaced.status_code == 201, replaced.text
+    assert before.status_code == 200
+    # The token of the unbound OAuth client no longer proves the application.
+    assert (after.status_code, after.json()["type"]) == (403, "Client.AuthenticationFailed")
+    assert (applications["payments"]["clientId"], applications["archive"]["tlsClientCert"]) == (None, None)
+    entry = httpx.get(f"{gateway}/api/v1/audit", params={"limit": 1000}, headers=admin_headers).json()[-1]
+    assert (entry["action"], entry["outcome"]) == ("replace config", "success")
+    assert sorted(entry["details"]["unbound"]) == [f"LA/GOV/MOF{suffix}/archive", f"LA/GOV/MOF{suffix}/payments"]
+
+
+def test_a_binding_the_document_carries_is_kept_and_merging_leaves_one_it_omits(gateway, provider_url, admin_headers, oidc_issuer):
+    suffix = uuid.uuid4().hex[:8]
+    token = oidc_issuer.token(audience="gateway", client_id=f"payments-{suffix}", expires_in=600)
+    httpx.put(f"{gateway}/api/v1/config", json=bound_config(suffix, provider_url, bound=True), headers=admin_headers)
+
+    again = httpx.put(f"{gateway}/api/v1/config", json=bound_config(suffix, provider_url, bound=True), headers=admin_headers)
+    merged = httpx.patch(f"{gateway}/api/v1/config", json=bound_config(suffix, provider_url, bound=False), headers=admin_headers)
+
+    applications = applications_of(httpx.get(f"{gateway}/api/v1/config", headers=admin_headers).json(), f"MOF{suffix}")
+    assert (again.status_code, merged.status_code) == (201, 201)
+    assert (applications["payments"]["clientId"], applications["archive"]["tlsClientCert"]) == (f"payments-{suffix}", FINGERPRINT)
+    assert call(gateway, suffix, "records", token).status_code == 200
+    replace_entries = [e for e in httpx.get(f"{gateway}/api/v1/audit", params={"limit": 1000}, headers=admin_headers).json()
+                       if e["action"] == "replace config"]
+    assert replace_entries[-1]["details"]["unbound"] == []
+
+
+def test_a_restart_does_not_bind_a_default_building_block_again(gateway, own_settings, admin_headers, tmp_path):
+    config = httpx.get(f"{gateway}/api/v1/config", headers=admin_headers).json()
+    default = {"class": "GOV", "code": "LA-DGC", "applications": [{"id": "identity-bb"}]}
+
+    others = [m for m in config["members"] if m["code"] != "LA-DGC"]
+
+    replaced = httpx.put(f"{gateway}/api/v1/config", json={"members": [*others, default]}, headers=admin_headers)
+    with serve(create_app(own_settings.model_copy(update={"data_dir": tmp_path}))) as restarted:
+        after_restart = httpx.get(f"{restarted}/api/v1/config", headers=admin_headers).json()
+
+    assert replaced.status_code == 201, replaced.text
+    assert applications_of(after_restart, "LA-DGC")["identity-bb"]["clientId"] is None
 
 
 def test_replacing_needs_the_create_conf_scope(gateway, oidc_issuer):

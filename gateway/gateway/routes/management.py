@@ -170,6 +170,7 @@ class Described:
     applications: set[str] = field(default_factory=set)
     services: set[str] = field(default_factory=set)
     rights: set[tuple[str, str]] = field(default_factory=set)
+    unbound: list[str] = field(default_factory=list)  # applications a replacement took a clientId or tlsClientCert from
 
 
 def _right_holder(session, *, provider_instance: str, right: IMconfRight) -> Application:
@@ -192,8 +193,9 @@ def _right_holder(session, *, provider_instance: str, right: IMconfRight) -> App
     raise ApiError(400, "invalid_request", f"Right for unknown application {right.member}/{right.application}.")
 
 
-def _apply_config(session, settings, document: IMconf) -> Described:
-    """Merge an IMconf document: members, applications, services, then rights (clients may be defined later in it)."""
+def _apply_config(session, settings, document: IMconf, *, replace: bool = False) -> Described:
+    """Merge an IMconf document: members, applications, services, then rights (clients may be defined later in it).
+    A merge keeps a clientId or tlsClientCert the document leaves out; a replacement removes it."""
     default_instance = document.instance or settings.instance
     pending_rights, described = [], Described()
     for m in document.members:
@@ -204,6 +206,10 @@ def _apply_config(session, settings, document: IMconf) -> Described:
         for a in m.applications:
             app = upsert_application(session, member=member, code=a.id, client_id=a.client_id, connection=a.connection,
                                      is_room=a.room, tls_client_cert=a.tls_client_cert)
+            if replace and (app.client_id, app.tls_client_cert) != (a.client_id, a.tls_client_cert):
+                if (app.client_id and not a.client_id) or (app.tls_client_cert and not a.tls_client_cert):
+                    described.unbound.append(f"{member.instance}/{member.member_class}/{member.code}/{app.code}")
+                app.client_id, app.tls_client_cert = a.client_id, a.tls_client_cert
             app.status = "approved"
             described.applications.add(app.id)
             for s in a.services:
@@ -287,11 +293,11 @@ async def replace_config(request: Request, caller: ReplaceConf) -> JSONResponse:
 
     def apply() -> dict[str, int]:
         with Session(request.app.state.engine) as session:
-            described = _apply_config(session, request.app.state.settings, document)
+            described = _apply_config(session, request.app.state.settings, document, replace=True)
             session.flush()
             removed = _remove_undescribed(session, described)
             audit(session, actor=caller.subject, action="replace config", target="config", services=len(described.services),
-                  removed=removed)
+                  removed=removed, unbound=described.unbound)
             session.commit()
             return removed
 
