@@ -11,8 +11,9 @@ from kernel.db import make_engine
 from web import sessions
 from web.models import WebSession
 from .helpers import PNG, enterprise_service_id, new_draft, sign_in, signed_in_browser
-from .staff_helpers import signed_in_staff, staff_login
+from .staff_helpers import operator_test_service, signed_in_staff, staff_login, submitted
 from .test_designer import created, starter, unique_code
+from .test_operator import open_task_of
 
 RESTORED = "ທ່ານໄດ້ອອກຈາກລະບົບອັດຕະໂນມັດ"  # the notice that typed work is back in the form
 
@@ -138,6 +139,72 @@ def test_designer_edits_saved_after_the_session_ended_come_back_after_sign_in(ba
     assert back.headers["location"] == f"/designer/services/{service_id}"
     text = html.unescape(re.search(r'<textarea id="document"[^>]*>(.*?)</textarea>', page, re.S).group(1))
     assert text == edited and RESTORED in page
+
+
+@pytest.fixture(scope="module")
+def operator_service_id(registration_api):
+    return operator_test_service(registration_api)
+
+
+def textarea(page: str, element_id: str) -> str:
+    return html.unescape(re.search(rf'<textarea id="{element_id}"[^>]*>(.*?)</textarea>', page, re.S).group(1))
+
+
+def an_operator_back_on_a_task_after_posting(base_url, service_id, post: str, data: dict) -> tuple[httpx.Client, str, str, str]:
+    """An operator whose session ends on a task page, who posts there (`post`: decide or messages), then signs in again:
+    the client, the task, the task page after the sign-in and the same page on the next visit."""
+    file_id = submitted(signed_in_browser(base_url), service_id)
+    operator = signed_in_staff(base_url, "operator")
+    task_id = open_task_of(operator, file_id)
+    signed_out(operator)
+
+    posted = operator.post(f"/operator/tasks/{task_id}/{post}", data=data, headers=from_page(base_url, f"/operator/tasks/{task_id}"))
+    back = staff_login(operator, "operator", next_path=f"/operator/tasks/{task_id}")
+    page = operator.get(back.headers["location"]).text
+    again = operator.get(f"/operator/tasks/{task_id}").text
+
+    assert posted.status_code == 303 and posted.headers["location"] == f"/staff/sign-in?next=/operator/tasks/{task_id}"
+    assert back.headers["location"] == f"/operator/tasks/{task_id}"
+    return operator, file_id, page, again
+
+
+def test_an_operators_decision_posted_after_the_session_ended_comes_back_once_after_sign_in(base_url, operator_service_id):
+    reason = "ຊື່ບໍ່ກົງກັບສັນຍາເຊົ່າ <check> the lease & ID"
+    operator, file_id, page, again = an_operator_back_on_a_task_after_posting(
+        base_url, operator_service_id, "decide", {"decision": "send_back", "reason": reason, "fields_to_fix": "full_name"})
+
+    assert textarea(page, "reason") == reason and RESTORED in page
+    assert 'id="decision-send_back" checked' in page and 'id="fix-full_name" checked' in page
+    assert textarea(again, "reason") == "" and RESTORED not in again  # shown once
+    assert " checked" not in again
+    assert open_task_of(operator, file_id)  # nothing was decided: the operator checks it and records it again
+
+
+def test_an_operators_reply_posted_after_the_session_ended_comes_back_once_after_sign_in(base_url, operator_service_id):
+    reply = "ກະລຸນາສົ່ງຫຼັກຖານທີ່ອ່ານໄດ້ <again> & soon"
+    _, _, page, again = an_operator_back_on_a_task_after_posting(base_url, operator_service_id, "messages", {"text": reply})
+
+    assert textarea(page, "message-text") == reply and RESTORED in page
+    assert "soon" not in page.split('id="message-thread"')[1].split("</ol>")[0]  # kept, not sent
+    assert textarea(again, "message-text") == "" and RESTORED not in again
+    assert textarea(page, "reason") == ""  # a reply fills no decision
+
+
+def test_a_decision_kept_for_one_task_is_not_shown_on_another(base_url, operator_service_id):
+    citizen = signed_in_browser(base_url)
+    first, second = submitted(citizen, operator_service_id), submitted(citizen, operator_service_id)
+    operator = signed_in_staff(base_url, "operator")
+    first_task, second_task = open_task_of(operator, first), open_task_of(operator, second)
+    signed_out(operator)
+
+    operator.post(f"/operator/tasks/{first_task}/decide", data={"decision": "reject", "reason": "Kept for the first task"},
+                  headers=from_page(base_url, f"/operator/tasks/{first_task}"))
+    staff_login(operator, "operator", next_path=f"/operator/tasks/{first_task}")
+    other = operator.get(f"/operator/tasks/{second_task}").text
+    own = operator.get(f"/operator/tasks/{first_task}").text
+
+    assert "Kept for the first task" not in other and RESTORED not in other
+    assert textarea(own, "reason") == "Kept for the first task" and 'id="decision-reject" checked' in own
 
 
 def test_a_kept_form_without_answers_changes_no_answer(base_url, service_id):

@@ -6,7 +6,8 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from web import catalogue, i18n
+from kernel.db import UowDep
+from web import catalogue, i18n, sessions
 from web.bb import BuildingBlocks, segment
 from web.console import CATALOGS, not_found, render_console
 from web.pages import language
@@ -80,10 +81,26 @@ def _document_id(url: str) -> str:
     return url.rstrip("/").rsplit("/", 1)[-1]
 
 
+def _kept_work(request: Request, uow) -> tuple[dict | None, str]:
+    """The decision (decision, reason, fields to fix) or the reply posted from this task page when the sign-in had ended,
+    kept across the new sign-in: shown again once, for the operator to check and send again."""
+    kept = sessions.take_kept_form(request, uow, request.url.path)
+    uow.commit()
+    if kept is None:
+        return None, ""
+    typed = {name: value for name in ("decision", "reason", "text") if isinstance(value := kept.get(name), str)}
+    form = {"decision": typed.get("decision", ""), "reason": typed.get("reason", ""),
+            "fields_to_fix": [name for name in kept.getlist("fields_to_fix") if isinstance(name, str)]}
+    return (form if any(form.values()) else None), typed.get("text", "")[:MAX_MESSAGE]
+
+
 @router.get("/tasks/{task_id}", response_class=HTMLResponse)
-def get_task(task_id: str, request: Request, staff: Staff, bb: StaffBlocks, claimed: bool = False, sent: bool = False):
-    notice = CATALOGS[language(request)]["claimed"] if claimed else i18n.CATALOGS[language(request)]["reply_sent"] if sent else None
-    return _task_page(request, staff, bb, task_id, notice=notice)
+def get_task(task_id: str, request: Request, staff: Staff, bb: StaffBlocks, uow: UowDep, claimed: bool = False, sent: bool = False):
+    form, reply = _kept_work(request, uow)
+    t = i18n.CATALOGS[language(request)]
+    notice = (t["work_restored"] if form is not None or reply else CATALOGS[language(request)]["claimed"] if claimed
+              else t["reply_sent"] if sent else None)
+    return _task_page(request, staff, bb, task_id, notice=notice, form=form, reply=reply)
 
 
 @router.post("/tasks/{task_id}/claim")
