@@ -9,6 +9,7 @@ from sqlmodel import Session
 
 from identity.models import OidcClient, utcnow
 from identity.schemas import parse_request_time
+from identity.ui_text import LANGUAGES
 
 ACR_VALUES = ("idbb:acr:static-code", "idbb:acr:generated-code", "idbb:acr:linked-wallet", "idbb:acr:biometrics",
               "idbb:acr:biometrics-generated-code", "idbb:acr:linked-wallet-static-code")
@@ -58,9 +59,33 @@ def public_jwk(value) -> dict:
     return key.as_dict(private=False) | {k: value[k] for k in ("kid", "use", "alg") if k in value}
 
 
-def _check_common(request: dict) -> None:
+NAME_TAG = "clientName#"
+
+
+def _check_common(request: dict) -> dict[str, str]:
+    """Checks clientName and its language-tagged forms; returns the names by language."""
     if not _text(request.get("clientName"), max_length=256):
         raise Invalid("invalid_client_name", "clientName must be 1 to 256 characters.")
+    return _names_by_language(request)
+
+
+def _names_by_language(request: dict) -> dict[str, str]:
+    # The spec has one clientName; a name per language follows OpenID Connect's member#language-tag form (RFC 7591 2.2)
+    # on this API's own member name: "clientName#lo". Only the languages the pages are shown in are taken, so a name
+    # that could never be shown is refused rather than stored.
+    names: dict[str, str] = {}
+    for key, value in request.items():
+        if key.startswith("client_name#"):  # the snake_case spelling would otherwise be ignored without a word
+            raise Invalid("invalid_client_name", "Names per language are given as clientName#lo and clientName#en.")
+        if not key.startswith(NAME_TAG):
+            continue
+        language = key[len(NAME_TAG):].lower()  # language tags are case-insensitive (BCP 47)
+        if language not in LANGUAGES or language in names:
+            raise Invalid("invalid_client_name", f"Names per language are accepted once each, for: {', '.join(LANGUAGES)}.")
+        if not _text(value, max_length=256):
+            raise Invalid("invalid_client_name", f"clientName#{language} must be 1 to 256 characters.")
+        names[language] = value
+    return names
 
 
 def _check_rest(request: dict) -> None:
@@ -98,6 +123,7 @@ def _request_part(body) -> dict:
 class ClientCreate:
     client_id: str
     client_name: str
+    client_names: dict
     relying_party_id: str
     logo_uri: str
     redirect_uris: list
@@ -114,7 +140,7 @@ def validate_create(body) -> ClientCreate:
     request = _request_part(body)
     if not _text(request.get("clientId"), max_length=50):
         raise Invalid("invalid_client_id", "clientId must be 1 to 50 characters.")
-    _check_common(request)
+    client_names = _check_common(request)
     if not _text(request.get("relyingPartyId"), max_length=50):
         raise Invalid("invalid_rp_id", "relyingPartyId must be 1 to 50 characters.")
     _check_rest(request)
@@ -124,8 +150,8 @@ def validate_create(body) -> ClientCreate:
         encryption_key = public_jwk(request.get("encPublicKey"))
     _check_lists(request, require_redirects=False)
     return ClientCreate(
-        client_id=request["clientId"], client_name=request["clientName"], relying_party_id=request["relyingPartyId"],
-        logo_uri=request["logoUri"], redirect_uris=list(request.get("redirectUris") or []),
+        client_id=request["clientId"], client_name=request["clientName"], client_names=client_names,
+        relying_party_id=request["relyingPartyId"], logo_uri=request["logoUri"], redirect_uris=list(request.get("redirectUris") or []),
         auth_context_refs=list(dict.fromkeys(request["authContextRefs"])), public_key=public_key,
         encryption_public_key=encryption_key, user_claims=list(dict.fromkeys(request["userClaims"])),
         grant_types=request["grantTypes"], client_auth_methods=list(dict.fromkeys(request["clientAuthMethods"])),
@@ -141,7 +167,8 @@ def create(session: Session, client_in: ClientCreate) -> OidcClient:
             return existing
         raise Invalid("duplicate_client_id", "A client with this clientId already exists.")
     client = OidcClient(
-        client_id=client_in.client_id, client_name=client_in.client_name, relying_party_id=client_in.relying_party_id,
+        client_id=client_in.client_id, client_name=client_in.client_name, client_names=client_in.client_names,
+        relying_party_id=client_in.relying_party_id,
         logo_uri=client_in.logo_uri, redirect_uris=client_in.redirect_uris, auth_context_refs=client_in.auth_context_refs,
         public_key=client_in.public_key, encryption_public_key=client_in.encryption_public_key, user_claims=client_in.user_claims,
         grant_types=client_in.grant_types, client_auth_methods=client_in.client_auth_methods, registration_digest=client_in.digest,
@@ -155,12 +182,13 @@ def update(session: Session, client_id: str, body) -> OidcClient:
     client = session.get(OidcClient, client_id) if isinstance(client_id, str) and len(client_id) <= 50 else None
     if client is None:
         raise Invalid("invalid_client_id", "No client with this clientId.")
-    _check_common(request)
+    client_names = _check_common(request)
     if request.get("status") not in STATUSES:
         raise Invalid("invalid_request", "status must be active or inactive.")
     _check_rest(request)
     _check_lists(request, require_redirects=True)
     client.client_name = request["clientName"]
+    client.client_names = client_names  # replaced like every other field: a language left out loses its name
     client.status = request["status"]
     client.logo_uri = request["logoUri"]
     client.redirect_uris = list(request["redirectUris"])

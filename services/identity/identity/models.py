@@ -41,6 +41,8 @@ class OidcClient(Base, table=True):
 
     client_id: str = Field(primary_key=True, max_length=50)
     client_name: str = Field(max_length=256)
+    # Names per UI language, registered as clientName#lo / clientName#en; client_name stands in for a language not here.
+    client_names: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False, server_default="{}"))
     relying_party_id: str = Field(max_length=50, index=True)
     logo_uri: str = Field(max_length=1024)
     redirect_uris: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
@@ -54,6 +56,10 @@ class OidcClient(Base, table=True):
     registration_digest: str = Field(max_length=64)  # an identical re-registration is answered, not refused
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))
     updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))
+
+    def name_in(self, language: str) -> str:
+        """The name to show on a page in this language."""
+        return self.client_names.get(language) or self.client_name
 
 
 class ServiceAccount(Base, table=True):

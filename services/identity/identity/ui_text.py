@@ -71,6 +71,7 @@ TEXT = {
         "bad_staff_credentials": "The user name or password is not correct.",
     },
 }
+LANGUAGES = tuple(TEXT)  # the languages the pages are shown in
 CLAIM_LABELS = {
     "lo": {"name": "ຊື່ ແລະ ນາມສະກຸນ", "given_name": "ຊື່", "family_name": "ນາມສະກຸນ", "middle_name": "ຊື່ກາງ", "gender": "ເພດ",
            "birthdate": "ວັນເດືອນປີເກີດ", "email": "ອີເມວ", "email_verified": "ອີເມວທີ່ຢືນຢັນແລ້ວ", "phone_number": "ເບີໂທລະສັບ",

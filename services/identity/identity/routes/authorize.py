@@ -127,12 +127,12 @@ def _login_page(transaction: AuthTransaction, client: OidcClient, locale: str, *
     # Without a code (a page shown again after an error) the panel's script asks for a fresh one.
     qr = {"qr_panel": link_codes.offered(client), "link_code": link_code, "qr_svg": link_codes.qr_svg(link_code) if link_code else None}
     if transaction.acr in link_codes.LINKED_ACRS:
-        return _page("qr_login.html", locale, status=status, switch_url=switch_url, client_name=client.client_name,
+        return _page("qr_login.html", locale, status=status, switch_url=switch_url, client_name=client.name_in(locale),
                      transaction_id=transaction.id, error=error, qr_only=True, **qr)
     if transaction.acr == OTP_ACR:
-        return _page("otp_request.html", locale, status=status, switch_url=switch_url, client_name=client.client_name,
+        return _page("otp_request.html", locale, status=status, switch_url=switch_url, client_name=client.name_in(locale),
                      transaction_id=transaction.id, error=error, **qr)
-    return _page("login.html", locale, status=status, switch_url=switch_url, client_name=client.client_name,
+    return _page("login.html", locale, status=status, switch_url=switch_url, client_name=client.name_in(locale),
                  transaction_id=transaction.id, action="/authorize/login", error=error, staff_login=staff_login or transaction.acr == STAFF_ACR,
                  staff_first=transaction.acr == STAFF_ACR or staff_error is not None, staff_error=staff_error, **qr)
 
@@ -280,7 +280,7 @@ def get_consent(request: Request, uow: UowDep, transaction_id: str = "", ui_loca
     client = uow.session.get(OidcClient, transaction.client_id)
     labels = CLAIM_LABELS[locale]
     claims = [{"name": c["name"], "essential": c["essential"], "label": labels.get(c["name"], c["name"])} for c in transaction.requested_claims]
-    return _page("consent.html", locale, switch_url=_switch_url(request, locale), client_name=client.client_name, claims=claims,
+    return _page("consent.html", locale, switch_url=_switch_url(request, locale), client_name=client.name_in(locale), claims=claims,
                  transaction_id=transaction.id, action="/authorize/consent")
 
 
