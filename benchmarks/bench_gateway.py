@@ -1,8 +1,8 @@
 """Gateway (Information Mediator) vs calling the service directly: added p50 latency and throughput ratio, in one run.
 
-Besides this one, five processes: two upstreams, a bare forwarder (below) in front of each, and the gateway (`python -m
-gateway api`) on a fresh PostgreSQL database and RabbitMQ vhost, with both upstreams registered as services that the
-calling application is allowed to use. An upstream is what a building block is: a FastAPI app under uvicorn (one worker)
+Besides this one, seven processes: two upstreams, two reference forwarders (below) in front of each, and the gateway
+(`python -m gateway api`) on a fresh PostgreSQL database and RabbitMQ vhost, with both upstreams registered as services
+that the calling application is allowed to use. An upstream is what a building block is: a FastAPI app under uvicorn (one worker)
 answering a small pydantic-validated JSON, no database. The target rows use a plain `def` route, as the building blocks'
 routes are (they use synchronous database sessions, so FastAPI runs them in its thread pool). The same figures against an
 `async def` route, which answers at about three times the rate, are reported beside them without a target: the harshest
@@ -13,10 +13,11 @@ goes out, then stored hash-chained with one signature per batch. A small OIDC is
 its keys once). The load generator is an aiohttp client with a pooled keep-alive connector on uvloop, in this process.
 
 The issue's reference point is measured in the same run and the same way: a bare forwarder (raw ASGI under uvicorn, one
-pooled aiohttp session, no token, access check, log or metrics). Its ratio (no target) is what this machine allows any
-Python forwarder in front of that upstream (the issue measured about 0.75 for it "on this machine"; against the `def`
-route it gets about that here, against the `async def` route about half); the gateway's CPU per call against its own
-says what the guarantees cost.
+pooled aiohttp session, no token, access check, log or metrics; the issue measured about 0.75 for it "on this machine";
+against the `def` route it gets about that here, against the `async def` route about half). Beside it, the least any
+Python forwarder does here (protocol_forwarder.py: asyncio protocols and httptools both ways, the shape of the gateway's
+own forwarding client). Their ratios have no target; the gateway's CPU per call against theirs says what the gateway's
+guarantees and its ASGI server cost.
 BENCH_GATEWAY_WORKERS sets the gateway's API_WORKERS (default 1; the 2 cores are shared with the load and the upstream).
 
 Targets (issue 7): at most 0.5 ms added to the p50 at concurrency 1; at least 0.7 of direct throughput at concurrency 16.
@@ -119,6 +120,11 @@ def _start_upstream(port: int, kind: str) -> subprocess.Popen:
 def _start_forwarder(port: int, upstream_url: str) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, __file__, "--forwarder", str(port), upstream_url], cwd=Path(__file__).parent,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _start_protocol_forwarder(port: int, upstream_url: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, str(Path(__file__).parent / "protocol_forwarder.py"), str(port), upstream_url],
+                            cwd=Path(__file__).parent, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def _start_gateway(*, database_url: str, amqp_url: str, issuer_url: str, port: int, data_dir: str) -> subprocess.Popen:
@@ -308,19 +314,21 @@ def measure(infrastructure) -> dict:
     issuer_server.start()
     gateway_port = free_port()
     gateway_base = f"http://127.0.0.1:{gateway_port}"
-    ports = {kind: (free_port(), free_port()) for kind in SERVICES.values()}  # upstream, its bare forwarder
-    upstream_urls = {kind: f"http://127.0.0.1:{upstream}" for kind, (upstream, _) in ports.items()}
-    forwarder_urls = {kind: f"http://127.0.0.1:{forwarder}" for kind, (_, forwarder) in ports.items()}
+    ports = {kind: (free_port(), free_port(), free_port()) for kind in SERVICES.values()}  # upstream, its two forwarders
+    upstream_urls = {kind: f"http://127.0.0.1:{upstream}" for kind, (upstream, _, _) in ports.items()}
+    forwarder_urls = {kind: f"http://127.0.0.1:{forwarder}" for kind, (_, forwarder, _) in ports.items()}
+    protocol_urls = {kind: f"http://127.0.0.1:{forwarder}" for kind, (_, _, forwarder) in ports.items()}
     database_url = infrastructure.new_database("bench_gateway")
     data_dir = tempfile.TemporaryDirectory(prefix="bench-gateway-")
     processes: list[subprocess.Popen] = []
-    upstreams, forwarders = {}, {}
+    upstreams, forwarders, protocol_forwarders = {}, {}, {}
     result: dict = {}
     try:
-        for kind, (upstream_port, forwarder_port) in ports.items():
+        for kind, (upstream_port, forwarder_port, protocol_port) in ports.items():
             upstreams[kind] = _start_upstream(upstream_port, kind)
             forwarders[kind] = _start_forwarder(forwarder_port, upstream_urls[kind])
-            processes += [upstreams[kind], forwarders[kind]]
+            protocol_forwarders[kind] = _start_protocol_forwarder(protocol_port, upstream_urls[kind])
+            processes += [upstreams[kind], forwarders[kind], protocol_forwarders[kind]]
         _prepare_database(database_url, {code: upstream_urls[kind] for code, kind in SERVICES.items()})
         gateway = _start_gateway(database_url=database_url, amqp_url=infrastructure.new_vhost("bench_gateway"),
                                  issuer_url=issuer.url, port=gateway_port, data_dir=data_dir.name)
@@ -328,6 +336,7 @@ def measure(infrastructure) -> dict:
         for kind in ports:
             _wait_ready(upstream_urls[kind] + "/", upstreams[kind], f"{kind} upstream")
             _wait_ready(forwarder_urls[kind] + "/v1/items", forwarders[kind], f"bare forwarder of the {kind} upstream")
+            _wait_ready(protocol_urls[kind] + "/v1/items", protocol_forwarders[kind], f"protocol forwarder of the {kind} upstream")
         _wait_ready(gateway_base + "/health/ready", gateway, "gateway")
         token = issuer.token(sub=CLIENT_ID, audience="gateway", client_id=CLIENT_ID, expires_in=3600)
         headers = {"Information-Mediator-Client": "/".join(CLIENT), "Authorization": f"Bearer {token}"}
@@ -335,7 +344,8 @@ def measure(infrastructure) -> dict:
         for code, kind in SERVICES.items():
             gateway_url = f"{gateway_base}/r1/{'/'.join(PROVIDER)}/{code}/v1/items"
             sides = {"gateway": (gateway_url, headers, gateway.pid),
-                     "forwarder": (forwarder_urls[kind] + "/v1/items", {}, forwarders[kind].pid)}
+                     "forwarder": (forwarder_urls[kind] + "/v1/items", {}, forwarders[kind].pid),
+                     "protocol": (protocol_urls[kind] + "/v1/items", {}, protocol_forwarders[kind].pid)}
             result[kind] = _run_loop(_measure(upstream_urls[kind] + "/v1/items", sides, upstreams[kind].pid))
             result["gateway_calls"] += result[kind]["gateway_calls"]
         result["fsync_ms"] = _fsync_ms(data_dir.name)
@@ -361,13 +371,15 @@ def run(infrastructure) -> list[Row]:
             f"{API_WORKERS} gateway worker(s), {os.cpu_count()} cores; message log: {m['logged'].get('delivered', 0)} of "
             f"{m['gateway_calls']} calls logged as delivered")
 
-    def forwarder_row(f: dict, upstream: str) -> Row:
-        # The issue's reference point, no target: a bare pooled aiohttp forwarder (no token, access check or log).
-        return Row(f"bare aiohttp forwarder throughput at concurrency {CONCURRENCY} vs direct, {upstream} (reference)",
-                   f["forwarder_rps"], f["direct_rps"], "req/s",
-                   note=f"direct, same upstream; its added p50 {f['forwarder_p50'] - f['direct_p50']:.2f} ms; "
-                        f"CPU per call: forwarder {f['forwarder_cpu_us']:.0f} us, upstream {f['forwarder_upstream_cpu_us']:.0f} us, "
-                        f"load generator {f['forwarder_load_cpu_us']:.0f} us; what any Python forwarder gets here")
+    def forwarder_row(f: dict, upstream: str, side: str = "forwarder") -> Row:
+        # Reference points, no target: the issue's bare pooled aiohttp forwarder, and the protocol forwarder (neither has
+        # a token, access check or log).
+        what = {"forwarder": "bare aiohttp forwarder", "protocol": "protocol forwarder"}[side]
+        return Row(f"{what} throughput at concurrency {CONCURRENCY} vs direct, {upstream} (reference)",
+                   f[f"{side}_rps"], f["direct_rps"], "req/s",
+                   note=f"direct, same upstream; its added p50 {f[f'{side}_p50'] - f['direct_p50']:.2f} ms; "
+                        f"CPU per call: forwarder {f[f'{side}_cpu_us']:.0f} us, upstream {f[f'{side}_upstream_cpu_us']:.0f} us, "
+                        f"load generator {f[f'{side}_load_cpu_us']:.0f} us")
 
     return [
         # The Row holds a ratio target: (direct + 0.5 ms) / direct makes "met" mean "at most 0.5 ms added".
@@ -378,6 +390,7 @@ def run(infrastructure) -> list[Row]:
                                  f"CPU per call: gateway {s['gateway_cpu_us']:.0f} us, upstream {s['gateway_upstream_cpu_us']:.0f} us, "
                                  f"load generator {s['gateway_load_cpu_us']:.0f} us; load average {s['load_average']:.1f}"),
         forwarder_row(s, "`def` route"),
+        forwarder_row(s, "`def` route", "protocol"),
         # No target: the same gateway in front of a route that costs less than the forwarding itself.
         Row(f"gateway throughput at concurrency {CONCURRENCY} vs direct, `async def` route (harsher, no target)",
             a["gateway_rps"], a["direct_rps"], "req/s",
@@ -385,6 +398,7 @@ def run(infrastructure) -> list[Row]:
                  f"CPU per call: gateway {a['gateway_cpu_us']:.0f} us, upstream {a['gateway_upstream_cpu_us']:.0f} us, "
                  f"load generator {a['gateway_load_cpu_us']:.0f} us; load average {a['load_average']:.1f}"),
         forwarder_row(a, "`async def` route"),
+        forwarder_row(a, "`async def` route", "protocol"),
     ]
 
 
