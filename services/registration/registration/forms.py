@@ -15,7 +15,7 @@ def validate_data(eform: dict, data) -> list[Problem]:
     except Unresolvable:
         # A schema published before the designer refused broken $refs: say so (nothing is stored) rather than fail.
         return [Problem("formData.eFormId", "this e-form's schema has a $ref that does not resolve: the service must be corrected")]
-    except RecursionError:  # $refs looping onto the same value, which the designer does not refuse yet
+    except RecursionError:  # $refs looping onto the same value, in a design published before the designer refused them
         return [Problem("formData.eFormId", "this e-form's schema has $refs that loop: the service must be corrected")]
     for error in errors:
         path = [str(p) for p in error.absolute_path]
