@@ -12,7 +12,7 @@ import pytest
 from sqlmodel import Session, select
 
 from gateway.models import MessageLogEntry
-from kernel.testing import wait_until
+from kernel.testing import TcpServer, wait_until
 
 TIMEOUT = 2.0  # the session gateway's UPSTREAM_TIMEOUT_SECONDS and UPSTREAM_STREAM_TIMEOUT_SECONDS (conftest)
 MARGIN = 3.0  # shared CPU: "in time" is within the deadline plus this
@@ -26,21 +26,10 @@ class DrippingProvider:
 
     def __init__(self, part: str):
         self.part, self.stopped = part, threading.Event()
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
-        threading.Thread(target=self._accept, daemon=True).start()
+        self.server = TcpServer(self._answer)
+        self.url = self.server.url
 
-    def _accept(self) -> None:
-        while True:
-            try:
-                connection, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._answer, args=(connection,), daemon=True).start()
-
-    def _answer(self, connection: socket.socket) -> None:
+    def _answer(self, connection: socket.socket, number: int) -> None:
         with connection:
             try:
                 request = b""
@@ -67,7 +56,7 @@ class DrippingProvider:
 
     def close(self) -> None:
         self.stopped.set()
-        self.sock.close()
+        self.server.close()
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ import threading
 import pytest
 
 from gateway.upstream import UpstreamFailed, UpstreamPool, origin
+from kernel.testing import TcpServer
 
 
 CLOSE = object()  # in an answer: the provider closes the connection there
@@ -18,21 +19,13 @@ class ScriptedProvider:
     Content-Length."""
 
     def __init__(self, answer):
-        self.answer, self.connections, self.requests = answer, 0, []
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
-        threading.Thread(target=self._accept, daemon=True).start()
+        self.answer, self.requests = answer, []
+        self.server = TcpServer(self._serve)
+        self.url = self.server.url
 
-    def _accept(self) -> None:
-        while True:
-            try:
-                connection, _ = self.sock.accept()
-            except OSError:
-                return
-            self.connections += 1
-            threading.Thread(target=self._serve, args=(connection, self.connections), daemon=True).start()
+    @property
+    def connections(self) -> int:
+        return self.server.connections
 
     def _serve(self, connection: socket.socket, number: int) -> None:
         buffered, served = b"", 0
@@ -66,7 +59,7 @@ class ScriptedProvider:
                 pass
 
     def close(self) -> None:
-        self.sock.close()
+        self.server.close()
 
 
 @pytest.fixture

@@ -121,6 +121,32 @@ class ServerThread:
         self.thread.join(timeout=10)
 
 
+class TcpServer:
+    """A scripted peer below HTTP, for what no well-behaved server does (dripping bytes, dropping connections, answers
+    that are not HTTP): a local port whose connections each go to `handle(connection, number)` in a thread of their own
+    (number counts connections from 1)."""
+
+    def __init__(self, handle: Callable[[socket.socket, int], None], backlog: int = 16):
+        self.handle, self.connections = handle, 0
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(backlog)
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                connection, _ = self.sock.accept()
+            except OSError:
+                return  # closed
+            self.connections += 1
+            threading.Thread(target=self.handle, args=(connection, self.connections), daemon=True).start()
+
+    def close(self) -> None:
+        self.sock.close()
+
+
 @contextlib.contextmanager
 def serve(app, port: int | None = None, **options):
     """Run an ASGI app in a real uvicorn server on a free port; yields its base URL. options: see ServerThread."""
