@@ -242,3 +242,38 @@ def test_a_response_that_is_not_http_and_a_dead_port_fail_cleanly(provider):
         await pool.close()
 
     run(scenario())
+
+
+def test_an_https_provider_is_reached_only_with_a_certificate_the_gateway_trusts(tmp_path):
+    """A provider registered with an https URL: the connection is TLS, its certificate checked against the trusted CAs
+    (the shared TLS context, or the one given): a provider whose certificate chains to an unknown CA is not reached."""
+    import ssl
+
+    from cryptography.x509.oid import NameOID
+    from fastapi import FastAPI
+
+    from kernel.testing import Authority, serve
+
+    ca = Authority(tmp_path, "provider-ca")
+    cert_file, key_file, _ = ca.issue("provider", [(NameOID.COMMON_NAME, "provider")], ip="127.0.0.1")
+    app = FastAPI()
+
+    @app.get("/hello")
+    def hello() -> dict:
+        return {"over": "tls"}
+
+    with serve(app, ssl_certfile=cert_file, ssl_keyfile=key_file) as url:
+        assert url.startswith("https://")
+
+        async def scenario():
+            trusting = UpstreamPool(connect_timeout=2, tls=ssl.create_default_context(cafile=ca.cert_file))
+            answer = await fetch(trusting, url, path="/hello")
+            await trusting.close()
+            default = UpstreamPool(connect_timeout=2)  # the system's CAs: this test CA is not among them
+            with pytest.raises(UpstreamFailed):
+                await fetch(default, url, path="/hello")
+            await default.close()
+            return answer
+
+        status, _, body = run(scenario())
+    assert status == 200 and body == b'{"over":"tls"}'

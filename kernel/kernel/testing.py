@@ -5,6 +5,8 @@ RabbitMQ (never a skip). The OIDC issuer here is a real HTTP server with real ke
 Identity BB / Keycloak only in tests of other services' auth.
 """
 import contextlib
+import datetime
+import ipaddress
 import os
 import shutil
 import socket
@@ -18,6 +20,10 @@ from urllib.parse import quote, urlsplit, urlunsplit
 import psycopg
 import pytest
 import uvicorn
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from joserfc import jwt
 from joserfc.jwk import KeySet, RSAKey
 
@@ -119,6 +125,39 @@ class ServerThread:
     def stop(self) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=10)
+
+
+class Authority:
+    """A test certificate authority (P-256, valid for an hour) that writes what it issues to PEM files: server
+    certificates for TLS providers, client certificates for mutual TLS."""
+
+    def __init__(self, directory, name: str):
+        self.directory, self.key = directory, ec.generate_private_key(ec.SECP256R1())
+        self.name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+        self.cert = self._build(self.name, self.key.public_key(), ca=True)
+        self.cert_file = self._write(f"{name}.crt", self.cert.public_bytes(serialization.Encoding.PEM))
+
+    def _build(self, subject: x509.Name, public_key, *, ca: bool = False, ip: str | None = None) -> x509.Certificate:
+        now = datetime.datetime.now(datetime.timezone.utc)
+        builder = (x509.CertificateBuilder().subject_name(subject).issuer_name(self.name).public_key(public_key)
+                   .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
+                   .not_valid_after(now + datetime.timedelta(hours=1))
+                   .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
+        if ip:
+            builder = builder.add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(ip))]), critical=False)
+        return builder.sign(self.key, hashes.SHA256())
+
+    def _write(self, name: str, data: bytes) -> str:
+        path = self.directory / name
+        path.write_bytes(data)
+        return str(path)
+
+    def issue(self, file_name: str, attributes: list[tuple], *, ip: str | None = None) -> tuple[str, str, x509.Certificate]:
+        """(certificate file, key file, certificate)"""
+        key = ec.generate_private_key(ec.SECP256R1())
+        cert = self._build(x509.Name([x509.NameAttribute(oid, value) for oid, value in attributes]), key.public_key(), ip=ip)
+        key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+        return (self._write(f"{file_name}.crt", cert.public_bytes(serialization.Encoding.PEM)), self._write(f"{file_name}.key", key_pem), cert)
 
 
 class TcpServer:
