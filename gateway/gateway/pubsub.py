@@ -18,7 +18,7 @@ from kernel.db import UnitOfWork
 from kernel.egress import Target, UrlRefused, target
 from kernel.events import Envelope
 from kernel.httpclient import shared_client
-from kernel.jsonschemas import ref_problem
+from kernel.jsonschemas import ref_problem, slow_pattern_problem
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +36,9 @@ def event_validator(schema: dict) -> Draft202012Validator:
 
 
 def schema_problem(schema: dict) -> str | None:
-    """Why events could not be checked against this schema, or None: it is no JSON Schema, or its $refs point outside it
-    (nothing is ever fetched) or loop onto the same value (kernel.jsonschemas.ref_problem)."""
+    """Why events could not be checked against this schema, or None: it is no JSON Schema, its $refs point outside it
+    (nothing is ever fetched) or loop onto the same value (kernel.jsonschemas.ref_problem), or a pattern could make
+    checking one event take seconds of CPU (kernel.jsonschemas.slow_pattern_problem)."""
     if not safejson.finite(schema):
         return "NaN and infinite numbers are not JSON"
     try:
@@ -46,7 +47,7 @@ def schema_problem(schema: dict) -> str | None:
         return f"not a valid JSON Schema: {exc.message}"
     except RecursionError:
         return "nested too deeply"
-    return ref_problem(schema)
+    return ref_problem(schema) or slow_pattern_problem(schema)
 
 
 # --- push addresses --------------------------------------------------------------------------------------------

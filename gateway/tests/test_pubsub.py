@@ -326,6 +326,27 @@ def test_refs_inside_the_schema_are_followed(room):
     assert invalid.status_code == 400 and invalid.json()["type"] == "Client.InvalidEvent"
 
 
+def test_schemas_whose_patterns_backtrack_catastrophically_are_refused_and_plain_patterns_accepted(room):
+    # With ^(a+)+$ checking "a" * 30 + "b" takes tens of seconds (each further "a" doubles it): every publish would burn CPU.
+    slow = [{"type": "object", "properties": {"x": {"type": "string", "pattern": "^(a+)+$"}}},
+            {"type": "object", "patternProperties": {"^(a|aa)*$": {"type": "string"}}}]
+    plain = {"type": "object", "properties": {"x": {"type": "string", "pattern": "^[A-Z]{2}-[0-9]+$"}}}
+
+    refused = [httpx.post(room.url("api/v1/eventType"), json={"eventType": f"slow{uuid.uuid4().hex[:8]}", "schema": schema},
+                          headers=room.as_("events")) for schema in slow]
+    name = f"plain{uuid.uuid4().hex[:8]}"
+    accepted = httpx.post(room.url("api/v1/eventType"), json={"eventType": name, "schema": plain}, headers=room.as_("events"))
+
+    assert [r.status_code for r in refused] == [400] * len(slow)
+    assert {r.json()["type"] for r in refused} == {"Client.BadRequest"}
+    assert all("repeats a group that itself varies in length" in r.text for r in refused)
+    assert accepted.status_code == 200
+    valid = httpx.post(room.url(f"pub/v1/{name}"), json={"event": {"x": "LA-1"}}, headers=room.as_("events"))
+    invalid = httpx.post(room.url(f"pub/v1/{name}"), json={"event": {"x": "la-1"}}, headers=room.as_("events"))
+    assert valid.status_code == 201
+    assert invalid.status_code == 400 and invalid.json()["type"] == "Client.InvalidEvent"
+
+
 @pytest.mark.parametrize("stored", ["remote", "loop"])
 def test_a_stored_schema_that_cannot_be_followed_puts_its_event_type_out_of_service_without_fetching(room, engine, stored):
     """Schemas stored before they were checked at creation."""

@@ -1,11 +1,11 @@
-"""kernel.jsonschemas: formats enforced, and a $ref never fetched (real HTTP server listening for it)."""
+"""kernel.jsonschemas: formats enforced, a $ref never fetched (real HTTP server listening for it), slow patterns named."""
 import http.server
 import threading
 
 import pytest
 from referencing.exceptions import Unresolvable
 
-from kernel.jsonschemas import ref_problem, validator
+from kernel.jsonschemas import ref_problem, slow_pattern_problem, validator
 
 
 @pytest.mark.parametrize("value, valid", [("owner@example.la", True), ("not-an-email", False), ("a@b", False), ("a@b.la", True)])
@@ -89,3 +89,32 @@ def test_a_schema_nested_deeper_than_the_check_can_follow_is_refused_not_raised(
         schema = {"not": schema}
 
     assert ref_problem(schema) == "nested too deeply"
+
+
+@pytest.mark.parametrize("schema, pattern", [
+    ({"type": "string", "pattern": "^(a+)+$"}, "^(a+)+$"),
+    ({"properties": {"x": {"items": [{"pattern": "(a|aa)*b"}]}}}, "(a|aa)*b"),  # found however deep, lists included
+    ({"$defs": {"d": {"patternProperties": {"^(\\w+\\s?)*$": {}}}}}, "^(\\w+\\s?)*$"),  # a patternProperties key
+    ({"not": {"pattern": "(?=(x*)*y)"}}, "(?=(x*)*y)"),  # inside a lookahead too
+])
+def test_patterns_with_nested_variable_repetition_are_named(schema, pattern):
+    assert slow_pattern_problem(schema) == (f"pattern '{pattern}' repeats a group that itself varies in length (such as (a+)+ "
+                                            "or (a|ab)*), which can take exponential time; write it without the nested repetition")
+
+
+@pytest.mark.parametrize("schema", [
+    {"type": "string", "pattern": "^([A-Z]{2}-)+[0-9]+$"},  # the repeated group has one length
+    {"pattern": "^\\d*\\d*$", "patternProperties": {"^[a-z]+_(id|code)$": {"pattern": "^(ab){1,3}$"}}},
+    {"pattern": "("},  # not a pattern at all: check_schema reports it, not this check
+    {"enum": ["x"], "properties": {"pattern": {"type": "string"}}},  # a property named pattern is no pattern
+])
+def test_patterns_without_nested_variable_repetition_pass(schema):
+    assert slow_pattern_problem(schema) is None
+
+
+def test_the_slow_pattern_check_is_a_loop_not_recursion():
+    schema: dict = {"pattern": "^(a+)+$"}
+    for _ in range(5000):
+        schema = {"not": schema}
+
+    assert slow_pattern_problem(schema).startswith("pattern '^(a+)+$'")

@@ -6,15 +6,13 @@ may register); determinants without a condition describe everyone. A fee is a fi
 numeric form field (`per_field`), and applies when its condition (if any) holds. A required document with a condition
 is required only of the applicants it describes.
 """
-import re
-import re._parser as regex_parser  # the stdlib's own parse of a pattern, to see how its repetitions nest
 from decimal import Decimal
 
 from jsonschema import Draft202012Validator
 from referencing.exceptions import Unresolvable
 
 from kernel.errors import ApiError
-from kernel.jsonschemas import ref_problem, validator as schema_validator
+from kernel.jsonschemas import ref_problem, slow_pattern_problem, validator as schema_validator
 
 
 def holds(condition: dict | None, data: dict) -> bool:
@@ -86,50 +84,6 @@ def check_condition(value, field: str, add) -> None:
 def unusable_schema(schema: dict) -> str | None:
     """Why a schema that passes check_schema still cannot check submissions: its $refs point outside it (nothing is ever
     fetched) or loop onto the same value (kernel.jsonschemas.ref_problem), or a pattern's backtracking can take
-    exponential time on a short value."""
-    if problem := ref_problem(schema):
-        return problem
-    pending = [schema]
-    while pending:  # a loop, not recursion: the schema may be nested as deep as its parser allowed
-        node = pending.pop()
-        if isinstance(node, list):
-            pending.extend(node)
-        if not isinstance(node, dict):
-            continue
-        pending.extend(node.values())
-        patterns = [node["pattern"]] if isinstance(node.get("pattern"), str) else []
-        patterns += list(node["patternProperties"]) if isinstance(node.get("patternProperties"), dict) else []
-        for pattern in patterns:
-            if _backtracks_exponentially(pattern):
-                return (f"pattern '{pattern[:100]}' repeats a group that itself varies in length (such as (a+)+ or (a|ab)*), "
-                        "which can take exponential time; write it without the nested repetition")
-    return None
-
-
-def _backtracks_exponentially(pattern: str) -> bool:
-    try:
-        return _nested_repetition(regex_parser.parse(pattern), inside_unbounded=False)
-    except (re.error, RecursionError):
-        return False  # not a pattern Python compiles: check_schema's own regex check reports it
-
-
-def _nested_repetition(items, *, inside_unbounded: bool) -> bool:
-    """Whether an unbounded repetition holds a part that can match in more than one length or way: the shape of
-    catastrophic backtracking (a simple heuristic; overlapping sequences such as \d*\d* stay polynomial)."""
-    constants = regex_parser
-    for op, arg in items:
-        if op in (constants.MAX_REPEAT, constants.MIN_REPEAT, constants.POSSESSIVE_REPEAT):
-            low, high, body = arg
-            if inside_unbounded and low != high:
-                return True
-            if _nested_repetition(body, inside_unbounded=inside_unbounded or high == constants.MAXREPEAT):
-                return True
-        elif op is constants.BRANCH:
-            if inside_unbounded or any(_nested_repetition(branch, inside_unbounded=False) for branch in arg[1]):
-                return True
-        elif op is constants.SUBPATTERN and _nested_repetition(arg[3], inside_unbounded=inside_unbounded):
-            return True
-        elif op in (constants.ASSERT, constants.ASSERT_NOT) and _nested_repetition(arg[1], inside_unbounded=inside_unbounded):
-            return True
-    return False
+    exponential time on a short value (kernel.jsonschemas.slow_pattern_problem)."""
+    return ref_problem(schema) or slow_pattern_problem(schema)
 
