@@ -7,8 +7,8 @@ from kernel.auth import Caller
 from kernel.db import UnitOfWork
 from kernel.errors import ApiError
 from registration import design, designer, forms
-from registration.models import ApplicationFile, ServiceDefinition, Task
-from registration.processing import operator_roles
+from registration.models import ApplicationFile, Document, ServiceDefinition, Task
+from registration.processing import document_id_from_url, operator_roles
 
 
 @dataclass
@@ -33,6 +33,27 @@ class FileView:
         if self.is_applicant:
             return dict(data)
         return forms.filter_data(data, design.eform(self.document, self.file.eform_id), self.classifications)
+
+    def may_see_document(self, stored: Document | None) -> bool:
+        """The applicant sees every document of their file; an operator those whose slot's classification one of their
+        roles may see (an upload that fills no slot, or is not this file's, counts as UNCLASSIFIED)."""
+        if self.is_applicant:
+            return True
+        return design.document_classification(self.document, stored.document_type if stored else "") in self.classifications
+
+    def document_urls(self, uow: UnitOfWork) -> list[str]:
+        """The file's documentUrls this caller may see, in their order."""
+        if self.is_applicant:
+            return list(self.file.document_urls)
+        found = attached_documents(uow, file=self.file)
+        return [url for url in self.file.document_urls if self.may_see_document(found.get(document_id_from_url(url)))]
+
+
+def attached_documents(uow: UnitOfWork, *, file: ApplicationFile) -> dict[str, Document]:
+    """Id -> upload, for the file's documentUrls that name the applicant's own uploads to this file (or not yet to any)."""
+    ids = [document_id_from_url(url) for url in file.document_urls]
+    rows = uow.session.exec(select(Document).where(Document.id.in_(ids))) if ids else []
+    return {d.id: d for d in rows if d.owner_id == file.applicant_id and d.file_id in (None, file.id)}
 
 
 def service_document(uow: UnitOfWork, *, service: ServiceDefinition, number: int | None) -> dict:

@@ -8,6 +8,12 @@ from jsonschema.exceptions import SchemaError
 from registration.rules import check_condition, unusable_schema
 
 CLASSIFICATIONS = ("public", "internal", "personal", "sensitive_personal")
+# What a form field or document slot without a classification counts as: the most restrictive one. A design that
+# leaves a document slot unclassified (designs from before slots had one) keeps validating and publishing, and its
+# uploads go to the roles that may see sensitive personal data only. Not "the most restrictive classification the
+# design uses": an ID card scan would then reach every role that sees "personal" in a design that happens to classify
+# nothing as sensitive, and a slot's audience would change whenever an unrelated field's classification did.
+UNCLASSIFIED = "sensitive_personal"
 DECISIONS = ("approve", "reject", "send_back")
 STEP_TYPES = ("require_signed_in_citizen", "require_consent", "notify_applicant", "write_registry")
 SERVICE_TYPES = ("None", "Private", "Public")
@@ -243,6 +249,8 @@ def _check_documents(value, add) -> None:
             add(f"{at}.max_bytes", "required: a positive number of bytes")
         if not isinstance(document.get("required", False), bool):
             add(f"{at}.required", "must be true or false")
+        if "classification" in document and document["classification"] not in CLASSIFICATIONS:
+            add(f"{at}.classification", f"must be one of {', '.join(CLASSIFICATIONS)} (leave it out for {UNCLASSIFIED})")
         check_condition(document.get("condition"), f"{at}.condition", add)
 
 
@@ -337,6 +345,14 @@ def has_step(document: dict, step_type: str) -> dict | None:
 
 def document_type(document: dict, type_: str) -> dict | None:
     return next((d for d in document.get("documents", []) if d.get("type") == type_), None)
+
+
+def document_classification(document: dict, type_: str) -> str:
+    """The classification of an upload of this document type: its slot's, or UNCLASSIFIED for an unclassified slot and
+    for an upload that fills no slot of the design (untyped, or of a type the design does not declare)."""
+    slot = document_type(document, type_) if type_ else None
+    value = slot.get("classification") if isinstance(slot, dict) else None
+    return value if value in CLASSIFICATIONS else UNCLASSIFIED
 
 
 def registration_names(document: dict) -> set[str]:

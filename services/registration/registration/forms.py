@@ -2,7 +2,7 @@
 from referencing.exceptions import Unresolvable
 
 from kernel.jsonschemas import validator as schema_validator
-from registration.design import Problem
+from registration.design import UNCLASSIFIED, Problem
 
 def validate_data(eform: dict, data) -> list[Problem]:
     """Each failing field of the submitted data and the reason, without echoing the submitted values."""
@@ -59,7 +59,7 @@ def visible_fields(eform: dict, classifications) -> set[str]:
     allowed = set(classifications)
     fields = eform.get("fields") or {}
     names = set((eform.get("schema") or {}).get("properties") or {}) | set(fields)
-    return {name for name in names if (fields.get(name) or {}).get("classification", "sensitive_personal") in allowed}
+    return {name for name in names if (fields.get(name) or {}).get("classification", UNCLASSIFIED) in allowed}
 
 
 def filter_data(data: dict, eform: dict | None, classifications) -> dict:

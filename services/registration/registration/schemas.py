@@ -5,8 +5,8 @@ from sqlmodel import select
 
 from kernel.db import UnitOfWork
 from registration import design
-from registration.access import FileView
-from registration.models import Document, FileHistory, Task
+from registration.access import FileView, attached_documents
+from registration.models import FileHistory, Task
 from registration.processing import STATUS_TITLES, document_id_from_url, task_name
 
 
@@ -29,7 +29,7 @@ def file_out(view: FileView, uow: UnitOfWork, *, lang: str, with_history: bool =
         "serviceName": design.text(view.document.get("name"), lang), "status": status(file.status), "ended": file.ended,
         "applicationData": {
             "applicationName": file.application_name, "applicantId": file.applicant_id, "created": iso(file.created),
-            "formData": {"data": view.form_data(), "eFormId": file.eform_id}, "documentUrls": list(file.document_urls),
+            "formData": {"data": view.form_data(), "eFormId": file.eform_id}, "documentUrls": view.document_urls(uow),
         },
     }
     if file.registration_number:
@@ -38,7 +38,7 @@ def file_out(view: FileView, uow: UnitOfWork, *, lang: str, with_history: bool =
     body["fees"] = dict(file.fees) if file.fees else {"items": [], "totals": []}
     body["expectedEnd"] = iso(file.expected_end)
     body["fieldsToFix"] = list(file.fields_to_fix)
-    body["documents"] = documents_out(uow, file=file)
+    body["documents"] = documents_out(uow, view=view)
     if not view.is_applicant:
         body["processingData"] = dict(file.processing_data)
     if with_history:
@@ -47,14 +47,13 @@ def file_out(view: FileView, uow: UnitOfWork, *, lang: str, with_history: bool =
     return body
 
 
-def documents_out(uow: UnitOfWork, *, file) -> list[dict]:
+def documents_out(uow: UnitOfWork, *, view: FileView) -> list[dict]:
     """Which document slot each attached upload fills, and its file name (only the applicant's own uploads, so a URL
-    to someone else's document names nothing)."""
-    ids = [document_id_from_url(url) for url in file.document_urls]
-    found = {d.id: d for d in uow.session.exec(select(Document).where(Document.id.in_(ids)))} if ids else {}
-    return [{"url": str(url), "documentType": found[i].document_type, "fileName": found[i].file_name}
-            for url, i in zip(file.document_urls, ids)
-            if i in found and found[i].owner_id == file.applicant_id and found[i].file_id in (None, file.id)]
+    to someone else's document names nothing; to an operator only those their roles' classifications cover)."""
+    found = attached_documents(uow, file=view.file)
+    listed = [(url, found.get(document_id_from_url(url))) for url in view.file.document_urls]
+    return [{"url": str(url), "documentType": d.document_type, "fileName": d.file_name}
+            for url, d in listed if d is not None and view.may_see_document(d)]
 
 
 def localised_task_name(task: Task, document: dict, lang: str) -> str:
@@ -63,7 +62,7 @@ def localised_task_name(task: Task, document: dict, lang: str) -> str:
     return task_name(document, role, lang) if role else task.name
 
 
-def file_list_item(view: FileView, task: Task | None, lang: str) -> dict:
+def file_list_item(view: FileView, uow: UnitOfWork, task: Task | None, lang: str) -> dict:
     file = view.file
     return {
         "fileId": file.id, "mainTaskId": file.main_task_id, "taskTitle": localised_task_name(task, view.document, lang) if task else "",
@@ -72,7 +71,7 @@ def file_list_item(view: FileView, task: Task | None, lang: str) -> dict:
         "status": status(file.status), "applicantId": file.applicant_id, "created": iso(file.created),
         "registered": iso(file.registered), "description": file.description,
         "serviceName": design.text(view.document.get("name"), lang), "serviceId": file.service_id, "eformId": file.eform_id,
-        "documentUrls": list(file.document_urls), "additionalMeta": {"data": {}}, "expectedEnd": iso(file.expected_end),
+        "documentUrls": view.document_urls(uow), "additionalMeta": {"data": {}}, "expectedEnd": iso(file.expected_end),
     }
 
 

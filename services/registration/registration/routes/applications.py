@@ -108,7 +108,7 @@ def list_applications(request: Request, uow: UowDep, caller: CallerDep, settings
     items = []
     for file in uow.session.exec(query):
         view = access.file_view(uow, file_id=file.id, caller=caller, admin_roles=settings.admin_roles)
-        items.append(schemas.file_list_item(view, access.current_task(uow, file=file), lang))
+        items.append(schemas.file_list_item(view, uow, access.current_task(uow, file=file), lang))
     return items
 
 

@@ -138,7 +138,9 @@ def download_document(document_id: str, uow: UowDep, caller: CallerDep, settings
         if document.file_id is None:
             raise ApiError(404, "document_not_found", "No document has this id.")
         view = access.file_view(uow, file_id=document.file_id, caller=caller, admin_roles=settings.admin_roles)  # 404 unless allowed
-        if not view.roles:
+        # An operator whose roles may not see the slot's classification gets the same 404 as for an unknown id, as the
+        # file view leaves the document out rather than saying it is there.
+        if not view.roles or not view.may_see_document(document):
             raise ApiError(404, "document_not_found", "No document has this id.")
     return FileResponse(settings.documents_dir / document.path, media_type=document.content_type,
                         headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"})
