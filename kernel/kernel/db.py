@@ -11,7 +11,8 @@ from typing import Annotated
 from alembic import command
 from alembic.config import Config
 from fastapi import Depends, Request
-from sqlalchemy import Table, event, insert, text
+from sqlalchemy import DateTime, Table, event, insert, text
+from sqlalchemy.dialects.sqlite import DATETIME as SQLITE_DATETIME
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, create_engine
@@ -22,11 +23,47 @@ from kernel.settings import ServiceSettings
 from kernel.telemetry import current_trace_headers
 
 
+class _SqliteUtcDateTime(SQLITE_DATETIME):
+    """`DateTime(timezone=True)` on SQLite as on PostgreSQL: a time with an offset is stored as the same instant in UTC
+    (SQLite's own type writes the wall-clock time and drops the offset, so 10:00+07:00 came back as 10:00 UTC, and a
+    comparison with such a time was off by the offset), and what is read back is aware, in UTC (SQLite's type gives naive
+    datetimes, which fail comparisons with aware ones). Naive times are stored as given: every stored time is UTC.
+    Columns without timezone=True keep SQLite's behaviour. The stored text is SQLite's usual format, so existing files
+    need no migration (their times were written in UTC)."""
+
+    def bind_processor(self, dialect):
+        process = super().bind_processor(dialect)
+        if not self.timezone or process is None:
+            return process
+
+        def to_utc(value):
+            if isinstance(value, datetime) and value.tzinfo is not None:
+                value = value.astimezone(timezone.utc)  # OverflowError beyond year 1..9999 in UTC: validate input first
+            return process(value)
+        return to_utc
+
+    def result_processor(self, dialect, coltype):
+        process = super().result_processor(dialect, coltype)
+        if not self.timezone:
+            return process
+
+        def aware(value):
+            if process is not None:
+                value = process(value)
+            if isinstance(value, datetime):
+                return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+            return value
+        return aware
+
+
 def make_engine(settings: ServiceSettings) -> Engine:
     url = settings.sqlalchemy_url
     if url.startswith("sqlite"):
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, hide_parameters=True)
+        # This engine's dialect only (the "colspecs" SQLAlchemy documents as settable per instance), before any use:
+        # every DateTime column and bound value maps to _SqliteUtcDateTime instead of SQLite's DATETIME.
+        engine.dialect.colspecs = {**engine.dialect.colspecs, DateTime: _SqliteUtcDateTime}
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record):

@@ -177,8 +177,12 @@ def _moment(value: str | None, name: str) -> datetime | None:
         moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
     except ValueError:
         raise Invalid("invalid_request", f"{name} must be an ISO 8601 date-time, e.g. 2026-01-31T08:00:00Z.") from None
-    # A time without an offset is read as UTC, the zone every stored time is in.
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=timezone.utc)  # a time without an offset is read as UTC, the zone of stored times
+    try:
+        return moment.astimezone(timezone.utc)  # compared in UTC on every database (kernel.db: SQLite's times too)
+    except OverflowError:  # e.g. 0001-01-01T00:00:00+01:00: before year 1 in UTC
+        raise Invalid("invalid_request", f"{name} is out of range.") from None
 
 
 def search_query(*, status: str | None, process: str | None, source: str | None, created_from: str | None,

@@ -115,6 +115,7 @@ def test_search_accepts_the_enrollment_scope(base_url, oidc_issuer):
     {"offset": "-1"}, {"offset": "one"}, {"offset": "1.5"}, {"offset": "9" * 30}, {"limit": "0"}, {"limit": "101"},
     {"limit": "ten"}, {"createdFrom": "yesterday"}, {"createdTo": "2026-13-01"},
     {"createdFrom": "2026-02-01T00:00:00Z", "createdTo": "2026-01-01T00:00:00Z"},
+    {"createdFrom": "0001-01-01T00:00:00+01:00"}, {"createdTo": "9999-12-31T23:30:00-01:00"},  # beyond year 1..9999 in UTC
 ])
 def test_bad_parameters_are_a_400_in_the_enrollment_error_shape(base_url, headers, params):
     response = _search(base_url, headers, **params)
