@@ -91,7 +91,9 @@ DEMO_CITIZEN_ATTRIBUTES = {"name": {"lo": "ສົມພອນ ພົນເມື
                            "birthdate": "1988-05-12", "email": "somphone@example.la", "phone_number": "+8562055550101"}
 
 
-# The portal's own Lao title (web/web/i18n.py, "site_title"), so that the sign-in page names it as the portal does.
+# The portal's own titles (web/web/i18n.py, "site_title"), so that the sign-in page names it as the portal does
+# (tests/test_portal_names.py keeps the two in step).
+PORTAL_CLIENT_NAME = "Lao Government Online Services"
 PORTAL_CLIENT_NAMES = {"lo": "ການບໍລິການລັດ ອອນລາຍ"}
 
 
@@ -100,14 +102,15 @@ def load_demo(uow, settings) -> None:
     portal = session.get(OidcClient, PORTAL_CLIENT_ID)
     if portal is None:
         session.add(OidcClient(
-            client_id=PORTAL_CLIENT_ID, client_name="Lao citizen portal", client_names=dict(PORTAL_CLIENT_NAMES),
+            client_id=PORTAL_CLIENT_ID, client_name=PORTAL_CLIENT_NAME, client_names=dict(PORTAL_CLIENT_NAMES),
             relying_party_id="govstack-portal",
             logo_uri=f"{settings.portal_url.rstrip('/')}/static/logo.png", redirect_uris=portal_redirect_uris(settings),
             auth_context_refs=["idbb:acr:static-code"], public_key=PORTAL_DEV_PUBLIC_JWK, user_claims=["name", "email", "phone_number"],
             grant_types=["authorization_code"], client_auth_methods=["private_key_jwt"], registration_digest="demo-fixture",
         ))
     elif portal.registration_digest == "demo-fixture" and not portal.client_names:
-        portal.client_names = dict(PORTAL_CLIENT_NAMES)  # loaded before clients had names per language
+        # Loaded before clients had names per language (and when the default name was "Lao citizen portal").
+        portal.client_name, portal.client_names = PORTAL_CLIENT_NAME, dict(PORTAL_CLIENT_NAMES)
     if session.get(Person, DEMO_CITIZEN_ID) is None:
         session.add(Person(id=DEMO_CITIZEN_ID, uin=DEMO_CITIZEN_UIN, attributes=DEMO_CITIZEN_ATTRIBUTES))
         session.add(PersonRevision(person_id=DEMO_CITIZEN_ID, version=1, attributes=DEMO_CITIZEN_ATTRIBUTES))
