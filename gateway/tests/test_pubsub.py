@@ -347,7 +347,7 @@ def test_schemas_whose_patterns_backtrack_catastrophically_are_refused_and_plain
     assert invalid.status_code == 400 and invalid.json()["type"] == "Client.InvalidEvent"
 
 
-@pytest.mark.parametrize("stored", ["remote", "loop"])
+@pytest.mark.parametrize("stored", ["remote", "loop", "slow pattern"])
 def test_a_stored_schema_that_cannot_be_followed_puts_its_event_type_out_of_service_without_fetching(room, engine, stored):
     """Schemas stored before they were checked at creation."""
     from sqlmodel import Session, select
@@ -359,11 +359,13 @@ def test_a_stored_schema_that_cannot_be_followed_puts_its_event_type_out_of_serv
     with serve(counter.app()) as url:
         with Session(engine) as session:
             event_type = session.exec(select(EventType).where(EventType.name == name)).one()
-            event_type.schema_ = {"$ref": f"{url}/x.json"} if stored == "remote" else {"$ref": "#"}
+            event_type.schema_ = {"remote": {"$ref": f"{url}/x.json"}, "loop": {"$ref": "#"},
+                                  # "aaa...!" against it backtracks: 2^n steps for n letters
+                                  "slow pattern": {"properties": {"childId": {"pattern": "^(a+)+$"}}}}[stored]
             session.add(event_type)
             session.commit()
 
-        response = httpx.post(room.url(f"pub/v1/{name}"), json={"event": {"childId": "x"}}, headers=room.as_("hospital"))
+        response = httpx.post(room.url(f"pub/v1/{name}"), json={"event": {"childId": "a" * 22 + "!"}}, headers=room.as_("hospital"))
 
     assert response.status_code == 503
     assert response.json()["type"] == "Server.ServerProxy.EventTypeUnusable"
