@@ -1,4 +1,5 @@
 """JSON Schema validation of what services hold as data (e-forms, conditions): `format` enforced, nothing ever fetched."""
+import json
 import re
 import re._parser as regex_parser  # the stdlib's own parse of a pattern, to see how its repetitions nest
 
@@ -130,3 +131,18 @@ def _in_place(schema: dict) -> list:
         found += schema[keyword] if isinstance(schema.get(keyword), list) else []
     found += schema["dependentSchemas"].values() if isinstance(schema.get("dependentSchemas"), dict) else []
     return [subschema for subschema in found if isinstance(subschema, dict)]
+
+
+# Stored schema (canonical JSON) -> its slow-pattern problem or None.
+_stored_patterns: dict[str, str | None] = {}
+
+
+def stored_slow_pattern_problem(schema: dict) -> str | None:
+    """slow_pattern_problem for a schema stored before such patterns were refused, found once per schema and kept: it is
+    asked before every validation against a stored schema (an event, a submission), which must never run such a pattern."""
+    key = json.dumps(schema, sort_keys=True)
+    if key not in _stored_patterns:
+        if len(_stored_patterns) > 1000:
+            _stored_patterns.clear()
+        _stored_patterns[key] = slow_pattern_problem(schema)
+    return _stored_patterns[key]

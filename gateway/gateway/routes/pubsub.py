@@ -2,7 +2,6 @@
 
 The forwarding route hands a call here when the addressed application is a room and no real service of it has that code.
 """
-import json
 import logging
 import re
 from collections.abc import Callable
@@ -23,7 +22,7 @@ from gateway.registry import audit
 from kernel import safejson
 from kernel.db import UnitOfWork
 from kernel.errors import ApiError
-from kernel.jsonschemas import slow_pattern_problem
+from kernel.jsonschemas import stored_slow_pattern_problem
 
 log = logging.getLogger(__name__)
 
@@ -180,22 +179,9 @@ def publish(call: Call, name: str) -> Response:
     return JSONResponse({"id": event.id}, status_code=201)
 
 
-# Stored schema (canonical JSON) -> its slow-pattern problem or None: found once per schema, not at every publish.
-_slow_patterns: dict[str, str | None] = {}
-
-
-def _stored_slow_pattern(schema: dict) -> str | None:
-    key = json.dumps(schema, sort_keys=True)
-    if key not in _slow_patterns:
-        if len(_slow_patterns) > 1000:
-            _slow_patterns.clear()
-        _slow_patterns[key] = slow_pattern_problem(schema)
-    return _slow_patterns[key]
-
-
 def _schema_errors(event_type: EventType, event: dict) -> list:
     # A pattern that backtracks for seconds is refused at creation; one stored before that must not run at publish.
-    problem = _stored_slow_pattern(event_type.schema_)
+    problem = stored_slow_pattern_problem(event_type.schema_)
     if problem is None:
         try:
             return sorted(event_validator(event_type.schema_).iter_errors(event), key=lambda e: list(e.path))

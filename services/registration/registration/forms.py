@@ -1,13 +1,16 @@
 """Form data against an e-form: JSON Schema validation naming each field, and what each processing role may see."""
 from referencing.exceptions import Unresolvable
 
-from kernel.jsonschemas import validator as schema_validator
+from kernel.jsonschemas import stored_slow_pattern_problem, validator as schema_validator
 from registration.design import UNCLASSIFIED, Problem
 
 def validate_data(eform: dict, data) -> list[Problem]:
     """Each failing field of the submitted data and the reason, without echoing the submitted values."""
     if not isinstance(data, dict):
         return [Problem("formData.data", "must be an object of field values")]
+    if stored_slow_pattern_problem(eform["schema"]):
+        # A pattern that backtracks for seconds, in a design published before the designer refused them: never run it.
+        return [Problem("formData.eFormId", "this e-form's schema has a pattern that can take seconds to check: the service must be corrected")]
     validator = schema_validator(eform["schema"])
     problems = []
     try:

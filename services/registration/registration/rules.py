@@ -12,12 +12,15 @@ from jsonschema import Draft202012Validator
 from referencing.exceptions import Unresolvable
 
 from kernel.errors import ApiError
-from kernel.jsonschemas import ref_problem, slow_pattern_problem, validator as schema_validator
+from kernel.jsonschemas import ref_problem, slow_pattern_problem, stored_slow_pattern_problem, validator as schema_validator
 
 
 def holds(condition: dict | None, data: dict) -> bool:
     if condition is None:
         return True
+    if stored_slow_pattern_problem(condition):  # in a design published before the designer refused such patterns
+        raise ApiError(400, "invalid_service_design",
+                       "A condition of this service has a pattern that can take seconds to check: the service must be corrected.")
     try:
         return schema_validator(condition).is_valid(data)
     except (Unresolvable, RecursionError):

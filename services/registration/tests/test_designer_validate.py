@@ -106,6 +106,21 @@ def test_a_stored_schema_with_a_dangling_ref_gives_a_form_problem_not_an_error()
     assert forms.validate_data(eform, {"a": 1}) == [Problem("formData.eFormId", "this e-form's schema has a $ref that does not resolve: the service must be corrected")]
 
 
+def test_a_stored_schema_or_condition_with_a_slow_pattern_is_never_run():
+    """Designs published before the designer refused such patterns: "aaa...!" against ^(a+)+$ takes 2^n steps."""
+    from kernel.errors import ApiError
+    from registration import rules
+
+    slow = {"type": "string", "pattern": "^(a+)+$"}
+    eform = {"schema": {"type": "object", "properties": {"a": slow}}}
+
+    assert forms.validate_data(eform, {"a": "a" * 22 + "!"}) == [
+        Problem("formData.eFormId", "this e-form's schema has a pattern that can take seconds to check: the service must be corrected")]
+    with pytest.raises(ApiError) as refused:
+        rules.holds({"properties": {"a": slow}}, {"a": "a" * 22 + "!"})
+    assert (refused.value.status, refused.value.code) == (400, "invalid_service_design")
+
+
 @pytest.mark.parametrize("content_type, body", [("application/json", b'{"code": "X1", "processing_days": 1e400}'),
                                                 ("application/yaml", b"code: X1\nprocessing_days: .inf\n")])
 def test_a_number_out_of_range_in_a_design_is_400(api, content_type, body):
