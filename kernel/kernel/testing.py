@@ -187,6 +187,21 @@ class TcpServer:
 
 
 @contextlib.contextmanager
+def local_database(settings, migrations_package: str):
+    """A service's database as `make run` has it without DATABASE_URL: SQLite in settings.data_dir, migrated; yields the
+    engine."""
+    from kernel.db import make_engine, migrate
+
+    engine = make_engine(settings)
+    assert engine.dialect.name == "sqlite", "settings with a DATABASE_URL: this is the local SQLite case"
+    migrate(engine, migrations_package)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+@contextlib.contextmanager
 def serve(app, port: int | None = None, **options):
     """Run an ASGI app in a real uvicorn server on a free port; yields its base URL. options: see ServerThread."""
     server = ServerThread(app, port or free_port(), **options).start()

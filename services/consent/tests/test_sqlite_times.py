@@ -7,18 +7,15 @@ from sqlmodel import Session, select
 
 from consent.models import ConsentRecord, DataAgreement, Individual, WebhookPush
 from consent.settings import ConsentSettings
-from kernel.db import make_engine, migrate
+from kernel.testing import local_database
 
 VIENTIANE = timezone(timedelta(hours=7))
 
 
 @pytest.fixture
 def engine(tmp_path):
-    engine = make_engine(ConsentSettings(data_dir=tmp_path))
-    assert engine.dialect.name == "sqlite"
-    migrate(engine, "consent.migrations")
-    yield engine
-    engine.dispose()
+    with local_database(ConsentSettings(data_dir=tmp_path), "consent.migrations") as engine:
+        yield engine
 
 
 def test_a_consent_records_creation_time_reads_back_as_the_same_instant_in_utc(engine):

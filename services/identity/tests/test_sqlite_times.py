@@ -8,18 +8,15 @@ from sqlmodel import Session, select
 from identity import enrollment as enrolments
 from identity.models import Enrollment
 from identity.settings import IdentitySettings
-from kernel.db import make_engine, migrate
+from kernel.testing import local_database
 
 VIENTIANE = timezone(timedelta(hours=7))
 
 
 @pytest.fixture
 def engine(tmp_path):
-    engine = make_engine(IdentitySettings(data_dir=tmp_path))
-    assert engine.dialect.name == "sqlite"
-    migrate(engine, "identity.migrations")
-    yield engine
-    engine.dispose()
+    with local_database(IdentitySettings(data_dir=tmp_path), "identity.migrations") as engine:
+        yield engine
 
 
 def _enrol(engine, enrollment_id: str, created_at: datetime) -> None:

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlmodel import Session, select
 
-from kernel.db import make_engine, migrate
+from kernel.testing import local_database
 from messaging import history
 from messaging.models import ApiKey, Message, MessageStatusEvent, SendRequest
 from messaging.routes.admin import _read
@@ -17,11 +17,8 @@ VIENTIANE = timezone(timedelta(hours=7))
 
 @pytest.fixture
 def engine(tmp_path):
-    engine = make_engine(MessagingSettings(data_dir=tmp_path))
-    assert engine.dialect.name == "sqlite"
-    migrate(engine, "messaging.migrations")
-    yield engine
-    engine.dispose()
+    with local_database(MessagingSettings(data_dir=tmp_path), "messaging.migrations") as engine:
+        yield engine
 
 
 def test_an_api_keys_times_are_shown_as_the_instants_stored(engine):
