@@ -4,7 +4,6 @@ without anyone touching the gateway. (gateway/tests covers one slow and one dead
 broken answers and recovery.)"""
 import asyncio
 import socket
-import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -15,7 +14,7 @@ from starlette.applications import Starlette
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from kernel.testing import free_port, serve
+from kernel.testing import TcpServer, free_port, serve
 
 TIMEOUT = 3.0  # UPSTREAM_TIMEOUT_SECONDS and UPSTREAM_CONNECT_TIMEOUT_SECONDS of this gateway
 MARGIN = 3.0  # shared CPU (gateway, building blocks and callers in this one process): "in time" is within the timeout plus this
@@ -34,26 +33,18 @@ class RawServer:
     """A TCP server misbehaving below HTTP: `silent` accepts and never answers, `broken` starts an answer and stops."""
 
     def __init__(self, behaviour: str):
-        self.behaviour, self.sock = behaviour, socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(64)
-        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
-        self.open: list[socket.socket] = []
-        threading.Thread(target=self._serve, daemon=True).start()
+        self.behaviour, self.open = behaviour, []
+        self.server = TcpServer(self._answer, backlog=64)
+        self.url = self.server.url
 
-    def _serve(self) -> None:
-        while True:
-            try:
-                connection, _ = self.sock.accept()
-            except OSError:
-                return
-            self.open.append(connection)  # kept open: the gateway must give up on its own
-            if self.behaviour == "broken":
-                connection.recv(65536)
-                connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"par")
+    def _answer(self, connection: socket.socket, number: int) -> None:
+        self.open.append(connection)  # kept open: the gateway must give up on its own
+        if self.behaviour == "broken":
+            connection.recv(65536)
+            connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"par")
 
     def close(self) -> None:
-        self.sock.close()
+        self.server.close()
         for connection in self.open:
             connection.close()
 

@@ -108,14 +108,10 @@ def create_app(settings: GatewaySettings | None = None) -> GatewayApp:
             await run_in_threadpool(_seed, engine, settings)
             # Before serving: what a crashed process journaled as delivered reaches the log first.
             await run_in_threadpool(replay_orphaned_journals, engine, settings.journal_dir)
-            # One pooled client for the calls the gateway makes itself (the consent check).
-            # sock_read: the longest silence. The deadlines for the whole exchange (headers and small body; a stream) are
-            # kept by the forwarding route: sock_read alone let a provider dripping a byte just under it hold the caller.
+            # One pooled client for the calls the gateway makes itself (the consent check and its service token; each
+            # call sets its own timeout). No cookie jar: nothing one answer sets rides along on the next call.
             timeout = aiohttp.ClientTimeout(total=None, connect=settings.upstream_connect_timeout_seconds,
                                             sock_read=settings.upstream_timeout_seconds)
-            # No cookie jar: a cookie one provider sets must never ride along on another caller's request.
-            # No headers of aiohttp's own (Accept, Accept-Encoding, User-Agent): the provider gets the caller's, and a
-            # body compressed for an Accept-Encoding the caller never sent would reach it undecoded.
             app.state.http = aiohttp.ClientSession(timeout=timeout, auto_decompress=False, cookie_jar=aiohttp.DummyCookieJar(),
                                                    connector=aiohttp.TCPConnector(limit=200, keepalive_timeout=30),
                                                    skip_auto_headers=("Accept", "Accept-Encoding", "User-Agent"))
