@@ -72,6 +72,20 @@ def test_only_administrators_approve_and_refusals_are_audited(base_url, admin_he
     assert entry["outcome"] == "failure" and entry["action"].startswith("POST /api/v1/registrations/member/")
 
 
+def test_auditors_read_the_audit_log_and_change_nothing(base_url, admin_headers, oidc_issuer):
+    auditor = bearer(oidc_issuer.token(sub=f"auditor-{uuid.uuid4().hex[:6]}", audience="gateway", roles=["auditor"]))
+    member = bearer(oidc_issuer.token(sub=f"member-{uuid.uuid4().hex[:6]}", audience="gateway", roles=["member"]))
+
+    read = httpx.get(f"{base_url}/api/v1/audit", params={"limit": 1000}, headers=auditor)
+    by_member = httpx.get(f"{base_url}/api/v1/audit", headers=member)
+    anonymous = httpx.get(f"{base_url}/api/v1/audit")
+    approve = httpx.post(f"{base_url}/api/v1/registrations/member/{uuid.uuid4()}/approve", headers=auditor)
+
+    assert read.status_code == 200 and read.json() == audit_entries(base_url, admin_headers)[:len(read.json())]
+    assert by_member.status_code == 403 and anonymous.status_code == 401
+    assert approve.status_code == 403  # reading the log is all the auditor role grants
+
+
 def test_rights_are_granted_listed_and_revoked_with_audit(exchange, base_url, admin_headers):
     right = [{"memberClass": "GOV", "memberCode": exchange.provider[2], "applicationId": "patients", "serviceId": "notes",
               "rights": [{"memberClass": "COM", "memberCode": exchange.stranger[2], "applicationId": "loans"}]}]

@@ -90,5 +90,7 @@ def admin_with(*scopes: str):
 
 
 AdminDep = admin_with()
+# The audit log is read by administrators and by auditors (role auditor), whose whole task is reading it; never written.
+AuditReaderDep = Annotated[Caller, Depends(_guard(ADMIN_ROLES + ("auditor",), ()))]
 # Any authenticated caller (a member asking to register something); refusals are audited all the same.
 RequesterDep = Annotated[Caller, Depends(_guard((), (), any_caller=True))]

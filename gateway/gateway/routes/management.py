@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from gateway.models import AccessRight, Application, AuditEntry, Member, Service
 from gateway.registry import (audit, get_application, get_member, get_service, set_right, upsert_application, upsert_member,
                               upsert_service)
-from gateway.routes.deps import AdminDep, AuditedRoute, admin_with
+from gateway.routes.deps import AdminDep, AuditedRoute, AuditReaderDep, admin_with
 from gateway.schemas import AllowList, AuditRead, IMconf, IMconfRight, RightHolder, ServiceAccessRight, ServiceRead, ServiceUpdate
 from kernel import safejson
 from kernel.db import UowDep
@@ -310,7 +310,7 @@ async def replace_config(request: Request, caller: ReplaceConf) -> JSONResponse:
 # --- audit log and monitoring ------------------------------------------------------------------------------------
 
 @router.get("/audit", response_model_by_alias=True)
-def list_audit(uow: UowDep, admin: AdminDep, after: int = 0, limit: int = Query(100, ge=1, le=1000)) -> list[AuditRead]:
+def list_audit(uow: UowDep, reader: AuditReaderDep, after: int = 0, limit: int = Query(100, ge=1, le=1000)) -> list[AuditRead]:
     entries = uow.session.exec(select(AuditEntry).where(AuditEntry.seq > after).order_by(AuditEntry.seq).limit(limit))
     return [AuditRead(seq=e.seq, at=e.at.isoformat(), actor=e.actor, action=e.action, target=e.target, outcome=e.outcome,
                       details=e.details) for e in entries]
