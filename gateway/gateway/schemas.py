@@ -65,6 +65,9 @@ class ServiceRead(Wire):
 
 
 class RightHolder(Wire):
+    """The spec's AllowedApplication; instanceId is ours (default: the service's instance), for a client in another one."""
+
+    instance_id: str | None = Field(default=None, max_length=100)
     member_class: str = Identifier
     member_code: str = Identifier
     application_id: str = Identifier

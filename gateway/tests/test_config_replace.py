@@ -153,6 +153,49 @@ def test_a_binding_the_document_carries_is_kept_and_merging_leaves_one_it_omits(
     assert replace_entries[-1]["details"]["unbound"] == []
 
 
+def test_settings_left_out_of_the_document_go_back_to_their_defaults(gateway, provider_url, admin_headers, oidc_issuer):
+    suffix = uuid.uuid4().hex[:8]
+    token = oidc_issuer.token(audience="gateway", client_id=f"payments-{suffix}", expires_in=600)
+    set_apart = config_of(suffix, provider_url, with_notes=True)
+    patients = set_apart["members"][0]["applications"][0]
+    patients["connection"], patients["services"][1]["enabled"] = "http", False
+    set_apart["members"][1]["applications"].append({"id": "news", "room": True})
+    httpx.put(f"{gateway}/api/v1/config", json=set_apart, headers=admin_headers)
+    disabled = call(gateway, suffix, "notes", token)
+
+    replaced = httpx.put(f"{gateway}/api/v1/config", json=config_of(suffix, provider_url, with_notes=True) | {
+        "members": config_of(suffix, provider_url, with_notes=True)["members"][:1] + [
+            {"class": "GOV", "code": f"MOF{suffix}", "applications": [{"id": "payments", "clientId": f"payments-{suffix}"}, {"id": "news"}]}]},
+        headers=admin_headers)
+
+    config = httpx.get(f"{gateway}/api/v1/config", headers=admin_headers).json()
+    provider, client = applications_of(config, f"MOH{suffix}"), applications_of(config, f"MOF{suffix}")
+    assert disabled.status_code == 503 and replaced.status_code == 201, replaced.text
+    assert provider["patients"]["connection"] == "https" and client["news"]["room"] is False
+    assert [s["enabled"] for s in provider["patients"]["services"]] == [True, True]
+    assert call(gateway, suffix, "notes", token).status_code == 200
+    entry = httpx.get(f"{gateway}/api/v1/audit", params={"limit": 1000}, headers=admin_headers).json()[-1]
+    assert sorted(entry["details"]["reset"]) == [f"LA/GOV/MOF{suffix}/news", f"LA/GOV/MOH{suffix}/patients"]
+    assert entry["details"]["enabled"] == [f"LA/GOV/MOH{suffix}/patients/notes"]
+
+
+def test_merging_keeps_the_settings_the_document_leaves_out(gateway, provider_url, admin_headers, oidc_issuer):
+    suffix = uuid.uuid4().hex[:8]
+    token = oidc_issuer.token(audience="gateway", client_id=f"payments-{suffix}", expires_in=600)
+    set_apart = config_of(suffix, provider_url, with_notes=True)
+    set_apart["members"][0]["applications"][0]["connection"] = "http"
+    set_apart["members"][0]["applications"][0]["services"][1]["enabled"] = False
+    httpx.put(f"{gateway}/api/v1/config", json=set_apart, headers=admin_headers)
+
+    merged = httpx.patch(f"{gateway}/api/v1/config", json=config_of(suffix, provider_url, with_notes=True), headers=admin_headers)
+
+    provider = applications_of(httpx.get(f"{gateway}/api/v1/config", headers=admin_headers).json(), f"MOH{suffix}")
+    assert merged.status_code == 201
+    assert provider["patients"]["connection"] == "http"
+    assert {s["id"]: s["enabled"] for s in provider["patients"]["services"]} == {"notes": False, "records": True}
+    assert call(gateway, suffix, "notes", token).status_code == 503
+
+
 def test_a_restart_does_not_bind_a_default_building_block_again(gateway, own_settings, admin_headers, tmp_path):
     config = httpx.get(f"{gateway}/api/v1/config", headers=admin_headers).json()
     default = {"class": "GOV", "code": "LA-DGC", "applications": [{"id": "identity-bb"}]}

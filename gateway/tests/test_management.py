@@ -99,10 +99,39 @@ def test_rights_are_granted_listed_and_revoked_with_audit(exchange, base_url, ad
     denied = call()
 
     assert allowed.status_code == 200
-    assert listed.json()["allowList"][0]["rights"] == [{"memberClass": "COM", "memberCode": exchange.stranger[2], "applicationId": "loans"}]
+    assert listed.json()["allowList"][0]["rights"] == [{"instanceId": "LA", "memberClass": "COM", "memberCode": exchange.stranger[2],
+                                                        "applicationId": "loans"}]
     assert denied.status_code == 403
     actions = [(e["action"], e["outcome"]) for e in audit_entries(base_url, admin_headers) if exchange.stranger[2] in e["target"]]
     assert actions[-2:] == [("allow", "success"), ("deny", "success")]
+
+
+def test_a_right_names_a_client_of_another_instance(exchange, base_url, admin_headers, oidc_issuer):
+    suffix = uuid.uuid4().hex[:8]
+    client_id = f"visitor-{suffix}"
+    other = {"members": [{"class": "GOV", "code": f"VN{suffix}", "instance": "VN",
+                          "applications": [{"id": "visas", "clientId": client_id}]}]}
+    assert httpx.patch(f"{base_url}/api/v1/config", json=other, headers=admin_headers).status_code == 201
+    holder = {"memberClass": "GOV", "memberCode": f"VN{suffix}", "applicationId": "visas"}
+    service = {"memberClass": "GOV", "memberCode": exchange.provider[2], "applicationId": "patients", "serviceId": "notes"}
+    token = oidc_issuer.token(sub=client_id, audience="gateway", client_id=client_id, expires_in=600)
+    call = lambda: httpx.get(exchange.url("notes", "x"), headers=exchange.headers(client=("VN", "GOV", f"VN{suffix}", "visas"), token=token))
+
+    in_own_instance = httpx.patch(f"{base_url}/api/v1/rights/allow", json=[{**service, "rights": [holder]}], headers=admin_headers)
+    allowed = httpx.patch(f"{base_url}/api/v1/rights/allow", json=[{**service, "rights": [{**holder, "instanceId": "VN"}]}],
+                          headers=admin_headers)
+    passes = call()
+    listed = httpx.get(f"{base_url}/api/v1/rights/allow", params={"memberCode": exchange.provider[2], "serviceId": "notes"}, headers=admin_headers)
+    denied = httpx.patch(f"{base_url}/api/v1/rights/deny", json=[{**service, "rights": [{**holder, "instanceId": "VN"}]}],
+                         headers=admin_headers)
+
+    # Without instanceId the client is looked for in the service's instance (LA), where there is none.
+    assert in_own_instance.status_code == 404 and in_own_instance.json()["type"] == "unknown_client"
+    assert allowed.status_code == 200 and passes.status_code == 200
+    assert {**holder, "instanceId": "VN"} in listed.json()["allowList"][0]["rights"]
+    assert denied.status_code == 200 and call().status_code == 403
+    targets = [e["target"] for e in audit_entries(base_url, admin_headers) if f"VN{suffix}" in e["target"]]
+    assert targets[-1].startswith(f"VN/GOV/VN{suffix}/visas -> LA/GOV/{exchange.provider[2]}/patients/notes")
 
 
 def test_rights_api_needs_the_rights_scope_or_admin_role(base_url, oidc_issuer):

@@ -97,7 +97,8 @@ def get_allowed(uow: UowDep, caller: ReadRights, memberClass: str | None = None,
         item = grouped.setdefault(service.id, ServiceAccessRight(
             instance_id=member.instance, member_class=member.member_class, member_code=member.code,
             application_id=app.code, service_id=service.code, rights=[]))
-        item.rights.append(RightHolder(member_class=client_member.member_class, member_code=client_member.code, application_id=client.code))
+        item.rights.append(RightHolder(instance_id=client_member.instance, member_class=client_member.member_class,
+                                       member_code=client_member.code, application_id=client.code))
     body = AllowList(allowList=list(grouped.values()))
     if offset + pageSize < len(rows):
         body.nextPageToken = base64.urlsafe_b64encode(str(offset + pageSize).encode()).decode()
@@ -111,12 +112,14 @@ def _change_rights(request: Request, uow, caller, body: list[ServiceAccessRight]
         instance = item.instance_id or settings.instance
         service = _service_or_404(uow.session, instance, item.member_class, item.member_code, item.application_id, item.service_id)
         for holder in item.rights:
-            client = get_application(uow.session, instance=instance, member_class=holder.member_class,
+            client_instance = holder.instance_id or instance  # a client in another instance is named with its own
+            client = get_application(uow.session, instance=client_instance, member_class=holder.member_class,
                                      member_code=holder.member_code, code=holder.application_id)
             if client is None:
-                raise ApiError(404, "unknown_client", f"Unknown client application {holder.member_class}/{holder.member_code}/{holder.application_id}.")
+                raise ApiError(404, "unknown_client", f"Unknown client application "
+                                                      f"{client_instance}/{holder.member_class}/{holder.member_code}/{holder.application_id}.")
             set_right(uow.session, service=service, client=client, allowed=allowed)
-            changes.append(f"{instance}/{holder.member_class}/{holder.member_code}/{holder.application_id}"
+            changes.append(f"{client_instance}/{holder.member_class}/{holder.member_code}/{holder.application_id}"
                            f" -> {instance}/{item.member_class}/{item.member_code}/{item.application_id}/{item.service_id}")
     for change in changes:
         audit(uow.session, actor=caller.subject, action="allow" if allowed else "deny", target=change)
@@ -171,6 +174,8 @@ class Described:
     services: set[str] = field(default_factory=set)
     rights: set[tuple[str, str]] = field(default_factory=set)
     unbound: list[str] = field(default_factory=list)  # applications a replacement took a clientId or tlsClientCert from
+    reset: list[str] = field(default_factory=list)  # applications whose connection or room a replacement changed
+    enabled: list[str] = field(default_factory=list)  # disabled services a replacement enabled
 
 
 def _right_holder(session, *, provider_instance: str, right: IMconfRight) -> Application:
@@ -195,7 +200,8 @@ def _right_holder(session, *, provider_instance: str, right: IMconfRight) -> App
 
 def _apply_config(session, settings, document: IMconf, *, replace: bool = False) -> Described:
     """Merge an IMconf document: members, applications, services, then rights (clients may be defined later in it).
-    A merge keeps a clientId or tlsClientCert the document leaves out; a replacement removes it."""
+    A merge keeps what the document leaves out of an entry (clientId, tlsClientCert, connection, room, enabled); a
+    replacement sets it as the document has it, the default when left out (no binding, https, not a room, enabled)."""
     default_instance = document.instance or settings.instance
     pending_rights, described = [], Described()
     for m in document.members:
@@ -206,17 +212,28 @@ def _apply_config(session, settings, document: IMconf, *, replace: bool = False)
         for a in m.applications:
             app = upsert_application(session, member=member, code=a.id, client_id=a.client_id, connection=a.connection,
                                      is_room=a.room, tls_client_cert=a.tls_client_cert)
+            app_name = f"{member.instance}/{member.member_class}/{member.code}/{app.code}"
             if replace and (app.client_id, app.tls_client_cert) != (a.client_id, a.tls_client_cert):
                 if (app.client_id and not a.client_id) or (app.tls_client_cert and not a.tls_client_cert):
-                    described.unbound.append(f"{member.instance}/{member.member_class}/{member.code}/{app.code}")
+                    described.unbound.append(app_name)
                 app.client_id, app.tls_client_cert = a.client_id, a.tls_client_cert
+            if replace:
+                # Left out means the default (the spec's connection https; not a room), as for everything a replacement
+                # does not describe.
+                connection, is_room = a.connection or "https", bool(a.room)
+                if (app.connection, app.is_room) != (connection, is_room):
+                    described.reset.append(app_name)
+                app.connection, app.is_room = connection, is_room
             app.status = "approved"
             described.applications.add(app.id)
             for s in a.services:
                 service = upsert_service(session, application=app, code=s.id, url=s.service_url)
                 service.status = "approved"
-                if s.enabled is not None:
-                    service.enabled = s.enabled
+                if s.enabled is not None or replace:  # a replacement without `enabled` enables it (the default)
+                    enabled = s.enabled is not False
+                    if replace and enabled and not service.enabled:
+                        described.enabled.append(f"{app_name}/{service.code}")
+                    service.enabled = enabled
                 described.services.add(service.id)
                 pending_rights += [(instance, service, r) for r in s.rights]
     session.flush()
@@ -297,7 +314,7 @@ async def replace_config(request: Request, caller: ReplaceConf) -> JSONResponse:
             session.flush()
             removed = _remove_undescribed(session, described)
             audit(session, actor=caller.subject, action="replace config", target="config", services=len(described.services),
-                  removed=removed, unbound=described.unbound)
+                  removed=removed, unbound=described.unbound, reset=described.reset, enabled=described.enabled)
             session.commit()
             return removed
 
