@@ -1,8 +1,12 @@
 """create_app: the registration API wired to its settings (tests pass their own)."""
+import threading
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI, Request
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kernel.app import build_app
+from registration import uploads
 from registration.errors import error_shape
 from registration.fixtures import FIXTURES
 from registration.routes import api_router
@@ -29,4 +33,18 @@ def create_app(settings: RegistrationSettings | None = None) -> FastAPI:
         return await http_error(request, exc)
 
     app.add_exception_handler(StarletteHTTPException, method_not_allowed_as_not_found)
+    kernel_lifespan = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        async with kernel_lifespan(app) as state:  # migrations and fixtures first
+            # The upload purge runs beside the API, not in the consumer: the stored bytes are on the API's own disk.
+            stop = threading.Event()
+            purger = threading.Thread(target=uploads.run, args=(app.state.settings, app.state.engine, stop), daemon=True)
+            purger.start()
+            yield state
+            stop.set()
+            purger.join(timeout=30)
+
+    app.router.lifespan_context = lifespan
     return app

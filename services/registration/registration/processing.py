@@ -44,7 +44,8 @@ def attach_documents(uow: UnitOfWork, *, file: ApplicationFile, document: dict, 
     """Link the applicant's uploads to the file; only their own uploads, and every required document type present."""
     problems, attached_types = [], set()
     for index, url in enumerate(urls):
-        stored = uow.session.get(Document, document_id_from_url(url))
+        # Locked: the applicant may be removing it from a draft at this moment (uploads.release deletes only unattached rows).
+        stored = uow.session.get(Document, document_id_from_url(url), with_for_update=True, populate_existing=True)
         if stored is None or stored.owner_id != caller.subject or (stored.file_id not in (None, file.id)):
             problems.append({"field": f"documentUrls[{index}]", "reason": "not a document you uploaded"})
             continue

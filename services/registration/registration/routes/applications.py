@@ -1,4 +1,4 @@
-"""GovStack application files (submit, list, get, update) and our applicant drafts."""
+"""GovStack application files (submit, list, get, update) and our applicant drafts, whose removed uploads are deleted."""
 from datetime import datetime, timezone
 
 from fastapi import APIRouter, Request, Response
@@ -8,7 +8,7 @@ from sqlmodel import select
 from kernel.auth import CallerDep
 from kernel.db import UowDep
 from kernel.errors import ApiError
-from registration import access, designer, integration, processing, schemas
+from registration import access, designer, integration, processing, schemas, uploads
 from registration.models import ApplicationFile, FileHistory
 from registration.routes.deps import (CurrentService, FirstResult, IMClient, SettingsDep, Utf8JSONResponse, body_or_error, given,
                                       json_field, language, text_field)
@@ -196,23 +196,35 @@ async def save_draft(draft_id: str, request: Request, uow: UowDep, caller: Calle
 
 
 def _save_draft(draft_id: str, request: Request, uow, caller, settings, body: dict | ApiError) -> dict:
+    """Save the applicant's changes; uploads taken off the draft (removed or replaced) are deleted unless held elsewhere."""
     file = _draft(uow, draft_id, caller, settings)
+    listed_before = _listed_ids(file)
     _apply_submission(file, given(body), request)
     uow.session.add(file)
     processing.history(uow, file=file, action="saved", actor=caller.subject)
+    removed = uploads.release(uow, owner_id=caller.subject, document_ids=listed_before - _listed_ids(file))
     answer = _draft_out(uow, draft_id, caller, settings, request)  # before the commit, as on submission
     uow.commit()
+    uploads.unlink(settings, removed)
     return answer
+
+
+def _listed_ids(file: ApplicationFile) -> set[str]:
+    return {processing.document_id_from_url(url) for url in file.document_urls}
 
 
 @router.delete("/drafts/{draft_id}", status_code=204)
 def delete_draft(draft_id: str, uow: UowDep, caller: CallerDep, settings: SettingsDep) -> Response:
+    """The draft goes with its uploads, unless another draft of the applicant lists them too."""
     file = _draft(uow, draft_id, caller, settings)
+    listed = _listed_ids(file)
     for row in uow.session.exec(select(FileHistory).where(FileHistory.file_id == file.id)):
         uow.session.delete(row)
     uow.session.flush()
     uow.session.delete(file)
+    removed = uploads.release(uow, owner_id=caller.subject, document_ids=listed)
     uow.commit()
+    uploads.unlink(settings, removed)
     return Response(status_code=204)
 
 

@@ -1,11 +1,11 @@
-"""GovStack document upload, stored on the local file system; served only to the file's applicant and operators."""
+"""GovStack document upload, stored on the local file system; served only to the file's applicant and operators, and
+deleted by the uploader while no application holds it."""
 import base64
 import binascii
-import os
-import uuid
+import logging
 
 import filetype
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import FileResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
@@ -14,12 +14,13 @@ from kernel import safejson
 from kernel.auth import CallerDep
 from kernel.db import UowDep
 from kernel.errors import ApiError
-from registration import access, design, designer
+from registration import access, design, designer, uploads
 from registration.models import Document
 from registration.routes.deps import SettingsDep, Utf8JSONResponse
 
 router = APIRouter(prefix="/documents", tags=["documents"], default_response_class=Utf8JSONResponse)
 _BASE64_OVERHEAD = 4 / 3
+log = logging.getLogger(__name__)
 
 
 def _missing_file() -> ApiError:
@@ -97,7 +98,7 @@ async def upload_document(request: Request, uow: UowDep, caller: CallerDep, sett
         raise ApiError(415, "unsupported_document_type", f"Accepted types: {', '.join(allowed)}.", details=[{"field": "file", "reason": f"content is {sniffed}"}])
     document = Document(owner_id=caller.subject, document_type=documentType or "", file_name=file_name, content_type=sniffed, size=len(data),
                         path="", additional_metadata=additionalMetadata[:2000])
-    await run_in_threadpool(_store, uow, settings, document, data)
+    await run_in_threadpool(uploads.store, uow, settings, document, data)
     return {"code": 200, "type": sniffed, "message": "Document stored.", "url": f"{settings.public_url.rstrip('/')}/documents/{document.id}"}
 
 
@@ -114,21 +115,6 @@ def _limits(uow, settings, service_id: str | None, document_type: str | None) ->
     return limit, allowed
 
 
-def _store(uow, settings, document: Document, data: bytes) -> None:
-    document.path = f"{document.id[:2]}/{document.id}"
-    target = settings.documents_dir / document.path
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(f".{uuid.uuid4().hex}.part")
-    partial.write_bytes(data)
-    os.replace(partial, target)
-    uow.session.add(document)
-    try:
-        uow.commit()
-    except Exception:
-        target.unlink(missing_ok=True)
-        raise
-
-
 @router.get("/{document_id}")
 def download_document(document_id: str, uow: UowDep, caller: CallerDep, settings: SettingsDep) -> FileResponse:
     document = uow.session.get(Document, document_id)
@@ -142,5 +128,27 @@ def download_document(document_id: str, uow: UowDep, caller: CallerDep, settings
         # file view leaves the document out rather than saying it is there.
         if not view.roles or not view.may_see_document(document):
             raise ApiError(404, "document_not_found", "No document has this id.")
-    return FileResponse(settings.documents_dir / document.path, media_type=document.content_type,
+    stored = settings.documents_dir / document.path
+    if not stored.is_file():  # a row without its bytes: lost outside this service, never deleted by it in this order
+        log.error("a document row has no stored bytes")
+        raise ApiError(404, "document_not_found", "No document has this id.")
+    return FileResponse(stored, media_type=document.content_type,
                         headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"})
+
+
+@router.delete("/{document_id}", status_code=204)
+def delete_document(document_id: str, uow: UowDep, caller: CallerDep, settings: SettingsDep) -> Response:
+    """The uploader deletes an upload, row and bytes, while no application holds it."""
+    document = uow.session.get(Document, document_id)
+    if document is None or document.owner_id != caller.subject:
+        raise ApiError(404, "document_not_found", "No document has this id.")
+    if document.file_id is not None:
+        raise ApiError(409, "document_submitted", "The document was submitted with an application and is kept as its evidence.")
+    if document.id in uploads.listed_ids(uow, applicant_ids={caller.subject}):
+        raise ApiError(409, "document_in_use", "A draft or application of yours lists this document; remove it there first.")
+    paths = uploads.release(uow, owner_id=caller.subject, document_ids=[document.id])
+    if not paths:  # attached or listed since the checks above
+        raise ApiError(409, "document_in_use", "A draft or application of yours lists this document; remove it there first.")
+    uow.commit()
+    uploads.unlink(settings, paths)
+    return Response(status_code=204)
