@@ -216,3 +216,56 @@ def test_preview_shows_sections_and_option_labels(designer):
 
     assert '<legend>The applicant</legend>' in english and '<option value="LPB">Luang Prabang</option>' in english
     assert '<legend>ຜູ້ຍື່ນຄຳຮ້ອງ</legend>' in lao and '<option value="VTE">ນະຄອນຫຼວງວຽງຈັນ</option>' in lao
+
+
+def test_the_starter_shows_a_classified_document_slot_and_publishes(designer, registration_url):
+    slot = yaml.safe_load(STARTER)["documents"][0]
+    new_page = designer.get("/designer/new")
+    english = designer.get("/designer/new", params={"lang": "en"})
+    designer.get("/designer", params={"lang": "lo"})
+
+    service_id = created(designer, unique_code())
+    published = designer.post(f"/designer/services/{service_id}/publish")
+    page = designer.get(published.headers["location"])
+    catalogue = httpx.get(f"{registration_url}/catalogue/services/{service_id}").json()
+
+    assert slot["classification"] == "personal" and "roles see the upload" in STARTER and "ບົດບາດໃດເຫັນເອກະສານນີ້" in STARTER
+    assert "classification: personal" in html.unescape(new_page.text)
+    assert 'id="classification-help"' in new_page.text and "ການຈັດປະເພດຂໍ້ມູນ classification" in new_page.text
+    assert "Every form field and document slot has a classification" in english.text
+    assert published.status_code == 303 and 'id="published-version">1<' in page.text
+    assert [d["type"] for d in catalogue["documents"]] == [slot["type"]]
+    assert 'id="unclassified"' not in page.text  # everything in the starter is classified
+
+
+def test_a_design_names_its_unclassified_fields_and_document_slots_in_lao_and_english(designer):
+    code = unique_code()
+    document = yaml.safe_load(starter(code))
+    del document["documents"][0]["classification"]  # as in designs from before document slots had one
+    del document["eforms"][0]["fields"]["full_name"]["classification"]
+    service_id = created(designer, code)
+    designer.post(f"/designer/services/{service_id}", data={"document": yaml.safe_dump(document, allow_unicode=True)})
+
+    lao = designer.get(f"/designer/services/{service_id}").text
+    english = designer.get(f"/designer/services/{service_id}", params={"lang": "en"}).text
+    designer.get("/designer", params={"lang": "lo"})
+
+    assert 'id="unclassified"' in lao and "ຊ່ອງຂໍ້ມູນ ແລະ ເອກະສານທີ່ບໍ່ມີການຈັດປະເພດຂໍ້ມູນ" in lao
+    assert "ຊ່ອງຂໍ້ມູນ: <code>newsvc-application.full_name</code>" in lao and "ບ່ອນອັບໂຫຼດເອກະສານ: <code>supporting_document</code>" in lao
+    assert "Fields and document slots without a classification" in english
+    assert "Fields: <code>newsvc-application.full_name</code>" in english and "Document slots: <code>supporting_document</code>" in english
+
+
+def test_a_published_design_with_an_unclassified_slot_only_names_the_slot(designer):
+    code = unique_code()
+    document = yaml.safe_load(starter(code))
+    del document["documents"][0]["classification"]  # still valid: the slot counts as sensitive_personal
+    service_id = created(designer, code)
+    designer.post(f"/designer/services/{service_id}", data={"document": yaml.safe_dump(document, allow_unicode=True)})
+
+    published = designer.post(f"/designer/services/{service_id}/publish")
+    page = designer.get(published.headers["location"], params={"lang": "en"}).text
+    designer.get("/designer", params={"lang": "lo"})
+
+    assert published.status_code == 303
+    assert "Document slots: <code>supporting_document</code>" in page and "Fields: <code>" not in page

@@ -355,6 +355,26 @@ def document_classification(document: dict, type_: str) -> str:
     return value if value in CLASSIFICATIONS else UNCLASSIFIED
 
 
+def unclassified(document: dict) -> dict[str, list[str]]:
+    """What counts as UNCLASSIFIED for want of a classification, for the designer to see: e-form fields as
+    `<e-form id>.<field>` and document slots by type. A broken design yields what can be read of it."""
+    fields = []
+    for eform in _dicts(document.get("eforms")):
+        schema = eform.get("schema") if isinstance(eform.get("schema"), dict) else {}
+        properties = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
+        described = eform.get("fields") if isinstance(eform.get("fields"), dict) else {}
+        for name in dict.fromkeys([*properties, *described]):  # the schema's order, then fields it does not declare
+            field = described.get(name)
+            if not (isinstance(field, dict) and field.get("classification") in CLASSIFICATIONS):
+                fields.append(f"{eform.get('id')}.{name}")
+    slots = [str(slot.get("type")) for slot in _dicts(document.get("documents")) if slot.get("classification") not in CLASSIFICATIONS]
+    return {"fields": fields, "documents": slots}
+
+
+def _dicts(value) -> list[dict]:
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
 def registration_names(document: dict) -> set[str]:
     names = set()
     for registration in document.get("registrations", []):

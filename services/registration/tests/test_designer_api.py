@@ -130,3 +130,22 @@ def test_yaml_round_trip_keeps_the_document(api):
     exported = yaml.safe_load(api.call("GET", f"/designer/services/{service_id}/export", expect=200, headers=headers, params={"format": "yaml"}).text)
 
     assert exported == {**document, "id": service_id}
+
+
+def test_a_design_names_its_unclassified_fields_and_document_slots(api):
+    headers = api.designer()
+    document = enterprise_document()
+    del document["documents"][1]["classification"]  # as designs from before slots had one
+    del document["eforms"][0]["fields"]["owner_phone"]["classification"]
+    service_id = api.call("POST", "/designer/services", expect=201, headers=headers, json=document).json()["id"]
+
+    design = api.call("GET", f"/designer/services/{service_id}", expect=200, headers=headers).json()
+
+    assert design["unclassified"] == {"fields": ["ler-application.owner_phone"], "documents": [document["documents"][1]["type"]]}
+    assert {"field": "eforms[0].fields.owner_phone.classification", "reason": "required: one of public, internal, personal, sensitive_personal"} in design["problems"]
+
+
+def test_a_fully_classified_design_names_nothing_unclassified(api):
+    created = api.call("POST", "/designer/services", expect=201, headers=api.designer(), json=enterprise_document()).json()
+
+    assert created["unclassified"] == {"fields": [], "documents": []}

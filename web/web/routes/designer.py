@@ -46,6 +46,15 @@ eforms:
         label: {en: Full name, lo: ຊື່ ແລະ ນາມສະກຸນ}
         classification: personal
         layout: {section: applicant, order: 1, widget: text}
+documents:  # what the applicant uploads / ເອກະສານທີ່ຜູ້ຍື່ນອັບໂຫຼດ
+  - type: supporting_document
+    label: {en: Supporting document, lo: ເອກະສານປະກອບ}
+    content_types: [application/pdf, image/jpeg, image/png]
+    max_bytes: 5000000
+    required: false
+    # Which roles see the upload, as for a field: public, internal, personal or sensitive_personal (left out: sensitive_personal).
+    # ບົດບາດໃດເຫັນເອກະສານນີ້ ຄືກັບຊ່ອງຂໍ້ມູນ: public, internal, personal ຫຼື sensitive_personal (ບໍ່ລະບຸ: sensitive_personal).
+    classification: personal
 roles:
   - id: reviewer
     name: {en: Reviewer, lo: ຜູ້ກວດກາ}
@@ -55,6 +64,29 @@ roles:
 steps:
   - type: require_signed_in_citizen
 """
+
+
+# The designer's own texts, beside web.console.CATALOGS (the texts the staff consoles share).
+TEXTS = {
+    "lo": {
+        "classification_help": "ທຸກຊ່ອງຂໍ້ມູນ (fields) ແລະ ບ່ອນອັບໂຫຼດເອກະສານ (documents) ມີການຈັດປະເພດຂໍ້ມູນ classification: public, internal, "
+                               "personal ຫຼື sensitive_personal. ບົດບາດໜຶ່ງເຫັນສະເພາະປະເພດທີ່ລະບຸໃນ sees ຂອງມັນ; ລາຍການທີ່ບໍ່ໄດ້ລະບຸ ນັບເປັນ sensitive_personal.",
+        "unclassified_title": "ຊ່ອງຂໍ້ມູນ ແລະ ເອກະສານທີ່ບໍ່ມີການຈັດປະເພດຂໍ້ມູນ",
+        "unclassified_note": "ລາຍການເຫຼົ່ານີ້ນັບເປັນ sensitive_personal: ສະເພາະບົດບາດທີ່ເຫັນຂໍ້ມູນສ່ວນບຸກຄົນທີ່ອ່ອນໄຫວເທົ່ານັ້ນຈຶ່ງເຫັນ, "
+                             "ຜູ້ກວດກາອື່ນອາດບໍ່ເຫັນ. ກະລຸນາກຳນົດ classification ໃຫ້ແຕ່ລະລາຍການ.",
+        "unclassified_fields": "ຊ່ອງຂໍ້ມູນ",
+        "unclassified_documents": "ບ່ອນອັບໂຫຼດເອກະສານ",
+    },
+    "en": {
+        "classification_help": "Every form field and document slot has a classification: public, internal, personal or sensitive_personal. "
+                               "A role sees only the classifications its sees list names; an item without one counts as sensitive_personal.",
+        "unclassified_title": "Fields and document slots without a classification",
+        "unclassified_note": "These count as sensitive_personal: only roles that see sensitive personal data see them, so other "
+                             "reviewers may not. Give each one a classification.",
+        "unclassified_fields": "Fields",
+        "unclassified_documents": "Document slots",
+    },
+}
 
 
 def _designer(staff: Staff, uow: UowDep) -> WebSession:
@@ -186,7 +218,7 @@ def list_designs(request: Request, staff: Designer, bb: StaffBlocks):
 def _editor(request: Request, staff, *, text: str, design: dict | None, problems: list[dict], status: int = 200,
             notice: str | None = None, error: str | None = None, checked: bool | None = None) -> HTMLResponse:
     return render_console(request, "designer_edit.html", staff=staff, status=status, text=text, design=design,
-                          problems=[_localised(request, p) for p in problems], notice=notice, error=error,
+                          problems=[_localised(request, p) for p in problems], notice=notice, error=error, d=TEXTS[language(request)],
                           checked=design is not None or bool(problems) if checked is None else checked)
 
 

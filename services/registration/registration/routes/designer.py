@@ -41,7 +41,9 @@ async def _document(request: Request) -> dict:
 def _summary(service: ServiceDefinition, row: ServiceVersion) -> dict:
     problems = design.validate_service(row.document)
     return {"id": service.id, "code": service.code, "version": row.version, "publishedVersion": service.published_version,
-            "published": row.published is not None, "valid": not problems, "problems": [p.as_dict() for p in problems]}
+            "published": row.published is not None, "valid": not problems, "problems": [p.as_dict() for p in problems],
+            # Valid or not, what counts as sensitive_personal for want of a classification (designs from before slots had one).
+            "unclassified": design.unclassified(row.document)}
 
 
 @router.get("", dependencies=[Designer])
