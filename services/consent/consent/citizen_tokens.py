@@ -3,15 +3,18 @@
 The portal (OIDC client `govstack-portal`) calls the consent BB through the gateway with the signed-in citizen's access
 token. Identity issues it for the portal's client id, with the citizen's pairwise `sub` and no roles, so the consent BB
 accepts that audience too, and maps such a token to the citizen role: it may read and change only the records of the
-individual bound to its `sub`. A staff member signed in through the portal holds a token with staff roles issued for
-the consent BB's audience too (identity's STAFF_TOKEN_AUDIENCES): that one keeps its roles. A token issued only for the
-portal never acts with roles here, whatever it claims.
+individual bound to its `sub`. A staff token issued for the consent BB's audience too (identity's /staff/token with
+STAFF_TOKEN_AUDIENCES, or Keycloak's portal client with its audience mappers) keeps its roles. A staff member signed in to
+the portal's consoles through identity's own staff login holds a token issued for the portal's client id only: of its
+roles only `auditor` counts here, for the auditor console's reads of the audit API; no other role of a token issued
+only for the portal acts here, whatever it claims.
 """
 from dataclasses import replace
 
 from kernel.auth import Caller, TokenVerifier
 
 CITIZEN = "citizen"
+AUDITOR = "auditor"  # reads audit data and changes nothing (routes/audit.py)
 
 
 class CitizenTokenVerifier:
@@ -37,11 +40,16 @@ def _audiences(caller: Caller) -> set[str]:
 
 
 def as_citizen(caller: Caller, *, citizen_clients: frozenset[str], own_audiences: frozenset[str]) -> Caller:
-    """A user token of a citizen client without roles, or any token issued only for such a client, acts as the citizen."""
+    """A user token of a citizen client without roles, or any token issued only for such a client, acts as the citizen;
+    one that holds the auditor role acts as an auditor only."""
     for_us = bool(_audiences(caller) & own_audiences)
     if for_us and (caller.client_id not in citizen_clients or caller.roles):
         return caller
     if not caller.subject or caller.subject == caller.client_id:
         # The portal's own client-credentials token: no individual behind it, so no rights here.
         return replace(caller, roles=frozenset(), scopes=frozenset())
+    if caller.client_id in citizen_clients and AUDITOR in caller.roles:
+        # A staff auditor in the portal's console: identity issues the consoles' staff tokens for the portal's client id
+        # alone, so the auditor role would otherwise be lost here. Their other roles (admin included) stay ignored.
+        return replace(caller, roles=frozenset({AUDITOR}), scopes=frozenset())
     return replace(caller, roles=frozenset({CITIZEN}), scopes=frozenset())

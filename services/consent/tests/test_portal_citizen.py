@@ -153,3 +153,30 @@ def test_a_portal_audience_listed_in_oidc_audience_is_still_not_the_consent_bbs_
     caller = as_citizen(staff_via_portal, citizen_clients=verifier.citizen_clients, own_audiences=verifier.own_audiences)
 
     assert verifier.own_audiences == {"consent"} and caller.roles == {"citizen"}
+
+
+def test_a_staff_auditor_signed_in_through_the_portal_reads_the_audit_api_and_changes_nothing(client, portal_token, agreement):
+    # Identity's staff login for the portal's consoles issues the token for the portal's client id alone, with the roles.
+    headers = portal_token(sub="staff-auditor-1", roles=["auditor", "admin"])
+
+    listed = client.get("/audit/data-agreements/", headers=headers)
+    verified = client.get("/audit/verify/", headers=headers, params={"schemaName": "DataAgreement", "objectId": agreement["id"]})
+    created = client.post("/config/policy/", headers=headers, json={"policy": {
+        "name": "Not allowed", "version": "1.0", "url": "https://example.la/policy/x"}})
+
+    assert listed.status_code == 200 and agreement["id"] in {a["id"] for a in listed.json()["dataAgreements"]}
+    assert verified.status_code == 200 and verified.json()["valid"] is True
+    assert created.status_code == 403  # the admin role of a token issued only for the portal still counts for nothing
+
+
+def test_of_a_portal_staff_tokens_roles_only_the_auditors_counts():
+    staff_via_portal = Caller(subject="staff-2", issuer="https://issuer", client_id=PORTAL,
+                              roles=frozenset({"auditor", "admin", "verifier"}), scopes=frozenset({"individual"}), claims={"aud": PORTAL})
+    other_client = Caller(subject="staff-3", issuer="https://issuer", client_id="another-app", roles=frozenset({"auditor"}),
+                          claims={"aud": PORTAL})
+
+    caller = as_citizen(staff_via_portal, citizen_clients=frozenset({PORTAL}), own_audiences=frozenset({"consent"}))
+    other = as_citizen(other_client, citizen_clients=frozenset({PORTAL}), own_audiences=frozenset({"consent"}))
+
+    assert caller.roles == {"auditor"} and caller.scopes == frozenset()
+    assert other.roles == {"citizen"}  # only the portal's own user tokens carry a staff auditor
