@@ -1,12 +1,14 @@
 """Auditor console over HTTP, against real identity, registration, consent and gateway servers: where an auditor lands,
-an application's audit trail, the portal's exchanges in the gateway's message log, and who may not see them."""
+an application's audit trail, the portal's exchanges in the gateway's message log, the gateway's own audit log, the
+Consent BB's data agreements, revision histories, chain checks and consent records, and who may not see them."""
 import re
+import uuid
 
 import httpx
 import pytest
 
 from web.routes.auditor import TEXT
-from .helpers import signed_in_browser
+from .helpers import consent_record_ids, enterprise_service_id, new_draft, signed_in_browser
 from .staff_helpers import operator_test_service, signed_in_staff, staff_login, submitted
 
 LO, EN = TEXT["lo"], TEXT["en"]
@@ -108,14 +110,18 @@ def test_a_bad_exchange_filter_is_a_400_page(auditor, params, message):
     assert page.status_code == 400 and LO[message] in page.text
 
 
-@pytest.mark.parametrize("path", ["/audit", "/audit/applications/some-file", "/audit/exchanges"])
+NEW_PAGES = ["/audit/gateway", "/audit/consent/agreements", "/audit/consent/agreements/1", "/audit/consent/records",
+             "/audit/consent/records/1"]
+
+
+@pytest.mark.parametrize("path", ["/audit", "/audit/applications/some-file", "/audit/exchanges", *NEW_PAGES])
 def test_staff_without_the_auditor_role_may_not_audit(operator, path):
     page = operator.get(path)
 
     assert page.status_code == 403 and 'id="console-error"' in page.text
 
 
-@pytest.mark.parametrize("path", ["/audit", "/audit/exchanges"])
+@pytest.mark.parametrize("path", ["/audit", "/audit/exchanges", *NEW_PAGES])
 def test_a_citizen_or_a_visitor_is_sent_to_sign_in(base_url, path):
     citizen = signed_in_browser(base_url)
 
@@ -130,3 +136,127 @@ def test_a_visitor_of_the_audit_console_is_sent_to_the_staff_sign_in(base_url):
     response = httpx.get(f"{base_url}/audit/applications/some-file")
 
     assert response.headers["location"] == "/staff/sign-in?next=/audit/applications/some-file"
+
+
+# --- the gateway's own audit log ------------------------------------------------------------------------------------
+
+def gateway_audit_rows(auditor: httpx.Client) -> dict[str, str]:
+    """Every entry of the gateway's audit log by sequence number, following the pages' next links."""
+    rows, path = {}, "/audit/gateway"
+    for _ in range(50):
+        page = auditor.get(path)
+        assert page.status_code == 200, page.text
+        rows.update(re.findall(r'class="gateway-audit-entry" data-seq="(\d+)"[^>]*>(.*?)</tr>', page.text, re.S))
+        following = re.search(r'href="(/audit/gateway\?after=\d+)" id="next-page"', page.text)
+        if following is None:
+            return rows
+        path = following.group(1)
+    raise AssertionError("the gateway's audit log did not end within 50 pages")
+
+
+def test_auditor_sees_an_administrators_refused_action_in_the_gateways_audit_log(auditor, gateway_url, oidc_issuer):
+    admin = f"admin-{uuid.uuid4().hex[:8]}"
+    member = uuid.uuid4()
+    token = oidc_issuer.token(sub=admin, audience="gateway", roles=["admin"], expires_in=600)
+    refused = httpx.post(f"{gateway_url}/api/v1/registrations/member/{member}/approve", headers={"Authorization": f"Bearer {token}"})
+
+    entries = [row for row in gateway_audit_rows(auditor).values() if admin in row]
+
+    assert refused.status_code == 404
+    assert len(entries) == 1 and f"/api/v1/registrations/member/{member}/approve" in entries[0]
+    assert LO["outcome_failure"] in entries[0] and "not_found" in entries[0]  # the outcome, and the reason the gateway gave
+
+
+def test_the_gateway_audit_log_is_in_english_on_request(auditor):
+    english = auditor.get("/audit/gateway", params={"lang": "en"})
+    auditor.get("/audit", params={"lang": "lo"})
+
+    assert english.status_code == 200 and f"<h1>{EN['gateway_audit']}</h1>" in english.text
+    assert "merge config" in english.text and EN["outcome_success"] in english.text  # the tests' own set-up of the gateway
+
+
+def test_the_gateway_audit_log_after_its_end_is_empty(auditor):
+    page = auditor.get("/audit/gateway", params={"after": str(2**31 - 1)})
+
+    assert page.status_code == 200 and 'class="gateway-audit-entry"' not in page.text and 'id="first-page"' in page.text
+
+
+@pytest.mark.parametrize("after", ["-1", "x", "1.5", str(2**31), "١", "9" * 5000])
+def test_a_bad_gateway_audit_position_is_a_400_page(auditor, after):
+    page = auditor.get("/audit/gateway", params={"after": after})
+
+    assert page.status_code == 400 and LO["position_invalid"] in page.text
+
+
+# --- the Consent BB's audit API -------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def given_consent(base_url, identity_url, registration_url) -> str:
+    """A new citizen's consent to the enterprise registration's data agreement, given through the portal; its record id."""
+    citizen = signed_in_browser(base_url, new_person_at=identity_url)
+    new_draft(citizen, enterprise_service_id(registration_url))
+    return consent_record_ids(citizen)[0]
+
+
+@pytest.fixture(scope="module")
+def agreement_id(auditor, given_consent) -> str:
+    page = auditor.get(f"/audit/consent/records/{given_consent}")
+    assert page.status_code == 200, page.text
+    return re.search(r'<dd><a href="/audit/consent/agreements/([^"]+)">', page.text).group(1)
+
+
+def test_auditor_reads_a_consent_record_with_its_history_and_a_chain_check_that_verifies(auditor, given_consent):
+    page = auditor.get(f"/audit/consent/records/{given_consent}")
+
+    assert page.status_code == 200
+    assert 'id="chain-check" data-valid="true"' in page.text and LO["chain_valid"].format(n=1) in page.text
+    assert len(re.findall(r'class="revision" data-revision-id=', page.text)) == 1  # given once, never changed
+    assert "signed" in page.text and "Somphone" not in page.text and "ສົມພອນ" not in page.text and "+856" not in page.text
+
+
+def test_auditor_sees_a_data_agreements_history_and_a_chain_check_that_verifies(auditor, agreement_id):
+    listed = auditor.get("/audit/consent/agreements")
+    page = auditor.get(f"/audit/consent/agreements/{agreement_id}")
+
+    assert listed.status_code == 200 and f'data-agreement-id="{agreement_id}"' in listed.text
+    assert page.status_code == 200 and "ລົງທະບຽນວິສາຫະກິດ" in page.text  # its purpose, in Lao
+    assert len(re.findall(r'class="revision" data-revision-id=', page.text)) >= 1
+    assert 'id="chain-check" data-valid="true"' in page.text
+
+
+def test_auditor_sees_the_consent_records_of_a_data_agreement(auditor, given_consent, agreement_id):
+    mine = auditor.get("/audit/consent/records", params={"agreement": agreement_id})
+    everyone = auditor.get("/audit/consent/records")
+    other = auditor.get("/audit/consent/records", params={"agreement": str(uuid.uuid4())})
+
+    row = re.search(rf'data-record-id="{given_consent}" data-state="signed">(.*?)</tr>', mine.text, re.S)
+    assert mine.status_code == 200 and row is not None
+    assert re.search(r"<time>\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}</time>", row.group(1))  # when it was given
+    assert agreement_id in row.group(1) and LO["yes"] in row.group(1)
+    assert f'<option value="{agreement_id}" selected>' in mine.text
+    assert everyone.status_code == 200 and other.status_code == 200 and given_consent not in other.text
+    assert "Somphone" not in mine.text + everyone.text and "LA123456" not in mine.text + everyone.text
+
+
+def test_consent_records_are_in_english_on_request(auditor, agreement_id):
+    english = auditor.get("/audit/consent/records", params={"agreement": agreement_id, "lang": "en"})
+    agreement = auditor.get(f"/audit/consent/agreements/{agreement_id}")
+    auditor.get("/audit", params={"lang": "lo"})
+
+    assert f"<h1>{EN['consent_records']}</h1>" in english.text and EN["individual_id"] in english.text
+    assert EN["chain_check"] in agreement.text and "Register the enterprise" in agreement.text
+
+
+@pytest.mark.parametrize("path, status, message", [
+    ("/audit/consent/agreements/no-such-agreement", 404, "agreement_not_found"),
+    (f"/audit/consent/agreements/{uuid.uuid4()}", 404, "agreement_not_found"),
+    ("/audit/consent/records/no-such-record", 404, "record_not_found"),
+    (f"/audit/consent/records/{uuid.uuid4()}", 404, "record_not_found"),
+    ("/audit/consent/records?agreement=..%2Fconfig", 400, "agreement_invalid"),
+    ("/audit/consent/records?offset=-5", 400, "position_invalid"),
+    ("/audit/consent/agreements?offset=x", 400, "position_invalid"),
+])
+def test_unknown_or_malformed_consent_ids_are_4xx_pages(auditor, path, status, message):
+    page = auditor.get(path)
+
+    assert page.status_code == status and LO[message] in page.text

@@ -1,6 +1,7 @@
 """An auditor in a real headless Chromium (Debian's): signs in through the staff sign-in, lands on the audit console, finds an
-application by its number and reads its audit trail in Lao and English, then the portal's exchanges at the gateway.
-Screenshots go to artifacts/screenshots."""
+application by its number and reads its audit trail in Lao and English, then the portal's exchanges at the gateway, the
+gateway's own audit log, and a data agreement's history and chain check at the Consent BB. Screenshots go to
+artifacts/screenshots."""
 import re
 
 import pytest
@@ -48,3 +49,16 @@ def test_auditor_finds_an_application_and_reads_its_trail_and_the_exchanges(page
     page.click("#filter-exchanges")
     expect(page.locator("tr.exchange", has_text=f"/applications/{sent_back_application}/audit").first).to_be_visible()
     shot(page, "auditor-04-exchanges")
+
+    page.click("#nav-audit-gateway")
+    expect(page.locator("tr.gateway-audit-entry", has_text="merge config").first).to_be_visible()
+    shot(page, "auditor-05-gateway-audit")
+
+    page.click("#nav-audit-agreements")
+    page.locator("tr.data-agreement a").first.click()
+    expect(page.locator("#chain-check")).to_have_attribute("data-valid", "true")
+    expect(page.locator("tr.revision").first).to_be_visible()
+    shot(page, "auditor-06-data-agreement")
+
+    page.click("#agreement-records")
+    expect(page.locator("#consent-records")).to_be_visible()

@@ -1,4 +1,6 @@
 """The remaining OpenAPI operations: reads and lists by each role, deletes, individuals and webhooks."""
+from datetime import datetime, timezone
+
 import pytest
 
 from .api import create_agreement, create_policy, give_signed_consent, ok
@@ -41,6 +43,7 @@ def test_the_auditor_lists_records_and_agreements_with_their_history(client, aud
     audited = ok(client.get(f"/audit/data-agreement/{agreement['id']}/", headers=auditor))
 
     assert [r["id"] for r in records["consentRecords"]] == [record["id"]]
+    assert datetime.fromisoformat(records["consentRecords"][0]["createdAt"]) <= datetime.now(timezone.utc)
     assert agreement["id"] in [a["id"] for a in agreements["dataAgreements"]]
     assert [r["schemaName"] for r in audited["revisions"]] == ["DataAgreement"]
 

@@ -1,13 +1,17 @@
-"""Auditor console, read-only: an application's audit trail (registration) and the exchanges with the building blocks in
-the gateway's message log (the gateway lets auditors read every exchange's record). Consent's audit API and the
-gateway's own audit log are not offered: they refuse the portal's staff token."""
+"""Auditor console, read-only: an application's audit trail (registration), the exchanges with the building blocks in
+the gateway's message log, the gateway's own audit log of administrative actions, and the Consent BB's audit API (data
+agreements with their revision history and chain checks, consent records). Each read goes through the gateway with the
+auditor's own staff token; the building blocks decide what the auditor role may read."""
 from datetime import date, datetime, time, timezone
+from functools import partial
 from typing import Annotated
 
+import httpx
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from web.bb import segment
+from web import i18n
+from web.bb import BuildingBlocks, Unavailable, segment
 from web.console import render_console
 from web.models import WebSession
 from web.pages import language
@@ -19,6 +23,9 @@ AUDIT_ROLES = {"auditor", "admin"}  # the roles registration's audit log answers
 MAX_ID = 100
 MAX_EXCHANGES = 200
 BUILDING_BLOCKS = ("registration", "consent")  # those the portal calls
+CONSENT = "consent"
+PAGE_SIZE = 100  # entries per page of the gateway's audit log and of consent's lists
+MAX_POSITION = 2**31 - 1  # the gateway's audit sequence and consent's offsets are database integers
 
 TEXT: dict[str, dict[str, str]] = {
     "lo": {
@@ -57,6 +64,50 @@ TEXT: dict[str, dict[str, str]] = {
         "no_exchanges": "ບໍ່ມີການແລກປ່ຽນ",
         "date_invalid": "ວັນທີຕ້ອງເປັນຮູບແບບ YYYY-MM-DD",
         "unknown_building_block": "ບໍ່ຮູ້ຈັກ building block ນີ້",
+        "gateway_audit": "ບັນທຶກການກວດສອບຂອງ gateway",
+        "gateway_audit_note": "ທຸກການກະທຳດ້ານການບໍລິຫານຢູ່ gateway (Information Mediator), ສຳເລັດ ຫຼື ບໍ່ສຳເລັດ: ໃຜ, ເຮັດຫຍັງ, ເມື່ອໃດ ແລະ ຜົນ. ເກົ່າສຸດກ່ອນ, {n} ລາຍການຕໍ່ໜ້າ",
+        "seq": "ລຳດັບ",
+        "target": "ເປົ້າໝາຍ",
+        "details": "ລາຍລະອຽດ",
+        "outcome_success": "ສຳເລັດ", "outcome_failure": "ບໍ່ສຳເລັດ",
+        "first_page": "ໜ້າທຳອິດ",
+        "next_page": "ໜ້າຕໍ່ໄປ",
+        "position_invalid": "ຕຳແໜ່ງຕ້ອງເປັນຈຳນວນເຕັມ ຕັ້ງແຕ່ 0 ຂຶ້ນໄປ",
+        "data_agreements": "ຂໍ້ຕົກລົງການນຳໃຊ້ຂໍ້ມູນ",
+        "data_agreements_note": "ຂໍ້ຕົກລົງການນຳໃຊ້ຂໍ້ມູນທັງໝົດທີ່ Consent BB ມີ (ລວມທັງສະບັບຮ່າງ). ເປີດຂໍ້ຕົກລົງເພື່ອເບິ່ງປະຫວັດການແກ້ໄຂ ແລະ ຜົນການກວດສອບຕ່ອງໂສ້",
+        "data_agreement": "ຂໍ້ຕົກລົງການນຳໃຊ້ຂໍ້ມູນ",
+        "agreement_id": "ລະຫັດຂໍ້ຕົກລົງ",
+        "purpose": "ຈຸດປະສົງ",
+        "version": "ສະບັບ",
+        "lifecycle": "ຂັ້ນຕອນ",
+        "active": "ໃຊ້ງານ",
+        "yes": "ແມ່ນ", "no": "ບໍ່",
+        "deleted": "ຖືກລຶບແລ້ວ",
+        "no_agreements": "ບໍ່ມີຂໍ້ຕົກລົງ",
+        "agreement_not_found": "ບໍ່ພົບຂໍ້ຕົກລົງທີ່ມີລະຫັດນີ້",
+        "revisions": "ປະຫວັດການແກ້ໄຂ",
+        "revisions_note": "ທຸກການແກ້ໄຂຕາມລຳດັບຂອງຕ່ອງໂສ້: ແຕ່ລະສະບັບອ້າງອີງ hash ຂອງສະບັບກ່ອນໜ້າ",
+        "revision": "ລະຫັດການແກ້ໄຂ",
+        "authorized_by": "ອະນຸຍາດໂດຍ",
+        "hash": "Hash",
+        "predecessor_hash": "Hash ຂອງສະບັບກ່ອນໜ້າ",
+        "chain_check": "ການກວດສອບຕ່ອງໂສ້",
+        "chain_valid": "ຖືກຕ້ອງ: ປະຫວັດຄົບຖ້ວນ ບໍ່ຖືກແກ້ໄຂ (ກວດ {n} ຕ່ອງໂສ້)",
+        "chain_broken": "ພົບບັນຫາ: {n} ຕ່ອງໂສ້ບໍ່ຖືກຕ້ອງ",
+        "broken_revision": "ສະບັບທຳອິດທີ່ບໍ່ຖືກຕ້ອງ",
+        "chain_unchecked": "Consent BB ບໍ່ໄດ້ກວດສອບຕ່ອງໂສ້ນີ້",
+        "consent_records": "ບັນທຶກການໃຫ້ຄວາມຍິນຍອມ",
+        "consent_records_note": "ບັນທຶກການໃຫ້ຄວາມຍິນຍອມທີ່ Consent BB ມີ, ເກົ່າສຸດກ່ອນ. ບຸກຄົນຖືກລະບຸດ້ວຍລະຫັດທີ່ Consent BB ໃຫ້ເທົ່ານັ້ນ",
+        "consent_record": "ບັນທຶກການໃຫ້ຄວາມຍິນຍອມ",
+        "record_id": "ລະຫັດບັນທຶກ",
+        "individual_id": "ລະຫັດບຸກຄົນ (ຕາມ Consent BB)",
+        "opt_in": "ຍິນຍອມ",
+        "state": "ສະຖານະ",
+        "created": "ສ້າງເມື່ອ (UTC)",
+        "no_records": "ບໍ່ມີບັນທຶກ",
+        "record_not_found": "ບໍ່ພົບບັນທຶກທີ່ມີລະຫັດນີ້",
+        "agreement_invalid": "ລະຫັດຂໍ້ຕົກລົງນີ້ບໍ່ຖືກຮູບແບບ",
+        "consent_refused": "Consent BB ໃຫ້ອ່ານຂໍ້ມູນການກວດສອບຜ່ານ portal ສະເພາະບົດບາດ auditor ເທົ່ານັ້ນ",
     },
     "en": {
         "audit": "Audit",
@@ -94,6 +145,50 @@ TEXT: dict[str, dict[str, str]] = {
         "no_exchanges": "No exchanges",
         "date_invalid": "The date must be written YYYY-MM-DD",
         "unknown_building_block": "Unknown building block",
+        "gateway_audit": "Gateway audit log",
+        "gateway_audit_note": "Every administrative action at the gateway (Information Mediator), done or refused: who, what, when and the outcome. Oldest first, {n} per page",
+        "seq": "No.",
+        "target": "Target",
+        "details": "Details",
+        "outcome_success": "Done", "outcome_failure": "Refused or failed",
+        "first_page": "First page",
+        "next_page": "Next page",
+        "position_invalid": "The position must be a whole number, 0 or more",
+        "data_agreements": "Data agreements",
+        "data_agreements_note": "Every data agreement the Consent BB holds, drafts included. Open one for its revision history and chain check",
+        "data_agreement": "Data agreement",
+        "agreement_id": "Agreement id",
+        "purpose": "Purpose",
+        "version": "Version",
+        "lifecycle": "Lifecycle",
+        "active": "Active",
+        "yes": "Yes", "no": "No",
+        "deleted": "Deleted",
+        "no_agreements": "No data agreements",
+        "agreement_not_found": "No data agreement has this id",
+        "revisions": "Revision history",
+        "revisions_note": "Every change in chain order: each revision names the hash of the one before it",
+        "revision": "Revision",
+        "authorized_by": "Authorised by",
+        "hash": "Hash",
+        "predecessor_hash": "Previous revision's hash",
+        "chain_check": "Chain check",
+        "chain_valid": "Verified: the history is complete and unaltered ({n} chains checked)",
+        "chain_broken": "Broken: {n} chains do not verify",
+        "broken_revision": "First broken revision",
+        "chain_unchecked": "The Consent BB did not check this chain",
+        "consent_records": "Consent records",
+        "consent_records_note": "The consent records the Consent BB holds, oldest first. Individuals appear only by the id the Consent BB gives them",
+        "consent_record": "Consent record",
+        "record_id": "Record id",
+        "individual_id": "Individual id (as the Consent BB gives it)",
+        "opt_in": "Opted in",
+        "state": "State",
+        "created": "Created (UTC)",
+        "no_records": "No consent records",
+        "record_not_found": "No consent record has this id",
+        "agreement_invalid": "This is not a data agreement id",
+        "consent_refused": "Through the portal, the Consent BB answers audit reads for the auditor role only",
     },
 }
 
@@ -108,7 +203,9 @@ Auditor = Annotated[WebSession, Depends(_auditor)]
 
 
 def _page(request: Request, name: str, staff: WebSession, *, status: int = 200, **context) -> HTMLResponse:
-    return render_console(request, name, staff=staff, status=status, a=TEXT[language(request)], **context)
+    lang = language(request)
+    # bilingual: consent's texts carry both languages ("ລາວ / English"); the page shows the reader's.
+    return render_console(request, name, staff=staff, status=status, a=TEXT[lang], bilingual=partial(i18n.bilingual, lang=lang), **context)
 
 
 def _home(request: Request, staff: WebSession, *, status: int = 200, error: str | None = None, file_id: str = "") -> HTMLResponse:
@@ -172,3 +269,115 @@ def list_exchanges(request: Request, staff: Auditor, bb: StaffBlocks, bb_name: s
     if bb_name:
         params["service"] = services[bb_name]
     return page(found=bb.call_gateway("GET", "api/v1/monitoring/operational", params=params).json())
+
+
+def _position(value: str) -> int | None:
+    """A page's start (the gateway's `after`, consent's `offset`) from the query; None when it is not one."""
+    value = value.strip() or "0"
+    # Length first: int() refuses strings of thousands of digits with a ValueError.
+    return int(value) if len(value) <= 10 and value.isascii() and value.isdigit() and int(value) <= MAX_POSITION else None
+
+
+@router.get("/gateway", response_class=HTMLResponse)
+def list_gateway_audit(request: Request, staff: Auditor, bb: StaffBlocks, after: str = ""):
+    """The gateway's own audit log as its API pages it: by sequence number, after the last one seen."""
+    a = TEXT[language(request)]
+    start = _position(after)
+    if start is None:
+        return _page(request, "audit_gateway.html", staff, status=400, error=a["position_invalid"], entries=None, limit=PAGE_SIZE)
+    entries = bb.call_gateway("GET", "api/v1/audit", params={"after": start, "limit": PAGE_SIZE}).json()
+    following = entries[-1]["seq"] if len(entries) == PAGE_SIZE else None
+    return _page(request, "audit_gateway.html", staff, entries=entries, after=start, following=following, limit=PAGE_SIZE)
+
+
+def _consent_audit(bb: BuildingBlocks, path: str, **params) -> httpx.Response:
+    # 400 is consent's answer to an unknown or malformed id; 403 to a staff token without the auditor role (an admin's).
+    return bb.call("GET", CONSENT, f"audit/{path}", params=params, expected=(400, 403))
+
+
+def _chain_check(bb: BuildingBlocks, schema_name: str, object_id: str) -> dict | None:
+    checked = _consent_audit(bb, "verify/", schemaName=schema_name, objectId=object_id)
+    return checked.json() if checked.status_code == 200 else None
+
+
+def _listed(response: httpx.Response, key: str) -> list[dict]:
+    if response.status_code != 200:  # a 400 to a page start or filter this module checked first: not the auditor's doing
+        raise Unavailable(response.status_code, response.text[:500])
+    return response.json().get(key, [])
+
+
+def _is_id(value: str) -> bool:
+    return 0 < len(value) <= MAX_ID and value.isprintable()
+
+
+@router.get("/consent/agreements", response_class=HTMLResponse)
+def list_data_agreements(request: Request, staff: Auditor, bb: StaffBlocks, offset: str = ""):
+    a = TEXT[language(request)]
+
+    def page(*, status: int = 200, error: str | None = None, agreements: list | None = None, start: int = 0) -> HTMLResponse:
+        following = start + PAGE_SIZE if agreements is not None and len(agreements) == PAGE_SIZE else None
+        return _page(request, "audit_agreements.html", staff, status=status, error=error, agreements=agreements, following=following)
+
+    start = _position(offset)
+    if start is None:
+        return page(status=400, error=a["position_invalid"])
+    listed = _consent_audit(bb, "data-agreements/", offset=start, limit=PAGE_SIZE)
+    if listed.status_code == 403:
+        return page(status=403, error=a["consent_refused"])
+    return page(agreements=_listed(listed, "dataAgreements"), start=start)
+
+
+@router.get("/consent/agreements/{agreement_id}", response_class=HTMLResponse)
+def get_data_agreement(agreement_id: str, request: Request, staff: Auditor, bb: StaffBlocks):
+    """The agreement as it reads now, every revision of it, and consent's check of that chain."""
+    a = TEXT[language(request)]
+    found = _consent_audit(bb, f"data-agreement/{segment(agreement_id)}/") if _is_id(agreement_id) else None
+    if found is None or found.status_code != 200:
+        refused = found is not None and found.status_code == 403
+        return _page(request, "audit_agreement.html", staff, status=403 if refused else 404, agreement_id=agreement_id[:MAX_ID],
+                     error=a["consent_refused" if refused else "agreement_not_found"], agreement=None)
+    body = found.json()
+    return _page(request, "audit_agreement.html", staff, agreement_id=agreement_id, agreement=body.get("dataAgreement") or {},
+                 revisions=body.get("revisions", []), check=_chain_check(bb, "DataAgreement", agreement_id))
+
+
+@router.get("/consent/records", response_class=HTMLResponse)
+def list_consent_records(request: Request, staff: Auditor, bb: StaffBlocks, agreement: str = "", offset: str = ""):
+    """Consent records, of one data agreement if one is chosen; consent names individuals by its own ids only."""
+    a = TEXT[language(request)]
+    agreement = agreement.strip()
+
+    def page(*, status: int = 200, error: str | None = None, records: list | None = None, agreements: list | None = None,
+             start: int = 0) -> HTMLResponse:
+        following = start + PAGE_SIZE if records is not None and len(records) == PAGE_SIZE else None
+        return _page(request, "audit_records.html", staff, status=status, error=error, records=records, agreements=agreements or [],
+                     chosen=agreement[:MAX_ID], following=following)
+
+    start = _position(offset)
+    if start is None:
+        return page(status=400, error=a["position_invalid"])
+    if agreement and not _is_id(agreement):
+        return page(status=400, error=a["agreement_invalid"])
+    # The filter offers the agreements' first page; an agreement beyond it can still be named in the address.
+    found = _consent_audit(bb, "data-agreements/", limit=PAGE_SIZE)
+    if found.status_code == 403:
+        return page(status=403, error=a["consent_refused"])
+    agreements = _listed(found, "dataAgreements")
+    params = {"offset": start, "limit": PAGE_SIZE, **({"dataAgreementId": agreement} if agreement else {})}
+    listed = _consent_audit(bb, "consent-records/", **params)
+    if listed.status_code == 400:  # consent refused the agreement id's form
+        return page(status=400, error=a["agreement_invalid"], agreements=agreements)
+    return page(records=_listed(listed, "consentRecords"), agreements=agreements, start=start)
+
+
+@router.get("/consent/records/{record_id}", response_class=HTMLResponse)
+def get_consent_record(record_id: str, request: Request, staff: Auditor, bb: StaffBlocks):
+    a = TEXT[language(request)]
+    found = _consent_audit(bb, f"consent-record/{segment(record_id)}/") if _is_id(record_id) else None
+    if found is None or found.status_code != 200:
+        refused = found is not None and found.status_code == 403
+        return _page(request, "audit_record.html", staff, status=403 if refused else 404, record_id=record_id[:MAX_ID],
+                     error=a["consent_refused" if refused else "record_not_found"], record=None)
+    body = found.json()
+    return _page(request, "audit_record.html", staff, record_id=record_id, record=body.get("consentRecord") or {},
+                 revisions=body.get("revisions", []), check=_chain_check(bb, "ConsentRecord", record_id))

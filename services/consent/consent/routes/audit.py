@@ -35,7 +35,8 @@ def audit_consent_record_list(uow: UowDep, caller: Auditor, page: PageDep,
     if data_agreement_id:
         query = query.where(ConsentRecord.data_agreement_id == data_agreement_id)
     found = uow.session.exec(query.order_by(col(ConsentRecord.created_at)).offset(page.offset).limit(page.limit)).all()
-    return {"consentRecords": [record_wire(r) for r in found]}
+    # createdAt is not in the spec's ConsentRecord; the list is ordered by it, and auditors are asked "since when".
+    return {"consentRecords": [{**record_wire(r), "createdAt": r.created_at.isoformat()} for r in found]}
 
 
 @router.get("/audit/consent-record/{consentRecordId}/")
