@@ -3,7 +3,7 @@ from gateway.events import PushRequested
 from gateway.models import ConsentWithdrawal
 from gateway.pubsub import push_handler
 from gateway.settings import GatewaySettings
-from kernel.consumer import Handler
+from kernel.consumer import Handler, outside_effects
 from kernel.db import UnitOfWork
 from kernel.events import Envelope
 
@@ -24,7 +24,7 @@ def drop_cached_consent(envelope: Envelope, uow: UnitOfWork) -> None:
 
 
 def handlers_for(settings: GatewaySettings) -> dict[str, Handler]:
-    return {"consent.record.withdrawn": drop_cached_consent, PushRequested.type: push_handler(settings)}
+    return {"consent.record.withdrawn": drop_cached_consent, PushRequested.type: outside_effects(push_handler(settings))}
 
 
 HANDLERS: dict[str, Handler] = handlers_for(GatewaySettings())

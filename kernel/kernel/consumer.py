@@ -28,6 +28,19 @@ RECORD_PROCESSED = text("INSERT INTO processed_message (consumer, message_id, pr
 BATCH_WAIT_SECONDS = 0.02
 
 
+def outside_effects(handler: Handler) -> Handler:
+    """Marks a handler that acts outside the database (posts a callback, pushes to a URL). A batch holding one of its
+    messages is applied with a savepoint per message from the start: a failing message then never makes the others
+    run again, as the retry of an abandoned batch would (their database work is rolled back and redone, a call made
+    is not taken back). Still at least once: a commit that fails after the calls has the whole batch delivered again."""
+    handler.outside_effects = True
+    return handler
+
+
+def _acts_outside(handlers: dict[str, Handler], deliveries: list["Delivery"]) -> bool:
+    return any(getattr(handler_for(handlers, d.envelope.type), "outside_effects", False) for d in deliveries if d.envelope)
+
+
 def handler_for(handlers: dict[str, Handler], routing_key: str) -> Handler | None:
     for pattern, handler in handlers.items():
         if bus.matches(pattern, routing_key):
@@ -88,7 +101,8 @@ class Consumer:
             except Exception as exc:
                 delivery.error = exc
         try:
-            if not self._apply_batch(deliveries, isolated=False):
+            isolated = _acts_outside(self.handlers, deliveries)
+            if not self._apply_batch(deliveries, isolated=isolated):
                 self._apply_batch(deliveries, isolated=True)
         except DBAPIError as exc:
             # The database is down: not the messages' fault, so don't spend their retries; redeliver later.

@@ -4,7 +4,7 @@ import pytest
 from sqlmodel import Session, func, select
 
 from kernel import bus
-from kernel.consumer import Consumer
+from kernel.consumer import Consumer, outside_effects
 from kernel.db import UnitOfWork
 from kernel.outbox import OutboxMessage, ProcessedMessage
 from kernel.relay import Publisher, relay_batch
@@ -128,6 +128,36 @@ def test_failing_handler_ends_in_dead_letter_queue_and_consumer_goes_on(engine, 
     assert properties.headers["x-attempts"] == 3  # the first try and two retries
     assert properties.headers["x-error"] == "RuntimeError"
     assert count(engine, ProcessedMessage, ProcessedMessage.message_id == bad_id) == 0  # its effects were rolled back
+
+
+@pytest.mark.parametrize("marked", [True, False], ids=["outside effects", "database only"])
+def test_a_failing_message_does_not_repeat_the_others_outside_effects(engine, settings, routing_key, marked):
+    """Three good messages and a failing one in one batch. A handler marked as acting outside the database runs once
+    per message; an unmarked one runs again for each good message when the batch is retried one message at a time
+    (its database work is rolled back in between, so only an outside call would show twice)."""
+    queue = f"q.{routing_key}"
+    good_key, bad_key = routing_key.replace(".created", ".good"), routing_key.replace(".created", ".bad")
+    calls = []
+
+    def call_out(envelope, uow):
+        calls.append(envelope.id)
+        record_effect(envelope, uow)
+
+    consumer = make_consumer(engine, settings, queue, {good_key: outside_effects(call_out) if marked else call_out,
+                                                       bad_key: always_fail}, max_retries=0, retry_delay_ms=100)
+    declare(settings, queue, good_key, retry_delay_ms=100)
+    declare(settings, queue, bad_key, retry_delay_ms=100)
+    good_ids = [emit_note(engine, good_key) for _ in range(3)]
+    emit_note(engine, bad_key)
+    publisher = Publisher(settings.amqp_url, settings.events_exchange)
+    relay_batch(engine, publisher)  # all four wait in the queue before the consumer starts: one batch
+    publisher.close()
+
+    with running(consumer.run):
+        wait_until(lambda: queue_depth(settings, bus.dead_letter_queue(queue)) == 1, message="the dead-letter queue")
+
+    assert count(engine, Effect, Effect.message_id.in_(good_ids)) == 3  # each applied, once
+    assert sorted(calls) == sorted(good_ids * (1 if marked else 2))
 
 
 def test_unreadable_message_is_dead_lettered(engine, settings, routing_key):

@@ -9,7 +9,7 @@ import logging
 import httpx
 from jinja2 import TemplateError
 
-from kernel.consumer import Handler
+from kernel.consumer import Handler, outside_effects
 from kernel.db import UnitOfWork
 from kernel.events import Envelope
 from kernel.httpclient import new_client
@@ -47,6 +47,7 @@ def _post(url: str, payload: dict, settings: MessagingSettings) -> None:
         raise RuntimeError(f"callback answered {response.status_code}")  # retried by the consumer
 
 
+@outside_effects
 def post_delivery_callback(envelope: Envelope, uow: UnitOfWork, settings: MessagingSettings | None = None) -> None:
     """Tell the client how one recipient's message ended (no address or content, just ids and the status)."""
     settings = settings or _settings()
@@ -59,6 +60,7 @@ def post_delivery_callback(envelope: Envelope, uow: UnitOfWork, settings: Messag
     log.info("delivery callback sent", extra={"fields": {"message_id": message.id}})
 
 
+@outside_effects
 def forward_reply(envelope: Envelope, uow: UnitOfWork, settings: MessagingSettings | None = None) -> None:
     """Hand a P2G reply to the client's callback URI, in the spec's callbackContent shape."""
     settings = settings or _settings()
@@ -127,12 +129,12 @@ def notify_applicant(envelope: Envelope, uow: UnitOfWork, settings: MessagingSet
 
 def handlers_for(settings: MessagingSettings) -> dict[str, Handler]:
     """The table with settings bound (tests pass their own; the consumer process reads the environment)."""
-    delivery = lambda envelope, uow: post_delivery_callback(envelope, uow, settings)  # noqa: E731
+    delivery = outside_effects(lambda envelope, uow: post_delivery_callback(envelope, uow, settings))
     return {
         MessageDelivered.type: delivery,
         MessageBounced.type: delivery,
         MessageFailed.type: delivery,
-        ReplyReceived.type: lambda envelope, uow: forward_reply(envelope, uow, settings),
+        ReplyReceived.type: outside_effects(lambda envelope, uow: forward_reply(envelope, uow, settings)),
         OTP_REQUESTED: lambda envelope, uow: send_otp(envelope, uow, settings),
         **{key: (lambda envelope, uow: notify_applicant(envelope, uow, settings)) for key in APPLICATION_EVENTS},
     }
