@@ -5,10 +5,12 @@ finds them. An upload that was submitted with an application is never deleted he
 """
 import logging
 import os
+import re
 import threading
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy.engine import Engine
 from sqlmodel import select
@@ -25,6 +27,8 @@ log = logging.getLogger(__name__)
 ORPHAN_AGE = timedelta(hours=24)
 PURGE_INTERVAL_SECONDS = 3600
 _BATCH = 500
+_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")  # models.new_id
+_PART = re.compile(r"\.[0-9a-f]{32}\.part")
 
 
 def store(uow: UnitOfWork, settings: RegistrationSettings, document: Document, data: bytes) -> None:
@@ -114,7 +118,7 @@ def _sweep(engine: Engine, settings: RegistrationSettings, *, cutoff: datetime) 
     root = settings.documents_dir
     if not root.is_dir():
         return 0
-    old = [path for path in root.glob("*/*") if path.is_file() and path.stat().st_mtime < cutoff.timestamp()]
+    old = [path for path in root.glob("*/*") if _ours(path) and path.is_file() and path.stat().st_mtime < cutoff.timestamp()]
     swept = 0
     for start in range(0, len(old), _BATCH):
         batch = old[start:start + _BATCH]
@@ -123,6 +127,12 @@ def _sweep(engine: Engine, settings: RegistrationSettings, *, cutoff: datetime) 
             known = set(uow.session.exec(select(Document.id).where(Document.id.in_(names))))
         swept += unlink(settings, [str(path.relative_to(root)) for path in batch if path.name not in known])
     return swept
+
+
+def _ours(path: Path) -> bool:
+    """Named as store() names files (an id under its first two characters, or a .part file beside them): whatever else a
+    misconfigured DOCUMENTS_DIR holds is never swept."""
+    return _PART.fullmatch(path.name) is not None or (_ID.fullmatch(path.name) is not None and path.parent.name == path.name[:2])
 
 
 def run(settings: RegistrationSettings, engine: Engine, stop: threading.Event) -> None:

@@ -2,6 +2,7 @@
 uploader, or abandoned; what a submitted application holds stays."""
 import os
 import time
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -210,13 +211,16 @@ def test_purge_deletes_old_uploads_nothing_holds_and_stray_bytes(api, engine, se
     day_and_more = uploads.ORPHAN_AGE + timedelta(hours=1)
     for url in (abandoned, in_draft, submitted):
         _age(engine, settings, url, day_and_more)
-    stray = settings.documents_dir / "zz" / unique("stray")  # bytes whose row is gone (a crash before unlink)
-    stray.parent.mkdir(exist_ok=True)
-    stray.write_bytes(PDF)
-    os.utime(stray, (time.time() - day_and_more.total_seconds(),) * 2)
+    rowless_id = str(uuid.uuid4())
+    stray = settings.documents_dir / rowless_id[:2] / rowless_id  # bytes whose row is gone (a crash before unlink)
+    foreign = settings.documents_dir / "notes" / "read-me.txt"  # not named as uploads are: never swept
+    for path in (stray, foreign):
+        path.parent.mkdir(exist_ok=True)
+        path.write_bytes(PDF)
+        os.utime(path, (time.time() - day_and_more.total_seconds(),) * 2)
 
     purged = uploads.purge(engine, settings)
 
-    assert stored(engine, settings, abandoned) == GONE and not stray.exists()
+    assert stored(engine, settings, abandoned) == GONE and not stray.exists() and foreign.exists()
     assert [stored(engine, settings, url) for url in (recent, in_draft, submitted)] == [KEPT] * 3
     assert purged.orphans >= 1 and purged.stray_files >= 1

@@ -130,7 +130,7 @@ def download_document(document_id: str, uow: UowDep, caller: CallerDep, settings
             raise ApiError(404, "document_not_found", "No document has this id.")
     stored = settings.documents_dir / document.path
     if not stored.is_file():  # a row without its bytes: lost outside this service, never deleted by it in this order
-        log.error("a document row has no stored bytes")
+        log.error("document %s has a row but no stored bytes", document.id)
         raise ApiError(404, "document_not_found", "No document has this id.")
     return FileResponse(stored, media_type=document.content_type,
                         headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"})
