@@ -1,16 +1,14 @@
 """The upgrade that ends subscriptions instead of deleting them, on both databases the gateway runs on, with deliveries
 already referencing the subscriptions (SQLite rebuilds the table for it, under its foreign keys)."""
-import importlib.resources
 import uuid
 
 import pytest
 from alembic import command
-from alembic.config import Config
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from gateway.settings import GatewaySettings
-from kernel.db import make_engine, migrate
+from kernel.db import make_engine, migrate, migrations_config
 
 BEFORE = "c4e2a9d17f03"
 
@@ -21,11 +19,8 @@ def engine_before(request, infrastructure, tmp_path):
     url = f"sqlite:///{tmp_path}/gateway.db" if request.param == "sqlite" \
         else infrastructure.new_database(f"pubsub_upgrade_{uuid.uuid4().hex[:6]}")
     engine = make_engine(GatewaySettings(database_url=url, data_dir=tmp_path))
-    config = Config()
-    config.set_main_option("script_location", str(importlib.resources.files("gateway.migrations")))
     with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, BEFORE)
+        command.upgrade(migrations_config("gateway.migrations", connection), BEFORE)
         for statement in (
             "INSERT INTO member (id, instance, member_class, code, name, status, created_at) "
             "VALUES ('m', 'LA', 'GOV', 'CIV', '', 'approved', CURRENT_TIMESTAMP)",

@@ -122,17 +122,21 @@ def read_one(engine: Engine, statement, parameters: dict):
     return None
 
 
+def migrations_config(migrations_package: str, connection) -> Config:
+    """Alembic's configuration for a service's migrations, run on this connection (tests also step to one revision)."""
+    config = Config()
+    config.set_main_option("script_location", str(importlib.resources.files(migrations_package)))
+    config.attributes["connection"] = connection
+    return config
+
+
 def migrate(engine: Engine, migrations_package: str) -> None:
     """Apply the service's alembic migrations up to head (serialised across processes on PostgreSQL)."""
-    script_location = str(importlib.resources.files(migrations_package))
-    config = Config()
-    config.set_main_option("script_location", script_location)
     with _sqlite_file_lock(engine), engine.begin() as connection:
         if connection.dialect.name == "postgresql":
             # API, relay and consumer start together; one migrates, the others wait for it.
             connection.execute(text("SELECT pg_advisory_xact_lock(727274)"))
-        config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+        command.upgrade(migrations_config(migrations_package, connection), "head")
 
 
 @contextlib.contextmanager

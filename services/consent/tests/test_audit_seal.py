@@ -20,7 +20,7 @@ from consent.app import create_app
 from consent.enums import SchemaName
 from consent.models import AuditKey, Policy, Revision
 from consent.settings import ConsentSettings
-from kernel.db import make_engine, migrate
+from kernel.db import make_engine, migrate, migrations_config
 from kernel.testing import serve
 
 from .api import create_agreement, create_policy, give_signed_consent, ok
@@ -364,18 +364,12 @@ def test_revisions_from_before_sealing_are_sealed_once_and_only_where_the_chain_
 
 
 def test_the_upgrade_numbers_existing_revisions_in_their_chains(infrastructure):
-    import importlib.resources
-
     from alembic import command
-    from alembic.config import Config
 
     engine = make_engine(ConsentSettings(database_url=infrastructure.new_database(f"upgrade_{uuid.uuid4().hex[:6]}")))
-    config = Config()
-    config.set_main_option("script_location", str(importlib.resources.files("consent.migrations")))
     try:
         with engine.begin() as connection:
-            config.attributes["connection"] = connection
-            command.upgrade(config, "5b7e2c9d41f3")  # before sealing
+            command.upgrade(migrations_config("consent.migrations", connection), "5b7e2c9d41f3")  # before sealing
             for object_id, count in (("a", 3), ("b", 2)):
                 for n in range(count):
                     connection.execute(text("INSERT INTO revision (id, schema_name, object_id, signed_without_object_id, "

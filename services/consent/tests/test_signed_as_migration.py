@@ -1,12 +1,9 @@
 """The migration that makes a stored verificationSignedAs follow its signature's method (a client's wrong claim used to
 be stored as it came)."""
-import importlib.resources
-
 import sqlalchemy as sa
 from alembic import command
-from alembic.config import Config
 
-from kernel.db import make_engine
+from kernel.db import make_engine, migrations_config
 
 BEFORE = "9e4b1f6c2a57"
 
@@ -21,10 +18,8 @@ def _signature(connection, signature_id: str, method: str, signed_as: str | None
 
 def test_wrong_and_missing_claims_are_corrected_and_right_ones_kept(settings, infrastructure):
     engine = make_engine(settings.model_copy(update={"database_url": infrastructure.new_database("consent_signed_as")}))
-    config = Config()
-    config.set_main_option("script_location", str(importlib.resources.files("consent.migrations")))
     with engine.begin() as connection:
-        config.attributes["connection"] = connection
+        config = migrations_config("consent.migrations", connection)
         command.upgrade(config, BEFORE)
         _signature(connection, "service-said-individual", "jws-service", "individual")
         _signature(connection, "individual-said-delegate", "jws-individual", "delegate")

@@ -1,15 +1,13 @@
 """A relying party's name per language (clientName#lo, clientName#en): registered through client-mgmt, shown on the pages."""
-import importlib.resources
 
 import httpx
 import pytest
 import sqlalchemy as sa
 from alembic import command
-from alembic.config import Config
 from sqlmodel import Session
 
 from kernel.app import load_fixtures
-from kernel.db import make_engine, migrate
+from kernel.db import make_engine, migrate, migrations_config
 from identity.fixtures import FIXTURES, PORTAL_CLIENT_ID
 from identity.models import OidcClient
 from .helpers import client_request, new_key, register_client, request_time, start_authorize, transaction_id_of, unique
@@ -190,10 +188,8 @@ def test_demo_portal_client_has_the_portal_lao_title_also_when_loaded_before_nam
 
 def test_migration_gives_clients_registered_before_it_no_names_and_downgrades(settings, infrastructure):
     engine = make_engine(settings.model_copy(update={"database_url": infrastructure.new_database("identity_names_migration")}))
-    config = Config()
-    config.set_main_option("script_location", str(importlib.resources.files("identity.migrations")))
     with engine.begin() as connection:
-        config.attributes["connection"] = connection
+        config = migrations_config("identity.migrations", connection)
         command.upgrade(config, "a41f7c2e9b60")
         connection.execute(sa.text(
             "INSERT INTO oidc_client (client_id, client_name, relying_party_id, logo_uri, redirect_uris, auth_context_refs, public_key,"
