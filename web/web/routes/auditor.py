@@ -327,18 +327,26 @@ def list_data_agreements(request: Request, staff: Auditor, bb: StaffBlocks, offs
     return page(agreements=_listed(listed, "dataAgreements"), start=start)
 
 
-@router.get("/consent/agreements/{agreement_id}", response_class=HTMLResponse)
-def get_data_agreement(agreement_id: str, request: Request, staff: Auditor, bb: StaffBlocks):
-    """The agreement as it reads now, every revision of it, and consent's check of that chain."""
+def _consent_object(request: Request, staff: WebSession, bb: StaffBlocks, *, object_id: str, path: str, key: str,
+                    schema: str, template: str, not_found: str) -> HTMLResponse:
+    """One of consent's audited objects as it reads now (body[key]), every revision of it, and consent's check of that
+    chain; the template gets it as agreement or record, with its id as agreement_id or record_id."""
     a = TEXT[language(request)]
-    found = _consent_audit(bb, f"data-agreement/{segment(agreement_id)}/") if _is_id(agreement_id) else None
+    name = {"dataAgreement": "agreement", "consentRecord": "record"}[key]
+    found = _consent_audit(bb, f"{path}/{segment(object_id)}/") if _is_id(object_id) else None
     if found is None or found.status_code != 200:
         refused = found is not None and found.status_code == 403
-        return _page(request, "audit_agreement.html", staff, status=403 if refused else 404, agreement_id=agreement_id[:MAX_ID],
-                     error=a["consent_refused" if refused else "agreement_not_found"], agreement=None)
+        return _page(request, template, staff, status=403 if refused else 404, error=a["consent_refused" if refused else not_found],
+                     **{f"{name}_id": object_id[:MAX_ID], name: None})
     body = found.json()
-    return _page(request, "audit_agreement.html", staff, agreement_id=agreement_id, agreement=body.get("dataAgreement") or {},
-                 revisions=body.get("revisions", []), check=_chain_check(bb, "DataAgreement", agreement_id))
+    return _page(request, template, staff, revisions=body.get("revisions", []), check=_chain_check(bb, schema, object_id),
+                 **{f"{name}_id": object_id, name: body.get(key) or {}})
+
+
+@router.get("/consent/agreements/{agreement_id}", response_class=HTMLResponse)
+def get_data_agreement(agreement_id: str, request: Request, staff: Auditor, bb: StaffBlocks):
+    return _consent_object(request, staff, bb, object_id=agreement_id, path="data-agreement", key="dataAgreement",
+                           schema="DataAgreement", template="audit_agreement.html", not_found="agreement_not_found")
 
 
 @router.get("/consent/records", response_class=HTMLResponse)
@@ -372,12 +380,5 @@ def list_consent_records(request: Request, staff: Auditor, bb: StaffBlocks, agre
 
 @router.get("/consent/records/{record_id}", response_class=HTMLResponse)
 def get_consent_record(record_id: str, request: Request, staff: Auditor, bb: StaffBlocks):
-    a = TEXT[language(request)]
-    found = _consent_audit(bb, f"consent-record/{segment(record_id)}/") if _is_id(record_id) else None
-    if found is None or found.status_code != 200:
-        refused = found is not None and found.status_code == 403
-        return _page(request, "audit_record.html", staff, status=403 if refused else 404, record_id=record_id[:MAX_ID],
-                     error=a["consent_refused" if refused else "record_not_found"], record=None)
-    body = found.json()
-    return _page(request, "audit_record.html", staff, record_id=record_id, record=body.get("consentRecord") or {},
-                 revisions=body.get("revisions", []), check=_chain_check(bb, "ConsentRecord", record_id))
+    return _consent_object(request, staff, bb, object_id=record_id, path="consent-record", key="consentRecord",
+                           schema="ConsentRecord", template="audit_record.html", not_found="record_not_found")
