@@ -1,7 +1,6 @@
 """Pub/sub: event schemas that can be checked without fetching anything, push addresses, and delivery (the room's
 events pushed to subscribers by the consumer, every attempt logged)."""
 import logging
-from datetime import timezone
 
 import httpx
 import pika
@@ -65,8 +64,7 @@ def push_target(url: str, *, allow_private: bool) -> Target:
 
 def is_expired(event: PublishedEvent, subscription: Subscription) -> bool:
     """Past the subscription's TTL (seconds since the room received the event)."""
-    received = event.received_at if event.received_at.tzinfo else event.received_at.replace(tzinfo=timezone.utc)
-    return (utcnow() - received).total_seconds() > subscription.ttl
+    return (utcnow() - event.received_at).total_seconds() > subscription.ttl
 
 
 def event_item(event: PublishedEvent, publisher_id: dict) -> dict:

@@ -33,10 +33,6 @@ def retry_delay(failures: int, *, base: float, cap: float) -> float:
     return min(cap, base * 2 ** (failures - 1))
 
 
-def _as_utc(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)  # SQLite returns naive datetimes
-
-
 def attempt(session: Session, push: WebhookPush, settings: ConsentSettings, http: httpx.Client, *, now: datetime) -> WebhookDelivery:
     """One push of `push` (whose row the caller holds locked); logs it and moves the push to its next state."""
     webhook = session.get(Webhook, push.webhook_id)
@@ -59,7 +55,7 @@ def attempt(session: Session, push: WebhookPush, settings: ConsentSettings, http
         else:
             next_at = now + timedelta(seconds=retry_delay(push.attempts, base=settings.webhook_retry_base_seconds,
                                                           cap=settings.webhook_retry_max_seconds))
-            if next_at - _as_utc(push.created_at) > timedelta(seconds=settings.webhook_give_up_after_seconds):
+            if next_at - push.created_at > timedelta(seconds=settings.webhook_give_up_after_seconds):
                 push.status = PushStatus.given_up.value
                 log.warning("gave up pushing event %s to webhook %s after %d attempts", push.event_id, push.webhook_id, push.attempts)
             else:

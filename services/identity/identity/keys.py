@@ -15,7 +15,7 @@ from cryptography.x509.oid import NameOID
 from joserfc.jwk import RSAKey
 from sqlmodel import Session, select
 
-from identity.models import SigningKey, as_utc, utcnow
+from identity.models import SigningKey, utcnow
 from identity.settings import IdentitySettings
 
 
@@ -74,7 +74,7 @@ def ensure_current(session: Session, settings: IdentitySettings) -> SigningKey:
     active = _active(session)
     if active is None:
         active = generate(session, settings)
-    elif as_utc(active.created_at) + timedelta(days=settings.signing_key_rotation_days) <= utcnow():
+    elif active.created_at + timedelta(days=settings.signing_key_rotation_days) <= utcnow():
         active = rotate(session, settings)
     return active
 
@@ -120,7 +120,7 @@ def published(session: Session) -> list[SigningKey]:
     """Keys in the JWKS: the active one and retired ones that have not expired yet."""
     now = utcnow()
     rows = session.exec(select(SigningKey).order_by(SigningKey.created_at.desc())).all()
-    return [row for row in rows if as_utc(row.expires_at) > now]
+    return [row for row in rows if row.expires_at > now]
 
 
 def public_keys(session: Session, settings: IdentitySettings) -> list[RSAKey]:
@@ -139,7 +139,7 @@ def jwk_entry(row: SigningKey, settings: IdentitySettings) -> dict:
         "n": public["n"],
         "x5t#S256": base64.urlsafe_b64encode(hashlib.sha256(der).digest()).rstrip(b"=").decode(),
         "x5c": [row.certificate],
-        "exp": as_utc(row.expires_at).strftime("%Y-%m-%dT%H:%M:%S.") + f"{as_utc(row.expires_at).microsecond // 1000:03d}Z",
+        "exp": row.expires_at.strftime("%Y-%m-%dT%H:%M:%S.") + f"{row.expires_at.microsecond // 1000:03d}Z",
     }
 
 

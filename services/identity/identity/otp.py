@@ -12,7 +12,7 @@ from sqlmodel import Session
 from kernel.outbox import OutboxMessage
 from identity import keys
 from identity.events import SendOtp
-from identity.models import OtpChallenge, Person, as_utc, utcnow
+from identity.models import OtpChallenge, Person, utcnow
 from identity.settings import IdentitySettings
 
 CHANNELS = {"sms": "phone_number", "email": "email"}  # channel -> the person's attribute holding the recipient
@@ -89,7 +89,7 @@ def verify(uow, settings: IdentitySettings, *, transaction_id: str, code: str) -
     challenge = uow.session.get(OtpChallenge, transaction_id)
     if challenge is None:
         return Check(person_id=None, exhausted=True)
-    if as_utc(challenge.expires_at) <= utcnow():
+    if challenge.expires_at <= utcnow():
         uow.session.delete(challenge)
         return Check(person_id=None, exhausted=True)
     if challenge.person_id and hmac.compare_digest(challenge.otp_hash, _hash(settings, transaction_id, code)):

@@ -5,7 +5,7 @@ from datetime import timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from identity.models import as_utc, utcnow
+from identity.models import utcnow
 
 _hasher = PasswordHasher()
 # Verifying against this when there is no account keeps the answer time the same (no account enumeration by timing).
@@ -28,7 +28,7 @@ def check(holder, secret: str, *, hash_attr: str, max_failures: int, lockout_sec
         _verify(_DUMMY_HASH, secret)
         return Outcome(ok=False)
     now = utcnow()
-    if holder.locked_until is not None and as_utc(holder.locked_until) > now:
+    if holder.locked_until is not None and holder.locked_until > now:
         return Outcome(ok=False, locked=True)
     if _verify(getattr(holder, hash_attr), secret):
         holder.failed_attempts = 0

@@ -15,7 +15,7 @@ from joserfc.jwk import ECKey, KeySet, RSAKey, import_key
 from sqlmodel import Session, select
 
 from identity import keys, tokens
-from identity.models import WalletBinding, as_utc, utcnow
+from identity.models import WalletBinding, utcnow
 from identity.settings import IdentitySettings
 
 AUTH_FACTOR_TYPES = ("WLA", "PIN", "OTP", "BIO")
@@ -81,7 +81,7 @@ def verify_wla(session: Session, settings: IdentitySettings, *, person_id: str, 
     now = utcnow()
     bindings = session.exec(select(WalletBinding).where(WalletBinding.person_id == person_id, WalletBinding.auth_factor_type == "WLA")).all()
     for binding in bindings:
-        if as_utc(binding.expires_at) <= now:
+        if binding.expires_at <= now:
             continue
         try:
             claims = jwt.decode(challenge, KeySet([import_key(binding.public_key)]), algorithms=WLA_ALGORITHMS).claims
@@ -119,14 +119,14 @@ def bindings_of(session: Session, *, person_id: str, thumbprint: str) -> list[Wa
 def current(bindings: list[WalletBinding]) -> WalletBinding | None:
     """The unexpired binding that lasts longest, if any."""
     now = utcnow()
-    return max((b for b in bindings if as_utc(b.expires_at) > now), key=lambda b: as_utc(b.expires_at), default=None)
+    return max((b for b in bindings if b.expires_at > now), key=lambda b: b.expires_at, default=None)
 
 
 def attest(session: Session, settings: IdentitySettings, *, binding: WalletBinding, subject: str, audience: str) -> tuple[str, int]:
     """A short-lived JWT saying the key (RFC 7800 `cnf.jkt`, the RFC 7638 thumbprint) belongs to `subject`, the person's
     pairwise subject at `audience` (the client whose token asked); never valid beyond the binding. With its expiry."""
     now = int(time.time())
-    expires = min(now + ATTESTATION_SECONDS, int(as_utc(binding.expires_at).timestamp()))
+    expires = min(now + ATTESTATION_SECONDS, int(binding.expires_at.timestamp()))
     claims = {"iss": settings.issuer, "sub": subject, "aud": audience, "iat": now, "exp": expires, "jti": tokens.new_jti(),
               "cnf": {"jkt": binding.key_thumbprint}}
     return tokens.sign(session, settings, claims, typ=ATTESTATION_TYPE), expires

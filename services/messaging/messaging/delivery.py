@@ -314,10 +314,9 @@ def _emit_handed_over(uow: UnitOfWork, row, status: MessageStatus) -> None:
 
 def _refused(uow: UnitOfWork, row, attempt: int, exc: DeliveryError, settings: MessagingSettings) -> _Outcome:
     now = datetime.now(timezone.utc)
-    created_at = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=timezone.utc)  # SQLite: naive UTC
     if exc.permanent:
         outcome, event = _Outcome(MessageStatus.bounced, False, last_error=exc.code), MessageBounced
-    elif now - created_at >= timedelta(seconds=settings.retry_window_seconds):
+    elif now - row.created_at >= timedelta(seconds=settings.retry_window_seconds):
         outcome, event = _Outcome(MessageStatus.failed, False, last_error=exc.code), MessageFailed
     else:
         outcome, event = _Outcome(MessageStatus.deferred, False, last_error=exc.code, next_attempt_at=now + backoff(attempt, settings)), None

@@ -1,6 +1,6 @@
 """Quotas per calling application (spec 5.1.12/14): messages accepted per rolling minute and per rolling day."""
 import math
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from sqlalchemy import func
 from sqlmodel import select
@@ -35,8 +35,6 @@ def check_or_raise(uow: UnitOfWork, *, settings: MessagingSettings, api_key: Api
             select(func.coalesce(func.sum(SendRequest.message_count), 0), func.min(SendRequest.created_at))
             .where(SendRequest.caller == api_key.id, SendRequest.created_at > now - window)).one()
         if used + count > limits[name]:
-            if oldest is not None and oldest.tzinfo is None:
-                oldest = oldest.replace(tzinfo=timezone.utc)  # SQLite returns naive UTC times
             retry_after = max(1, math.ceil(((oldest + window - now) if oldest else window).total_seconds()))
             raise ApiError(429, "quota_exceeded",
                            f"This api_key may send {limits[name]} messages per {name}; {used} were accepted in the last {name} "

@@ -13,7 +13,7 @@ from sqlalchemy import update
 from kernel.db import UowDep
 from identity import claims as claim_rules
 from identity import link_codes, otp, persons, staff
-from identity.models import AuthTransaction, OidcClient, as_utc, utcnow
+from identity.models import AuthTransaction, OidcClient, utcnow
 from identity.ui_text import CLAIM_LABELS, ERRORS, TEXT, pick_locale
 
 router = APIRouter(tags=["OIDC"])
@@ -146,7 +146,7 @@ def _transaction(request: Request, uow, transaction_id: str) -> AuthTransaction:
     transaction = uow.session.get(AuthTransaction, transaction_id) if 0 < len(transaction_id) <= 64 else None
     cookie = request.cookies.get(COOKIE_PREFIX + transaction_id, "")
     if (transaction is None or transaction.revoked or transaction.code_hash is not None
-            or as_utc(transaction.expires_at) <= utcnow() or not secrets.compare_digest(_sha256(cookie), transaction.browser_binding)):
+            or transaction.expires_at <= utcnow() or not secrets.compare_digest(_sha256(cookie), transaction.browser_binding)):
         raise _Refused()
     return transaction
 
@@ -320,7 +320,7 @@ def authentication_too_old(transaction: AuthTransaction) -> bool:
     transaction has here (there is no single sign-on session)."""
     if not transaction.max_age or transaction.auth_time is None:
         return False
-    return (utcnow() - as_utc(transaction.auth_time)).total_seconds() > transaction.max_age
+    return (utcnow() - transaction.auth_time).total_seconds() > transaction.max_age
 
 
 def _issue_code(uow, transaction: AuthTransaction, settings) -> str:

@@ -11,7 +11,7 @@ from kernel.db import UowDep
 from kernel.errors import ApiError
 from identity import enrollment as enrolments
 from identity import tokens
-from identity.models import Enrollment, Person, as_utc
+from identity.models import Enrollment, Person
 from identity.schemas import enrollment_envelope
 
 router = APIRouter(tags=["Enrollment"])
@@ -49,8 +49,8 @@ def put_enrollment(request: Request, uow: UowDep, body: Any = Body(None)):
 def _search_item(enrollment: Enrollment) -> dict:
     # Ids, state and times only: the personal field values stay behind GET /enrollment/{id}.
     return {"id": enrollment.id, "status": enrollment.status, "process": enrollment.process, "source": enrollment.source,
-            "refId": enrollment.ref_id, "creationDate": as_utc(enrollment.created_at).isoformat(),
-            "updatedDate": as_utc(enrollment.updated_at).isoformat()}
+            "refId": enrollment.ref_id, "creationDate": enrollment.created_at.isoformat(),
+            "updatedDate": enrollment.updated_at.isoformat()}
 
 
 @router.get("/enrollment", dependencies=[ENROLMENT_STAFF])

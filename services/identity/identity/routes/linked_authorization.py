@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from kernel.db import UowDep
 from kernel.errors import ApiError
 from identity import link_codes, otp, persons, wallet
-from identity.models import AuthTransaction, OidcClient, as_utc, utcnow
+from identity.models import AuthTransaction, OidcClient, utcnow
 from identity.routes.authorize import XSRF_COOKIE, authentication_too_old
 from identity.schemas import envelope, parse_request_time
 
@@ -34,7 +34,6 @@ def _sha256(value: str) -> str:
 
 
 def iso_time(moment: datetime) -> str:
-    moment = as_utc(moment)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
@@ -59,7 +58,7 @@ def _check_xsrf(http_request: Request) -> str:
 
 def _is_open(transaction: AuthTransaction | None) -> bool:
     return (transaction is not None and not transaction.revoked and transaction.code_hash is None
-            and as_utc(transaction.expires_at) > utcnow())
+            and transaction.expires_at > utcnow())
 
 
 def _own_transaction(uow, transaction_id: str, xsrf: str) -> AuthTransaction | None:
@@ -178,7 +177,7 @@ def get_link_status(http_request: Request, uow: UowDep, body=Body(None)) -> dict
         link_code = text_field(request, "linkCode")
         if not link_code or transaction.link_code_hash is None or not secrets.compare_digest(_sha256(link_code), transaction.link_code_hash):
             raise BusinessError("invalid_link_code", "The link code is not the one issued for this transaction.")
-        if transaction.linked_at is None and as_utc(transaction.link_code_expires_at) <= utcnow():
+        if transaction.linked_at is None and transaction.link_code_expires_at <= utcnow():
             raise BusinessError("invalid_link_code", "The link code expired before a wallet used it.")
     except BusinessError as invalid:
         return envelope({}, [(invalid.code, invalid.message)])
@@ -199,7 +198,7 @@ def link_transaction(uow: UowDep, body=Body(None)) -> dict:
         if link_code:
             transaction = uow.session.query(AuthTransaction).filter(AuthTransaction.link_code_hash == _sha256(link_code)).one_or_none()
         # A link code is redeemed once: whoever scans a QR code later cannot take over the wallet's transaction.
-        if transaction is None or transaction.linked_at is not None or as_utc(transaction.link_code_expires_at) <= utcnow():
+        if transaction is None or transaction.linked_at is not None or transaction.link_code_expires_at <= utcnow():
             raise BusinessError("invalid_link_code", "The link code is unknown, expired or already used.")
         if not _is_open(transaction):
             raise BusinessError("invalid_transaction", "The transaction is expired or already completed.")

@@ -13,7 +13,7 @@ from kernel import safejson
 from kernel.db import UnitOfWork
 from identity import claims as claim_rules
 from identity import client_auth, service_accounts, tokens
-from identity.models import OidcClient, Person, StaffAccount, as_utc, utcnow
+from identity.models import OidcClient, Person, StaffAccount, utcnow
 from identity.routes.authorize import redeem_code
 
 router = APIRouter(tags=["OIDC"])
@@ -129,7 +129,7 @@ def _authorization_code(uow, settings, fields: dict) -> dict:
     transaction = redeem_code(uow, code)
     if transaction is None or transaction.client_id != client.client_id or transaction.revoked:
         raise TokenError("invalid_transaction", "The code is unknown, expired or already used.")
-    if as_utc(transaction.code_expires_at) <= utcnow():
+    if transaction.code_expires_at <= utcnow():
         raise TokenError("invalid_transaction", "The code is unknown, expired or already used.")
     if fields["redirect_uri"] != transaction.redirect_uri:
         raise TokenError("invalid_redirect_uri", "redirect_uri differs from the one sent to /authorize.")
@@ -148,7 +148,7 @@ def _authorization_code(uow, settings, fields: dict) -> dict:
     access = tokens.access_token_claims(settings, sub=subject, audience=client.client_id, client_id=client.client_id,
                                         scope=transaction.scope, lifetime=settings.access_token_seconds)
     access_token = tokens.sign(uow.session, settings, access, typ="at+jwt")
-    auth_time = int(as_utc(transaction.auth_time).timestamp())
+    auth_time = int(transaction.auth_time.timestamp())
     id_claims = {"iss": settings.issuer, "sub": subject, "aud": client.client_id, "iat": access["iat"],
                  "exp": access["iat"] + settings.id_token_seconds, "auth_time": auth_time, "acr": transaction.acr,
                  "at_hash": tokens.at_hash(access_token), "azp": client.client_id}
@@ -172,7 +172,7 @@ def _staff_tokens(uow, settings, client: OidcClient, transaction) -> dict:
                                         scope=transaction.scope, lifetime=settings.access_token_seconds, **staff_claims)
     access_token = tokens.sign(uow.session, settings, access, typ="at+jwt")
     id_claims = {"iss": settings.issuer, "sub": account.id, "aud": client.client_id, "iat": access["iat"],
-                 "exp": access["iat"] + settings.id_token_seconds, "auth_time": int(as_utc(transaction.auth_time).timestamp()),
+                 "exp": access["iat"] + settings.id_token_seconds, "auth_time": int(transaction.auth_time.timestamp()),
                  "acr": transaction.acr, "at_hash": tokens.at_hash(access_token), "azp": client.client_id, **staff_claims}
     if transaction.nonce:
         id_claims["nonce"] = transaction.nonce
