@@ -38,7 +38,8 @@ def create_app(settings: RegistrationSettings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         async with kernel_lifespan(app) as state:  # migrations and fixtures first
-            # The upload purge runs beside the API, not in the consumer: the stored bytes are on the API's own disk.
+            # The upload purge runs beside the API, not in the consumer: documents uploaded before their bytes moved
+            # into the database have their files on the API's own disk, which the purge moves into it.
             stop = threading.Event()
             purger = threading.Thread(target=uploads.run, args=(app.state.settings, app.state.engine, stop), daemon=True)
             purger.start()

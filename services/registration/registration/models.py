@@ -2,7 +2,7 @@
 import uuid
 from datetime import datetime, timezone
 
-from sqlalchemy import JSON, Column, DateTime, UniqueConstraint
+from sqlalchemy import JSON, Column, DateTime, ForeignKey, LargeBinary, String, UniqueConstraint
 from sqlmodel import Field
 
 from kernel.outbox import service_base
@@ -152,9 +152,22 @@ class Document(Base, table=True):
     file_name: str = Field(default="", max_length=255)  # as the uploader's device named it, shown back to the applicant
     content_type: str = Field(max_length=120)
     size: int
-    path: str = Field(max_length=500)  # relative to documents_dir
+    # Set only on rows from before the bytes moved into the database: their file, relative to legacy_documents_dir
+    # (uploads.legacy_bytes moves it into document_content on first read, or the purge does).
+    path: str | None = Field(default=None, max_length=500)
     additional_metadata: str = ""
     created: datetime = _when()
+
+
+class DocumentContent(Base, table=True):
+    """An upload's bytes. A table of their own rather than a column of document: lists, access checks, locks and the
+    purge load document rows by the hundred, and none of them may drag megabytes along; only a download reads this."""
+
+    __tablename__ = "document_content"
+
+    # ON DELETE CASCADE as a backstop: uploads._delete removes the content itself, in the same transaction.
+    document_id: str = Field(sa_column=Column(String(64), ForeignKey("document.id", ondelete="CASCADE"), primary_key=True))
+    content: bytes = Field(sa_column=Column(LargeBinary, nullable=False))  # bytea on PostgreSQL, BLOB on SQLite
 
 
 class RegistryRecord(Base, table=True):

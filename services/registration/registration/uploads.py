@@ -1,22 +1,23 @@
-"""Uploaded documents' bytes on disk: written with their row, and deleted with it once no application holds them.
+"""Uploaded documents: row and bytes in the database, written together, deleted together once no application holds them.
 
-A removed upload's row goes in the transaction that removes it; its bytes go after the commit, so a rollback still
-finds them. An upload that was submitted with an application is never deleted here: it is what operators decided on.
+Uploads from before the bytes moved into the database still have a file under LEGACY_DOCUMENTS_DIR (document.path):
+read from there and moved into the database on the way, or by the purge, and deleted once the move is committed. An
+upload that was submitted with an application is never deleted here: it is what operators decided on.
 """
 import logging
-import os
 import re
 import threading
-import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from sqlalchemy import delete
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import select
 
-from kernel.db import UnitOfWork
-from registration.models import ApplicationFile, Document, utcnow
+from kernel.db import UnitOfWork, for_writing
+from registration.models import ApplicationFile, Document, DocumentContent, utcnow
 from registration.processing import document_id_from_url
 from registration.settings import RegistrationSettings
 
@@ -28,23 +29,56 @@ ORPHAN_AGE = timedelta(hours=24)
 PURGE_INTERVAL_SECONDS = 3600
 _BATCH = 500
 _ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")  # models.new_id
-_PART = re.compile(r"\.[0-9a-f]{32}\.part")
+_PART = re.compile(r"\.[0-9a-f]{32}\.part")  # an unfinished write of the former file store
 
 
-def store(uow: UnitOfWork, settings: RegistrationSettings, document: Document, data: bytes) -> None:
-    """Write the bytes, then commit the row; a failed commit takes the bytes back."""
-    document.path = f"{document.id[:2]}/{document.id}"
-    target = settings.documents_dir / document.path
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(f".{uuid.uuid4().hex}.part")
-    partial.write_bytes(data)
-    os.replace(partial, target)
+def store(uow: UnitOfWork, *, document: Document, data: bytes) -> None:
+    """Commit the row and its bytes together: any replica serves them, and a failed commit leaves neither."""
     uow.session.add(document)
+    uow.session.flush()  # the row before its content, which references it (no relationship orders them)
+    uow.session.add(DocumentContent(document_id=document.id, content=data))
+    uow.commit()
+
+
+def read(uow: UnitOfWork, settings: RegistrationSettings, *, document: Document) -> bytes | None:
+    """The document's bytes; None for a row from before whose file is not there."""
+    data = uow.session.exec(select(DocumentContent.content).where(DocumentContent.document_id == document.id)).first()
+    if data is not None or not document.path:
+        return data
     try:
+        return move_into_database(uow.session.get_bind(), settings, document_id=document.id)
+    except SQLAlchemyError as exc:  # served all the same; the file stays for the next read or the purge
+        log.warning("document %s not moved into the database (%s)", document.id, type(exc).__name__)
+        return _read_file(settings, document.path)
+
+
+def move_into_database(engine: Engine, settings: RegistrationSettings, *, document_id: str) -> bytes | None:
+    """Copy a row's legacy file into document_content and delete the file once that is committed; the bytes, or None
+    when the row is gone or its file is not there."""
+    with UnitOfWork(for_writing(engine), source=settings.service_name) as uow:
+        # Locked, so that two replicas reading the same document at once do not both insert its content.
+        row = uow.session.get(Document, document_id, with_for_update=True, populate_existing=True)
+        if row is None or not row.path:
+            return uow.session.exec(select(DocumentContent.content).where(DocumentContent.document_id == document_id)).first()
+        data = _read_file(settings, row.path)
+        if data is None:
+            return None
+        path, row.path = row.path, None
+        uow.session.add(DocumentContent(document_id=row.id, content=data))
+        uow.session.add(row)
         uow.commit()
-    except Exception:
-        target.unlink(missing_ok=True)
-        raise
+    _remove(settings, [path])
+    return data
+
+
+def _read_file(settings: RegistrationSettings, path: str) -> bytes | None:
+    try:
+        return (settings.legacy_documents_dir / path).read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:  # unreadable: kept for a later try, and answered as missing meanwhile
+        log.warning("legacy document file not readable (%s)", type(exc).__name__)
+        return None
 
 
 def listed_ids(uow: UnitOfWork, *, applicant_ids) -> set[str]:
@@ -55,9 +89,10 @@ def listed_ids(uow: UnitOfWork, *, applicant_ids) -> set[str]:
     return {document_id_from_url(url) for urls in lists for url in urls}
 
 
-def release(uow: UnitOfWork, *, owner_id: str, document_ids) -> list[str]:
+def release(uow: UnitOfWork, *, owner_id: str, document_ids) -> list[Document]:
     """Delete the rows of those of the owner's uploads that no application holds: none was submitted with them and no
-    draft or file lists them (another draft may list the same upload). The caller commits, then calls unlink(paths)."""
+    draft or file lists them (another draft may list the same upload), with their content. The caller commits, then
+    calls unlink(deleted rows) for the files of rows from before."""
     ids = {i for i in document_ids if i}
     if not ids:
         return []
@@ -70,32 +105,39 @@ def release(uow: UnitOfWork, *, owner_id: str, document_ids) -> list[str]:
     return _delete(uow, [row for row in rows if row.id not in held])
 
 
-def _delete(uow: UnitOfWork, rows: list[Document]) -> list[str]:
+def _delete(uow: UnitOfWork, rows: list[Document]) -> list[Document]:
+    if rows:
+        uow.session.execute(delete(DocumentContent).where(DocumentContent.document_id.in_([row.id for row in rows])))
     for row in rows:
         uow.session.delete(row)
-    return [row.path for row in rows]
+    return rows
 
 
-def unlink(settings: RegistrationSettings, paths: list[str]) -> int:
-    """Delete stored bytes whose rows are gone (after the commit); what fails here is left for the purge's sweep."""
+def unlink(settings: RegistrationSettings, documents: list[Document]) -> int:
+    """Delete the legacy files of deleted rows (after the commit); what fails here is left for the purge's sweep."""
+    return _remove(settings, [document.path for document in documents if document.path])
+
+
+def _remove(settings: RegistrationSettings, paths: list[str]) -> int:
     deleted = 0
     for path in paths:
         try:
-            (settings.documents_dir / path).unlink(missing_ok=True)
+            (settings.legacy_documents_dir / path).unlink(missing_ok=True)
             deleted += 1
         except OSError as exc:
-            log.warning("stored document bytes not deleted (%s); the purge retries", type(exc).__name__)
+            log.warning("legacy document file not deleted (%s); the purge retries", type(exc).__name__)
     return deleted
 
 
 @dataclass
 class Purged:
-    orphans: int  # uploads older than ORPHAN_AGE that no application held: rows and bytes
-    stray_files: int  # bytes without a row: a crash between a commit and unlink(), or between writing and committing an upload
+    orphans: int  # uploads older than ORPHAN_AGE that no application held
+    moved: int  # legacy files moved into the database
+    stray_files: int  # legacy files without a row waiting for them: moved or deleted, but a crash came before the file went
 
 
 def purge(engine: Engine, settings: RegistrationSettings, *, now: datetime | None = None) -> Purged:
-    """Delete abandoned uploads and stray stored bytes, in batches; each batch commits before its bytes go."""
+    """Delete abandoned uploads in batches, move legacy files into the database, and sweep the legacy files left over."""
     cutoff = (now or utcnow()) - ORPHAN_AGE
     orphans, after = 0, ""
     while True:
@@ -106,16 +148,33 @@ def purge(engine: Engine, settings: RegistrationSettings, *, now: datetime | Non
             if not rows:
                 break
             held = listed_ids(uow, applicant_ids={row.owner_id for row in rows})
-            paths = _delete(uow, [row for row in rows if row.id not in held])
+            deleted = _delete(uow, [row for row in rows if row.id not in held])
             uow.commit()
-        orphans += unlink(settings, paths)
+        orphans += len(deleted)
+        unlink(settings, deleted)
         after = rows[-1].id
-    return Purged(orphans=orphans, stray_files=_sweep(engine, settings, cutoff=cutoff))
+    return Purged(orphans=orphans, moved=_move_legacy(engine, settings), stray_files=_sweep(engine, settings, cutoff=cutoff))
+
+
+def _move_legacy(engine: Engine, settings: RegistrationSettings) -> int:
+    """Move the files of rows from before into the database, one row per transaction; rows whose file is not there stay
+    as they are (their download answers 404), in case the folder comes back."""
+    if not settings.legacy_documents_dir.is_dir():
+        return 0
+    moved, after = 0, ""
+    while True:
+        with UnitOfWork(engine, source=settings.service_name) as uow:
+            ids = uow.session.exec(select(Document.id).where(Document.path.is_not(None), Document.id > after)
+                                   .order_by(Document.id).limit(_BATCH)).all()
+        if not ids:
+            return moved
+        moved += sum(move_into_database(engine, settings, document_id=document_id) is not None for document_id in ids)
+        after = ids[-1]
 
 
 def _sweep(engine: Engine, settings: RegistrationSettings, *, cutoff: datetime) -> int:
-    """Delete stored files older than the cutoff that no row names (an unfinished write's .part file included)."""
-    root = settings.documents_dir
+    """Delete legacy files older than the cutoff that no row still reads from (an unfinished write's .part file included)."""
+    root = settings.legacy_documents_dir
     if not root.is_dir():
         return 0
     old = [path for path in root.glob("*/*") if _ours(path) and path.is_file() and path.stat().st_mtime < cutoff.timestamp()]
@@ -124,14 +183,14 @@ def _sweep(engine: Engine, settings: RegistrationSettings, *, cutoff: datetime) 
         batch = old[start:start + _BATCH]
         with UnitOfWork(engine, source=settings.service_name) as uow:
             names = [path.name for path in batch]
-            known = set(uow.session.exec(select(Document.id).where(Document.id.in_(names))))
-        swept += unlink(settings, [str(path.relative_to(root)) for path in batch if path.name not in known])
+            waiting = set(uow.session.exec(select(Document.id).where(Document.id.in_(names), Document.path.is_not(None))))
+        swept += _remove(settings, [str(path.relative_to(root)) for path in batch if path.name not in waiting])
     return swept
 
 
 def _ours(path: Path) -> bool:
-    """Named as store() names files (an id under its first two characters, or a .part file beside them): whatever else a
-    misconfigured DOCUMENTS_DIR holds is never swept."""
+    """Named as the former file store named files (an id under its first two characters, or a .part file beside them): whatever else a
+    misconfigured LEGACY_DOCUMENTS_DIR holds is never swept."""
     return _PART.fullmatch(path.name) is not None or (_ID.fullmatch(path.name) is not None and path.parent.name == path.name[:2])
 
 
@@ -140,7 +199,7 @@ def run(settings: RegistrationSettings, engine: Engine, stop: threading.Event) -
     while not stop.is_set():
         try:
             purged = purge(engine, settings)
-            if purged.orphans or purged.stray_files:
+            if purged.orphans or purged.moved or purged.stray_files:
                 log.info("purged uploads %s", vars(purged))
         except Exception:  # a failed round is retried at the next interval; the API does not depend on it
             log.exception("registration upload purge failed")

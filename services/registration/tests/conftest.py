@@ -2,6 +2,7 @@ import pytest
 
 pytest.register_assert_rewrite("services.registration.tests.api_client")
 
+from kernel.db import make_engine  # noqa: E402
 from kernel.testing import serve  # noqa: E402
 from registration.app import create_app  # noqa: E402
 from registration.settings import RegistrationSettings  # noqa: E402
@@ -37,3 +38,11 @@ def base_url(app) -> str:
 @pytest.fixture(scope="session")
 def api(base_url, oidc_issuer) -> Api:
     return Api(base_url, oidc_issuer)
+
+
+@pytest.fixture(scope="session")
+def engine(settings):
+    """For tests that look at what is stored, directly."""
+    engine = make_engine(settings)
+    yield engine
+    engine.dispose()

@@ -1,6 +1,9 @@
-"""Documents: sniffed, size-limited, stored on disk, served only to the file's applicant and operators."""
+"""Documents: sniffed, size-limited, stored in the database, served only to the file's applicant and operators."""
 import base64
 
+from sqlmodel import Session, select
+
+from registration.models import Document
 from .api_client import IM, enterprise_data, enterprise_document, unique
 from .conftest import MAX_DOCUMENT_BYTES
 
@@ -30,14 +33,16 @@ def test_form_encoded_base64_upload_is_accepted(api):
     assert stored["type"] == "image/png"
 
 
-def test_oversized_upload_is_413_and_nothing_is_stored(api, settings):
-    owner = api.token(sub=unique("citizen"))
-    before = sorted(p.name for p in settings.documents_dir.rglob("*")) if settings.documents_dir.exists() else []
+def test_oversized_upload_is_413_and_nothing_is_stored(api, engine):
+    owner_id = unique("citizen")
+    owner = api.token(sub=owner_id)
 
     refused = upload(api, owner, PDF + b"\0" * MAX_DOCUMENT_BYTES, expect=413).json()
+    upload(api, owner, PDF)  # the same owner's next upload is stored, so the query below does find their rows
 
     assert refused["code"] == "file_too_large"
-    assert sorted(p.name for p in settings.documents_dir.rglob("*")) == before
+    with Session(engine) as session:
+        assert session.exec(select(Document.size).where(Document.owner_id == owner_id)).all() == [len(PDF)]
 
 
 def test_service_document_type_applies_its_own_limit_and_types(api):

@@ -9,18 +9,10 @@ import pytest
 from sqlalchemy import update
 from sqlmodel import Session
 
-from kernel.db import make_engine
 from registration import uploads
-from registration.models import Document, utcnow
+from registration.models import Document, DocumentContent, utcnow
 from .api_client import IM, enterprise_data, enterprise_document, unique
 from .test_documents_api import PDF, upload
-
-
-@pytest.fixture(scope="module")
-def engine(settings):
-    engine = make_engine(settings)
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture(scope="module")
@@ -41,18 +33,16 @@ def doc_id(url: str) -> str:
     return url.rsplit("/", 1)[-1]
 
 
-def stored(engine, settings, url: str) -> dict:
-    """What is kept of an upload: its row and its bytes on disk, looked up directly."""
+def stored(engine, url: str) -> dict:
+    """What is kept of an upload: its row and its bytes, looked up directly in the database."""
     with Session(engine) as session:
-        row = session.get(Document, doc_id(url))
-    path = settings.documents_dir / doc_id(url)[:2] / doc_id(url)
-    return {"row": row is not None, "bytes": path.exists()}
+        return {"row": session.get(Document, doc_id(url)) is not None, "bytes": session.get(DocumentContent, doc_id(url)) is not None}
 
 
 KEPT, GONE = {"row": True, "bytes": True}, {"row": False, "bytes": False}
 
 
-def test_an_upload_replaced_in_a_draft_is_deleted(api, engine, settings, service_id):
+def test_an_upload_replaced_in_a_draft_is_deleted(api, engine, service_id):
     applicant = api.token(sub=unique("citizen"))
     first = uploaded(api, service_id, applicant)
     draft_id = new_draft(api, service_id, applicant, [first])
@@ -60,32 +50,32 @@ def test_an_upload_replaced_in_a_draft_is_deleted(api, engine, settings, service
 
     api.call("PUT", f"/drafts/{draft_id}", expect=200, headers=applicant, json={"documentUrls": [second]})
 
-    assert stored(engine, settings, first) == GONE and stored(engine, settings, second) == KEPT
+    assert stored(engine, first) == GONE and stored(engine, second) == KEPT
     assert api.call("GET", f"/documents/{doc_id(first)}", expect=404, headers=applicant).json()["code"] == "document_not_found"
 
 
-def test_an_upload_taken_off_a_draft_is_deleted_and_the_others_stay(api, engine, settings, service_id):
+def test_an_upload_taken_off_a_draft_is_deleted_and_the_others_stay(api, engine, service_id):
     applicant = api.token(sub=unique("citizen"))
     card, lease = uploaded(api, service_id, applicant), uploaded(api, service_id, applicant, "premises_lease")
     draft_id = new_draft(api, service_id, applicant, [card, lease])
 
     draft = api.call("PUT", f"/drafts/{draft_id}", expect=200, headers=applicant, json={"documentUrls": [lease]}).json()
 
-    assert stored(engine, settings, card) == GONE and stored(engine, settings, lease) == KEPT
+    assert stored(engine, card) == GONE and stored(engine, lease) == KEPT
     assert [d["url"] for d in draft["documents"]] == [lease]
 
 
-def test_saving_a_draft_without_document_urls_keeps_its_uploads(api, engine, settings, service_id):
+def test_saving_a_draft_without_document_urls_keeps_its_uploads(api, engine, service_id):
     applicant = api.token(sub=unique("citizen"))
     card = uploaded(api, service_id, applicant)
     draft_id = new_draft(api, service_id, applicant, [card])
 
     api.call("PUT", f"/drafts/{draft_id}", expect=200, headers=applicant, json={"applicationName": "renamed"})
 
-    assert stored(engine, settings, card) == KEPT
+    assert stored(engine, card) == KEPT
 
 
-def test_a_deleted_drafts_uploads_go_with_it_unless_another_draft_lists_them(api, engine, settings, service_id):
+def test_a_deleted_drafts_uploads_go_with_it_unless_another_draft_lists_them(api, engine, service_id):
     applicant = api.token(sub=unique("citizen"))
     own, shared = uploaded(api, service_id, applicant), uploaded(api, service_id, applicant, "premises_lease")
     draft_id = new_draft(api, service_id, applicant, [own, shared])
@@ -93,11 +83,11 @@ def test_a_deleted_drafts_uploads_go_with_it_unless_another_draft_lists_them(api
 
     api.call("DELETE", f"/drafts/{draft_id}", expect=204, headers=applicant)
 
-    assert stored(engine, settings, own) == GONE and stored(engine, settings, shared) == KEPT
+    assert stored(engine, own) == GONE and stored(engine, shared) == KEPT
     api.call("GET", f"/drafts/{other_draft}", expect=200, headers=applicant)
 
 
-def test_another_persons_draft_listing_an_upload_does_not_keep_it(api, engine, settings, service_id):
+def test_another_persons_draft_listing_an_upload_does_not_keep_it(api, engine, service_id):
     applicant, someone_else = api.token(sub=unique("citizen")), api.token(sub=unique("citizen"))
     card = uploaded(api, service_id, applicant)
     draft_id = new_draft(api, service_id, applicant, [card])
@@ -105,10 +95,10 @@ def test_another_persons_draft_listing_an_upload_does_not_keep_it(api, engine, s
 
     api.call("PUT", f"/drafts/{draft_id}", expect=200, headers=applicant, json={"documentUrls": []})
 
-    assert stored(engine, settings, card) == GONE
+    assert stored(engine, card) == GONE
 
 
-def test_a_submitted_applications_documents_stay_when_a_draft_drops_them(api, engine, settings):
+def test_a_submitted_applications_documents_stay_when_a_draft_drops_them(api, engine):
     document = enterprise_document()
     service_id = api.publish(document)["id"]
     applicant = api.token(sub=unique("citizen"))
@@ -121,12 +111,12 @@ def test_a_submitted_applications_documents_stay_when_a_draft_drops_them(api, en
     api.call("DELETE", f"/drafts/{new_draft(api, service_id, applicant, [card])}", expect=204, headers=applicant)
     refused = api.call("DELETE", f"/documents/{doc_id(card)}", expect=409, headers=applicant).json()
 
-    assert stored(engine, settings, card) == KEPT and refused["code"] == "document_submitted"
+    assert stored(engine, card) == KEPT and refused["code"] == "document_submitted"
     assert api.call("GET", f"/documents/{doc_id(card)}", expect=200, headers=registrar).content == PDF
     assert api.file(applicant, file_id).json()["applicationData"]["documentUrls"] == [card]
 
 
-def test_a_document_replaced_in_a_correction_stays_as_evidence(api, engine, settings):
+def test_a_document_replaced_in_a_correction_stays_as_evidence(api, engine):
     document = enterprise_document()
     service_id = api.publish(document)["id"]
     applicant = api.token(sub=unique("citizen"))
@@ -139,28 +129,28 @@ def test_a_document_replaced_in_a_correction_stays_as_evidence(api, engine, sett
     api.call("PUT", f"/applications/{file_id}", expect=200, headers={**applicant, **IM},
              json={"formData": {"data": enterprise_data(), "eFormId": "ler-application"}, "documentUrls": [better]})
 
-    assert stored(engine, settings, lease) == KEPT and stored(engine, settings, better) == KEPT
+    assert stored(engine, lease) == KEPT and stored(engine, better) == KEPT
 
 
-def test_the_uploader_deletes_an_upload_nothing_holds(api, engine, settings):
+def test_the_uploader_deletes_an_upload_nothing_holds(api, engine):
     owner = api.token(sub=unique("citizen"))
     url = upload(api, owner, PDF).json()["url"]
 
     api.call("DELETE", f"/documents/{doc_id(url)}", expect=204, headers=owner)
 
-    assert stored(engine, settings, url) == GONE
+    assert stored(engine, url) == GONE
     api.call("GET", f"/documents/{doc_id(url)}", expect=404, headers=owner)
     api.call("DELETE", f"/documents/{doc_id(url)}", expect=404, headers=owner)
 
 
-def test_an_upload_a_draft_lists_is_not_deleted_on_its_own(api, engine, settings, service_id):
+def test_an_upload_a_draft_lists_is_not_deleted_on_its_own(api, engine, service_id):
     applicant = api.token(sub=unique("citizen"))
     card = uploaded(api, service_id, applicant)
     new_draft(api, service_id, applicant, [card])
 
     refused = api.call("DELETE", f"/documents/{doc_id(card)}", expect=409, headers=applicant).json()
 
-    assert refused["code"] == "document_in_use" and stored(engine, settings, card) == KEPT
+    assert refused["code"] == "document_in_use" and stored(engine, card) == KEPT
 
 
 @pytest.mark.parametrize("document_id, status, code", [
@@ -175,34 +165,24 @@ def test_bad_document_ids_are_refused(api, document_id, status, code):
     assert api.call("GET", f"/documents/{document_id}", expect=status, headers=owner).json()["code"] == code
 
 
-def test_only_the_uploader_deletes_an_upload(api, engine, settings):
+def test_only_the_uploader_deletes_an_upload(api, engine):
     owner, stranger = api.token(sub=unique("citizen")), api.token(sub=unique("citizen"))
     url = upload(api, owner, PDF).json()["url"]
 
     api.call("DELETE", f"/documents/{doc_id(url)}", expect=404, headers=stranger)
     api.call("DELETE", f"/documents/{doc_id(url)}", expect=401)
 
-    assert stored(engine, settings, url) == KEPT
+    assert stored(engine, url) == KEPT
 
 
-def test_a_row_whose_bytes_are_missing_downloads_as_404(api, settings):
-    owner = api.token(sub=unique("citizen"))
-    url = upload(api, owner, PDF).json()["url"]
-    (settings.documents_dir / doc_id(url)[:2] / doc_id(url)).unlink()
-
-    assert api.call("GET", f"/documents/{doc_id(url)}", expect=404, headers=owner).json()["code"] == "document_not_found"
-
-
-def _age(engine, settings, url: str, by: timedelta) -> None:
-    """Make an upload look as old as `by`, in its row and its file."""
+def _age(engine, url: str, by: timedelta) -> None:
+    """Make an upload look as old as `by`."""
     with Session(engine) as session:
         session.execute(update(Document).where(Document.id == doc_id(url)).values(created=utcnow() - by))
         session.commit()
-    then = time.time() - by.total_seconds()
-    os.utime(settings.documents_dir / doc_id(url)[:2] / doc_id(url), (then, then))
 
 
-def test_purge_deletes_old_uploads_nothing_holds_and_stray_bytes(api, engine, settings, service_id):
+def test_purge_deletes_old_uploads_nothing_holds_and_stray_legacy_files(api, engine, settings, service_id):
     applicant = api.token(sub=unique("citizen"))
     abandoned, recent = uploaded(api, service_id, applicant), uploaded(api, service_id, applicant)
     in_draft, submitted = uploaded(api, service_id, applicant), uploaded(api, service_id, applicant, "premises_lease")
@@ -210,17 +190,18 @@ def test_purge_deletes_old_uploads_nothing_holds_and_stray_bytes(api, engine, se
     api.submit(service_id, applicant, enterprise_data(), documentUrls=[submitted])
     day_and_more = uploads.ORPHAN_AGE + timedelta(hours=1)
     for url in (abandoned, in_draft, submitted):
-        _age(engine, settings, url, day_and_more)
-    rowless_id = str(uuid.uuid4())
-    stray = settings.documents_dir / rowless_id[:2] / rowless_id  # bytes whose row is gone (a crash before unlink)
-    foreign = settings.documents_dir / "notes" / "read-me.txt"  # not named as uploads are: never swept
-    for path in (stray, foreign):
-        path.parent.mkdir(exist_ok=True)
+        _age(engine, url, day_and_more)
+    root, rowless_id = settings.legacy_documents_dir, str(uuid.uuid4())
+    stray = root / rowless_id[:2] / rowless_id  # a legacy file whose row is gone (a crash before unlink)
+    moved = root / doc_id(recent)[:2] / doc_id(recent)  # a legacy file already moved into the database (a crash before unlink)
+    foreign = root / "notes" / "read-me.txt"  # not named as uploads were: never swept
+    for path in (stray, moved, foreign):
+        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(PDF)
         os.utime(path, (time.time() - day_and_more.total_seconds(),) * 2)
 
     purged = uploads.purge(engine, settings)
 
-    assert stored(engine, settings, abandoned) == GONE and not stray.exists() and foreign.exists()
-    assert [stored(engine, settings, url) for url in (recent, in_draft, submitted)] == [KEPT] * 3
-    assert purged.orphans >= 1 and purged.stray_files >= 1
+    assert stored(engine, abandoned) == GONE and not stray.exists() and not moved.exists() and foreign.exists()
+    assert [stored(engine, url) for url in (recent, in_draft, submitted)] == [KEPT] * 3
+    assert purged.orphans >= 1 and purged.stray_files >= 2

@@ -1,4 +1,4 @@
-"""GovStack document upload, stored on the local file system; served only to the file's applicant and operators, and
+"""GovStack document upload, stored in the service's database; served only to the file's applicant and operators, and
 deleted by the uploader while no application holds it."""
 import base64
 import binascii
@@ -6,7 +6,6 @@ import logging
 
 import filetype
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import FileResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
@@ -97,8 +96,8 @@ async def upload_document(request: Request, uow: UowDep, caller: CallerDep, sett
     if sniffed not in allowed:
         raise ApiError(415, "unsupported_document_type", f"Accepted types: {', '.join(allowed)}.", details=[{"field": "file", "reason": f"content is {sniffed}"}])
     document = Document(owner_id=caller.subject, document_type=documentType or "", file_name=file_name, content_type=sniffed, size=len(data),
-                        path="", additional_metadata=additionalMetadata[:2000])
-    await run_in_threadpool(uploads.store, uow, settings, document, data)
+                        additional_metadata=additionalMetadata[:2000])
+    await run_in_threadpool(uploads.store, uow, document=document, data=data)
     return {"code": 200, "type": sniffed, "message": "Document stored.", "url": f"{settings.public_url.rstrip('/')}/documents/{document.id}"}
 
 
@@ -116,7 +115,7 @@ def _limits(uow, settings, service_id: str | None, document_type: str | None) ->
 
 
 @router.get("/{document_id}")
-def download_document(document_id: str, uow: UowDep, caller: CallerDep, settings: SettingsDep) -> FileResponse:
+def download_document(document_id: str, uow: UowDep, caller: CallerDep, settings: SettingsDep) -> Response:
     document = uow.session.get(Document, document_id)
     if document is None:
         raise ApiError(404, "document_not_found", "No document has this id.")
@@ -128,12 +127,12 @@ def download_document(document_id: str, uow: UowDep, caller: CallerDep, settings
         # file view leaves the document out rather than saying it is there.
         if not view.roles or not view.may_see_document(document):
             raise ApiError(404, "document_not_found", "No document has this id.")
-    stored = settings.documents_dir / document.path
-    if not stored.is_file():  # a row without its bytes: lost outside this service, never deleted by it in this order
+    data = uploads.read(uow, settings, document=document)
+    if data is None:  # a row from before the database held the bytes, whose file is gone (never deleted by us in this order)
         log.error("document %s has a row but no stored bytes", document.id)
         raise ApiError(404, "document_not_found", "No document has this id.")
-    return FileResponse(stored, media_type=document.content_type,
-                        headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"})
+    return Response(data, media_type=document.content_type,
+                    headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"})
 
 
 @router.delete("/{document_id}", status_code=204)
@@ -146,9 +145,9 @@ def delete_document(document_id: str, uow: UowDep, caller: CallerDep, settings: 
         raise ApiError(409, "document_submitted", "The document was submitted with an application and is kept as its evidence.")
     if document.id in uploads.listed_ids(uow, applicant_ids={caller.subject}):
         raise ApiError(409, "document_in_use", "A draft or application of yours lists this document; remove it there first.")
-    paths = uploads.release(uow, owner_id=caller.subject, document_ids=[document.id])
-    if not paths:  # attached or listed since the checks above
+    removed = uploads.release(uow, owner_id=caller.subject, document_ids=[document.id])
+    if not removed:  # attached or listed since the checks above
         raise ApiError(409, "document_in_use", "A draft or application of yours lists this document; remove it there first.")
     uow.commit()
-    uploads.unlink(settings, paths)
+    uploads.unlink(settings, removed)
     return Response(status_code=204)
