@@ -152,7 +152,7 @@ class Document(Base, table=True):
     file_name: str = Field(default="", max_length=255)  # as the uploader's device named it, shown back to the applicant
     content_type: str = Field(max_length=120)
     size: int
-    # Set only on rows from before the bytes moved into the database: their file, relative to legacy_documents_dir
+    # Set only on rows from before the bytes moved into the database: their file, relative to documents_dir
     # (uploads.legacy_bytes moves it into document_content on first read, or the purge does).
     path: str | None = Field(default=None, max_length=500)
     additional_metadata: str = ""

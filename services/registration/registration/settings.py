@@ -22,8 +22,8 @@ class RegistrationSettings(ServiceSettings):
     # gateway): citizens act as themselves, staff with the roles their token carries.
     oidc_audience: Annotated[list[str], NoDecode] = ["registration", "govstack-portal"]
     # Uploads live in the database; only documents uploaded before that are read from files here (and then moved into
-    # the database). Formerly DOCUMENTS_DIR. Empty: <data_dir>/registration-documents.
-    legacy_documents_dir: Path | None = None
+    # the database). Empty: <data_dir>/registration-documents.
+    documents_dir: Path | None = None
     max_document_bytes: int = 10 * 1024 * 1024  # the ceiling; a service's document types may set lower limits
     # Uploads not yet tied to a service's document type must be one of these (sniffed, not declared).
     default_document_types: list[str] = ["application/pdf", "image/png", "image/jpeg"]
@@ -52,8 +52,8 @@ class RegistrationSettings(ServiceSettings):
 
     @model_validator(mode="after")
     def _documents_under_data_dir(self):
-        if self.legacy_documents_dir is None:
-            self.legacy_documents_dir = self.data_dir / "registration-documents"
+        if self.documents_dir is None:
+            self.documents_dir = self.data_dir / "registration-documents"
         return self
 
     @model_validator(mode="after")

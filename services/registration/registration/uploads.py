@@ -1,6 +1,6 @@
 """Uploaded documents: row and bytes in the database, written together, deleted together once no application holds them.
 
-Uploads from before the bytes moved into the database still have a file under LEGACY_DOCUMENTS_DIR (document.path):
+Uploads from before the bytes moved into the database still have a file under DOCUMENTS_DIR (document.path):
 read from there and moved into the database on the way, or by the purge, and deleted once the move is committed. An
 upload that was submitted with an application is never deleted here: it is what operators decided on.
 """
@@ -73,7 +73,7 @@ def move_into_database(engine: Engine, settings: RegistrationSettings, *, docume
 
 def _read_file(settings: RegistrationSettings, path: str) -> bytes | None:
     try:
-        return (settings.legacy_documents_dir / path).read_bytes()
+        return (settings.documents_dir / path).read_bytes()
     except FileNotFoundError:
         return None
     except OSError as exc:  # unreadable: kept for a later try, and answered as missing meanwhile
@@ -122,7 +122,7 @@ def _remove(settings: RegistrationSettings, paths: list[str]) -> int:
     deleted = 0
     for path in paths:
         try:
-            (settings.legacy_documents_dir / path).unlink(missing_ok=True)
+            (settings.documents_dir / path).unlink(missing_ok=True)
             deleted += 1
         except OSError as exc:
             log.warning("legacy document file not deleted (%s); the purge retries", type(exc).__name__)
@@ -159,7 +159,7 @@ def purge(engine: Engine, settings: RegistrationSettings, *, now: datetime | Non
 def _move_legacy(engine: Engine, settings: RegistrationSettings) -> int:
     """Move the files of rows from before into the database, one row per transaction; rows whose file is not there stay
     as they are (their download answers 404), in case the folder comes back."""
-    if not settings.legacy_documents_dir.is_dir():
+    if not settings.documents_dir.is_dir():
         return 0
     moved, after = 0, ""
     while True:
@@ -174,7 +174,7 @@ def _move_legacy(engine: Engine, settings: RegistrationSettings) -> int:
 
 def _sweep(engine: Engine, settings: RegistrationSettings, *, cutoff: datetime) -> int:
     """Delete legacy files older than the cutoff that no row still reads from (an unfinished write's .part file included)."""
-    root = settings.legacy_documents_dir
+    root = settings.documents_dir
     if not root.is_dir():
         return 0
     old = [path for path in root.glob("*/*") if _ours(path) and path.is_file() and path.stat().st_mtime < cutoff.timestamp()]
@@ -190,7 +190,7 @@ def _sweep(engine: Engine, settings: RegistrationSettings, *, cutoff: datetime) 
 
 def _ours(path: Path) -> bool:
     """Named as the former file store named files (an id under its first two characters, or a .part file beside them): whatever else a
-    misconfigured LEGACY_DOCUMENTS_DIR holds is never swept."""
+    misconfigured DOCUMENTS_DIR holds is never swept."""
     return _PART.fullmatch(path.name) is not None or (_ID.fullmatch(path.name) is not None and path.parent.name == path.name[:2])
 
 

@@ -19,7 +19,7 @@ BEFORE = "c41f0a9d7b2e"  # the revision before document_content
 @pytest.fixture(scope="module")
 def replica(settings, oidc_issuer, tmp_path_factory) -> Api:
     """A second API process on the same database with a documents folder of its own, empty: another pod."""
-    other = settings.model_copy(update={"legacy_documents_dir": tmp_path_factory.mktemp("replica-documents")})
+    other = settings.model_copy(update={"documents_dir": tmp_path_factory.mktemp("replica-documents")})
     with serve(create_app(other)) as url:
         yield Api(url, oidc_issuer)
 
@@ -31,8 +31,8 @@ def legacy_document(engine, settings, *, owner_id: str, data: bytes | None) -> s
     document = Document(id=document_id, owner_id=owner_id, content_type="application/pdf", size=len(data or b""),
                         path=f"{document_id[:2]}/{document_id}")
     if data is not None:
-        (settings.legacy_documents_dir / document.id[:2]).mkdir(parents=True, exist_ok=True)
-        (settings.legacy_documents_dir / document.path).write_bytes(data)
+        (settings.documents_dir / document.id[:2]).mkdir(parents=True, exist_ok=True)
+        (settings.documents_dir / document.path).write_bytes(data)
     with Session(engine) as session:
         session.add(document)
         session.commit()
@@ -74,7 +74,7 @@ def test_a_legacy_document_is_served_from_its_file_and_moved_into_the_database(a
 
     assert fetched.content == PDF and fetched.headers["content-type"] == "application/pdf"
     assert in_database(engine, document_id) == (PDF, None)
-    assert not (settings.legacy_documents_dir / document_id[:2] / document_id).exists()
+    assert not (settings.documents_dir / document_id[:2] / document_id).exists()
     assert replica.call("GET", f"/documents/{document_id}", expect=200, headers=owner).content == PDF
 
 
@@ -94,12 +94,12 @@ def test_the_purge_moves_legacy_documents_into_the_database(engine, settings):
     purged = uploads.purge(engine, settings)
 
     assert in_database(engine, document_id) == (PDF, None) and purged.moved >= 1
-    assert not (settings.legacy_documents_dir / document_id[:2] / document_id).exists()
+    assert not (settings.documents_dir / document_id[:2] / document_id).exists()
 
 
 def test_the_migration_keeps_legacy_rows_for_their_files_to_be_moved(settings, infrastructure, tmp_path):
     database = settings.model_copy(update={"database_url": infrastructure.new_database("registration_document_content"),
-                                           "legacy_documents_dir": tmp_path})
+                                           "documents_dir": tmp_path})
     engine = make_engine(database)
     (tmp_path / "ab").mkdir()
     (tmp_path / "ab" / "ab000000-0000-4000-8000-000000000001").write_bytes(PDF)

@@ -191,7 +191,7 @@ def test_purge_deletes_old_uploads_nothing_holds_and_stray_legacy_files(api, eng
     day_and_more = uploads.ORPHAN_AGE + timedelta(hours=1)
     for url in (abandoned, in_draft, submitted):
         _age(engine, url, day_and_more)
-    root, rowless_id = settings.legacy_documents_dir, str(uuid.uuid4())
+    root, rowless_id = settings.documents_dir, str(uuid.uuid4())
     stray = root / rowless_id[:2] / rowless_id  # a legacy file whose row is gone (a crash before unlink)
     moved = root / doc_id(recent)[:2] / doc_id(recent)  # a legacy file already moved into the database (a crash before unlink)
     foreign = root / "notes" / "read-me.txt"  # not named as uploads were: never swept

@@ -4,7 +4,7 @@ Revision ID: d5f2a8c0e913
 Revises: c41f0a9d7b2e
 Create Date: 2026-11-22 09:00:00.000000
 
-Existing rows keep their path: the migration cannot know where their files are (LEGACY_DOCUMENTS_DIR may differ between the
+Existing rows keep their path: the migration cannot know where their files are (DOCUMENTS_DIR may differ between the
 process that migrates and the API), so the API moves each file into document_content when it reads it, and the hourly
 purge moves the rest (registration/uploads.py).
 """
