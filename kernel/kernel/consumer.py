@@ -92,6 +92,8 @@ class Consumer:
         self.handlers, self.max_retries, self.retry_delay_ms, self.prefetch = handlers, max_retries, retry_delay_ms, prefetch
         # Half the prefetch per transaction: the broker streams the next half while this one commits.
         self.batch_size = max(1, prefetch // 2)
+        # Only a table with such a handler has its batches looked through for one (the event bus's hot path).
+        self.acts_outside = any(getattr(handler, "outside_effects", False) for handler in handlers.values())
 
     def _handle_batch(self, channel, deliveries: list[Delivery]) -> None:
         """Apply a batch of deliveries in as few transactions as possible; ack only after the commit."""
@@ -101,7 +103,7 @@ class Consumer:
             except Exception as exc:
                 delivery.error = exc
         try:
-            isolated = _acts_outside(self.handlers, deliveries)
+            isolated = self.acts_outside and _acts_outside(self.handlers, deliveries)
             if not self._apply_batch(deliveries, isolated=isolated):
                 self._apply_batch(deliveries, isolated=True)
         except DBAPIError as exc:

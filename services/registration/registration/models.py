@@ -153,7 +153,7 @@ class Document(Base, table=True):
     content_type: str = Field(max_length=120)
     size: int
     # Set only on rows from before the bytes moved into the database: their file, relative to documents_dir
-    # (uploads.legacy_bytes moves it into document_content on first read, or the purge does).
+    # (uploads.move_into_database moves it into document_content on first read, or the purge does).
     path: str | None = Field(default=None, max_length=500)
     additional_metadata: str = ""
     created: datetime = _when()

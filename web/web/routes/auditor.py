@@ -327,12 +327,11 @@ def list_data_agreements(request: Request, staff: Auditor, bb: StaffBlocks, offs
     return page(agreements=_listed(listed, "dataAgreements"), start=start)
 
 
-def _consent_object(request: Request, staff: WebSession, bb: StaffBlocks, *, object_id: str, path: str, key: str,
+def _consent_object(request: Request, staff: WebSession, bb: StaffBlocks, *, name: str, object_id: str, path: str, key: str,
                     schema: str, template: str, not_found: str) -> HTMLResponse:
     """One of consent's audited objects as it reads now (body[key]), every revision of it, and consent's check of that
-    chain; the template gets it as agreement or record, with its id as agreement_id or record_id."""
+    chain; the template gets it as `name`, with its id as `name`_id."""
     a = TEXT[language(request)]
-    name = {"dataAgreement": "agreement", "consentRecord": "record"}[key]
     found = _consent_audit(bb, f"{path}/{segment(object_id)}/") if _is_id(object_id) else None
     if found is None or found.status_code != 200:
         refused = found is not None and found.status_code == 403
@@ -345,7 +344,7 @@ def _consent_object(request: Request, staff: WebSession, bb: StaffBlocks, *, obj
 
 @router.get("/consent/agreements/{agreement_id}", response_class=HTMLResponse)
 def get_data_agreement(agreement_id: str, request: Request, staff: Auditor, bb: StaffBlocks):
-    return _consent_object(request, staff, bb, object_id=agreement_id, path="data-agreement", key="dataAgreement",
+    return _consent_object(request, staff, bb, name="agreement", object_id=agreement_id, path="data-agreement", key="dataAgreement",
                            schema="DataAgreement", template="audit_agreement.html", not_found="agreement_not_found")
 
 
@@ -380,5 +379,5 @@ def list_consent_records(request: Request, staff: Auditor, bb: StaffBlocks, agre
 
 @router.get("/consent/records/{record_id}", response_class=HTMLResponse)
 def get_consent_record(record_id: str, request: Request, staff: Auditor, bb: StaffBlocks):
-    return _consent_object(request, staff, bb, object_id=record_id, path="consent-record", key="consentRecord",
+    return _consent_object(request, staff, bb, name="record", object_id=record_id, path="consent-record", key="consentRecord",
                            schema="ConsentRecord", template="audit_record.html", not_found="record_not_found")
