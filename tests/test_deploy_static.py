@@ -358,14 +358,43 @@ def test_kustomization_applies_every_manifest_but_the_secret_template():
     assert set(kustomization["resources"]) == files
 
 
+WORKLOAD_KINDS = ("Deployment", "StatefulSet")
+
+
+def workloads() -> dict[str, dict]:
+    """Every Deployment and StatefulSet by name (names are unique across both)."""
+    found = {}
+    for kind in WORKLOAD_KINDS:
+        for name, doc in of_kind(kind).items():
+            assert name not in found, f"{name} is both a {found[name]['kind']} and a {kind}"
+            found[name] = doc
+    return found
+
+
 def containers_of(deployment: dict) -> list[dict]:
     return deployment["spec"]["template"]["spec"]["containers"]
 
 
-def test_every_deployment_has_probes_and_resources():
-    deployments = of_kind("Deployment")
-    assert deployments
-    for name, deployment in deployments.items():
+def container_env(container: dict) -> dict[str, str]:
+    """A container's environment as the pod gets it: the ConfigMaps of envFrom, then env (Secret keys from the template)."""
+    configmaps, secrets = of_kind("ConfigMap"), of_kind("Secret")
+    env = {}
+    for source in container.get("envFrom", []):
+        env.update(configmaps[source["configMapRef"]["name"]]["data"])
+    for e in container.get("env", []):
+        ref = e.get("valueFrom", {}).get("secretKeyRef")
+        if ref:
+            value = secrets[ref["name"]]["stringData"].get(ref["key"])
+            assert value, f"{container['name']}: secret key {ref['key']} not in the template"
+            env[e["name"]] = value
+        else:
+            env[e["name"]] = e["value"]
+    return env
+
+
+def test_every_workload_has_probes_and_resources():
+    assert of_kind("Deployment") and of_kind("StatefulSet")
+    for name, deployment in workloads().items():
         for container in containers_of(deployment):
             assert container.get("livenessProbe") and container.get("readinessProbe"), f"{name}: probes"
             requests = container.get("resources", {}).get("requests", {})
@@ -374,8 +403,30 @@ def test_every_deployment_has_probes_and_resources():
             assert "memory" in limits, f"{name}: memory limit"
 
 
+def test_every_workload_runs_restricted_with_its_own_image_and_declared_volumes():
+    """What the namespace's Pod Security "restricted" level demands, the image of the service the args start, and every
+    mount backed by a pod volume or a claim template."""
+    for name, workload in workloads().items():
+        spec = workload["spec"]
+        assert spec["selector"]["matchLabels"].items() <= spec["template"]["metadata"]["labels"].items(), name
+        pod = spec["template"]["spec"]
+        assert pod["securityContext"]["runAsNonRoot"] is True and pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}, name
+        volumes = {v["name"] for v in pod.get("volumes", [])}
+        claims = {c["metadata"]["name"] for c in spec.get("volumeClaimTemplates", [])}
+        assert not volumes & claims, f"{name}: {sorted(volumes & claims)} both a pod volume and a claim template"
+        for container in containers_of(workload):
+            context = container["securityContext"]
+            assert context["allowPrivilegeEscalation"] is False and context["readOnlyRootFilesystem"] is True, name
+            assert context["capabilities"]["drop"] == ["ALL"], name
+            service = container["args"][2]
+            assert container["args"][:2] == ["python", "-m"] and container["image"].startswith(f"govstack/{service}:"), name
+            mounts = container.get("volumeMounts", [])
+            assert {m["name"] for m in mounts} <= volumes | claims, f"{name}: a mount without a volume"
+            assert len({m["mountPath"] for m in mounts}) == len(mounts), f"{name}: two mounts at one path"
+
+
 def test_every_building_block_has_api_service_relay_and_consumer():
-    deployments, services = of_kind("Deployment"), of_kind("Service")
+    deployments, services = workloads(), of_kind("Service")
     for service in SERVICES:
         port = settings_class(service).model_fields["port"].default
         api = containers_of(deployments[service])[0]
@@ -390,12 +441,13 @@ def test_every_building_block_has_api_service_relay_and_consumer():
             assert container["args"] == ["python", "-m", service, worker]
 
 
-def test_hpas_target_existing_deployments():
-    deployments, hpas = of_kind("Deployment"), of_kind("HorizontalPodAutoscaler")
+def test_hpas_target_existing_workloads():
+    hpas = of_kind("HorizontalPodAutoscaler")
     targets = set()
     for name, hpa in hpas.items():
         target = hpa["spec"]["scaleTargetRef"]
-        assert target["kind"] == "Deployment" and target["name"] in deployments, f"{name} targets {target}"
+        assert target["kind"] in WORKLOAD_KINDS and target["name"] in of_kind(target["kind"]), f"{name} targets {target}"
+        assert target["apiVersion"] == "apps/v1", name
         assert hpa["spec"]["minReplicas"] <= hpa["spec"]["maxReplicas"]
         targets.add(target["name"])
     assert {"gateway"} | {f"{s}-consumer" for s in SERVICES} <= targets
@@ -432,31 +484,66 @@ def test_the_portal_runs_in_kubernetes_like_in_compose():
 
 
 def test_kubernetes_environment_is_read_by_the_settings():
-    configmaps, secrets = of_kind("ConfigMap"), of_kind("Secret")
+    configmaps = of_kind("ConfigMap")
     # The shared ConfigMap goes to every building block, so it may hold only settings all of them read.
     common = configmaps["govstack-common"]["data"]
     assert not set(common) - common_env_names(), f"not common settings: {sorted(set(common) - common_env_names())}"
-    for name, deployment in of_kind("Deployment").items():
+    for name, deployment in workloads().items():
         service = name.split("-")[0]
         for container in containers_of(deployment):
             names = {e["name"] for e in container.get("env", [])}
             unknown = names - env_names(settings_class(service))
             assert not unknown, f"{name} sets variables {service} never reads: {sorted(unknown)}"
             assert {e["value"] for e in container["env"] if e["name"] == "SERVICE_NAME"} == {service}
-            env = {}
-            for source in container.get("envFrom", []):
-                env.update(configmaps[source["configMapRef"]["name"]]["data"])
-            for e in container.get("env", []):
-                ref = e.get("valueFrom", {}).get("secretKeyRef")
-                if ref:
-                    value = secrets[ref["name"]]["stringData"].get(ref["key"])
-                    assert value, f"{name}: secret key {ref['key']} not in the template"
-                    env[e["name"]] = value
-                else:
-                    env[e["name"]] = e["value"]
             # Production validators run here: a secret the service insists on in production must be wired in.
-            settings = load_settings(service, env)
+            settings = load_settings(service, container_env(container))
             assert settings.environment == "production" and settings.is_postgres, name
+
+
+def test_gateway_api_is_a_statefulset_with_its_journal_on_a_claim_per_pod():
+    """The message log's journal must outlive the pod (and its node): a replaced pod gets its ordinal's claim back and
+    replays what its predecessor journaled. Relay and consumer write no journal and stay Deployments."""
+    deployments, statefulsets, services = of_kind("Deployment"), of_kind("StatefulSet"), of_kind("Service")
+    assert set(statefulsets) == {"gateway"} and "gateway" not in deployments
+    assert {"gateway-relay", "gateway-consumer"} <= set(deployments)
+    gateway = statefulsets["gateway"]["spec"]
+
+    # One ReadWriteOnce claim per pod on the cluster's default StorageClass, kept when scaled down or deleted.
+    [claim] = gateway["volumeClaimTemplates"]
+    assert claim["spec"]["accessModes"] == ["ReadWriteOnce"]
+    assert claim["spec"]["resources"]["requests"]["storage"] == "1Gi"
+    assert "storageClassName" not in claim["spec"], "the cluster's default StorageClass applies"
+    retention = gateway.get("persistentVolumeClaimRetentionPolicy", {})
+    assert retention.get("whenScaled", "Retain") == "Retain" and retention.get("whenDeleted", "Retain") == "Retain"
+
+    # The journal directory the settings compute lies on the claim's mount, not on another volume mounted inside it.
+    [api] = containers_of(statefulsets["gateway"])
+    assert api["args"] == ["python", "-m", "gateway", "api"]
+    [journal_mount] = [m for m in api["volumeMounts"] if m["name"] == claim["metadata"]["name"]]
+    assert not journal_mount.get("readOnly") and not journal_mount.get("subPath")
+    env = container_env(api)
+    assert env["MESSAGE_LOG_JOURNAL_DIR"] == journal_mount["mountPath"]
+    journal_dir = load_settings("gateway", env).journal_dir
+    covering = [m for m in api["volumeMounts"] if journal_dir.is_relative_to(m["mountPath"])]
+    assert max(covering, key=lambda m: len(Path(m["mountPath"]).parts)) is journal_mount
+    for name in ("gateway-relay", "gateway-consumer"):
+        assert "MESSAGE_LOG_JOURNAL_DIR" not in container_env(containers_of(deployments[name])[0]), name
+
+    # serviceName names a headless Service of the same pods; traffic keeps going through the ClusterIP Service gateway.
+    pod_labels = gateway["template"]["metadata"]["labels"]
+    headless = services[gateway["serviceName"]]
+    assert headless["spec"].get("clusterIP") == "None"
+    assert headless["spec"]["selector"].items() <= pod_labels.items()
+    assert headless["metadata"]["namespace"] == statefulsets["gateway"]["metadata"]["namespace"]
+    traffic = services["gateway"]
+    assert traffic is not headless and traffic["spec"].get("clusterIP") != "None"
+    assert traffic["spec"]["selector"].items() <= pod_labels.items()
+    assert gateway["selector"]["matchLabels"].items() <= traffic["spec"]["selector"].items(), "the Service selects the StatefulSet's pods only"
+    for name in ("gateway-relay", "gateway-consumer"):
+        relay_labels = deployments[name]["spec"]["template"]["metadata"]["labels"]
+        assert not traffic["spec"]["selector"].items() <= relay_labels.items(), f"{name}'s pods would receive the gateway's traffic"
+    assert of_kind("HorizontalPodAutoscaler")["gateway"]["spec"]["scaleTargetRef"] == {
+        "apiVersion": "apps/v1", "kind": "StatefulSet", "name": "gateway"}
 
 
 # ---------------------------------------------------------------- events on a fresh broker
