@@ -97,7 +97,10 @@ def verify(uow, settings: IdentitySettings, *, transaction_id: str, code: str) -
         return Check(person_id=challenge.person_id)
     challenge.attempts += 1
     if challenge.attempts >= settings.otp_max_attempts:
-        uow.session.delete(challenge)
+        # Used up, but the row stays until it expires: deleting it would reset `sends`, and a new code with fresh attempts
+        # after every few wrong guesses would lift both limits.
+        challenge.person_id, challenge.otp_hash = None, ""
+        uow.session.add(challenge)
         return Check(person_id=None, exhausted=True)
     uow.session.add(challenge)
     return Check(person_id=None)

@@ -113,6 +113,19 @@ def test_codes_per_transaction_are_limited(base_url, settings, otp_rp, person):
     assert [r.status_code for r in more] == [200] * (settings.otp_max_sends - 1) + [429]
 
 
+def test_using_codes_up_does_not_reset_the_codes_per_transaction(base_url, settings, otp_rp, person):
+    never_right = "wrong!"  # codes are digits
+    with httpx.Client(base_url=base_url) as browser:
+        transaction_id, _ = _ask_for_code(browser, otp_rp, person["uin"])
+        sends = []
+        for _ in range(settings.otp_max_sends):
+            for _ in range(settings.otp_max_attempts):
+                browser.post("/authorize/otp/verify", data={"transaction_id": transaction_id, "otp": never_right})
+            sends.append(browser.post("/authorize/otp/send", data={"transaction_id": transaction_id, "individual_id": person["uin"],
+                                                                    "channel": "sms"}))
+
+    assert [r.status_code for r in sends] == [200] * (settings.otp_max_sends - 1) + [429]
+
 def test_a_pin_cannot_sign_in_to_an_otp_transaction(base_url, otp_rp, person):
     with httpx.Client(base_url=base_url) as browser:
         transaction_id = transaction_id_of(start_authorize(browser, otp_rp["client_id"]).text)

@@ -95,6 +95,19 @@ def test_binding_codes_per_person_and_partner_are_limited(base_url, settings, bi
     assert [e["errorCode"] for e in answers[-1].json()["errors"]] == ["send_otp_failed"]
 
 
+def test_using_binding_codes_up_does_not_reset_the_limit(base_url, settings, binding_token, partner_id, admin_token):
+    someone = enrol_person(base_url, admin_token)
+    never_right = "wrong!"  # codes are digits
+
+    answers = []
+    for _ in range(settings.otp_max_sends + 1):
+        answers.append(_ask_binding_code(base_url, binding_token, partner_id, someone["uin"]))
+        for _ in range(settings.otp_max_attempts):
+            _bind_with_otp(base_url, binding_token, partner_id, someone["uin"], never_right)
+
+    assert [a.json()["errors"] for a in answers[:-1]] == [[]] * settings.otp_max_sends
+    assert [e["errorCode"] for e in answers[-1].json()["errors"]] == ["send_otp_failed"]
+
 @pytest.mark.parametrize("request_fields, code", [
     ({"otpChannels": ["sms"]}, "invalid_identifier"),
     ({"individualId": "6170843404", "otpChannels": ["fax"]}, "invalid_otp_channel"),
