@@ -1,6 +1,7 @@
 """create_app: the registration API wired to its settings (tests pass their own)."""
 import threading
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from fastapi import FastAPI, Request
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -40,8 +41,11 @@ def create_app(settings: RegistrationSettings | None = None) -> FastAPI:
         async with kernel_lifespan(app) as state:  # migrations and fixtures first
             # The upload purge runs beside the API, not in the consumer: documents uploaded before their bytes moved
             # into the database have their files on the API's own disk, which the purge moves into it.
+            settings = app.state.settings
             stop = threading.Event()
-            purger = threading.Thread(target=uploads.run, args=(app.state.settings, app.state.engine, stop), daemon=True)
+            purger = threading.Thread(target=uploads.run, args=(settings, app.state.engine, stop), daemon=True,
+                                      kwargs={"orphan_age": timedelta(hours=settings.upload_orphan_hours),
+                                              "interval_seconds": settings.upload_purge_interval_seconds})
             purger.start()
             yield state
             stop.set()

@@ -1,4 +1,7 @@
 """Settings of the registration service (environment variables; see the README's table)."""
+import math
+import threading
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Annotated
 
@@ -27,6 +30,10 @@ class RegistrationSettings(ServiceSettings):
     max_document_bytes: int = 10 * 1024 * 1024  # the ceiling; a service's document types may set lower limits
     # Uploads not yet tied to a service's document type must be one of these (sniffed, not declared).
     default_document_types: list[str] = ["application/pdf", "image/png", "image/jpeg"]
+    # Clients upload first and name the upload in a draft or an application afterwards: an upload nothing lists is
+    # deleted once it is this old, by the purge the API process runs every UPLOAD_PURGE_INTERVAL_SECONDS.
+    upload_orphan_hours: float = 24.0
+    upload_purge_interval_seconds: float = 3600.0
     admin_roles: list[str] = ["admin"]
     registry_readers: list[str] = ["registry.read"]  # roles or scopes that may read the registry
 
@@ -49,6 +56,29 @@ class RegistrationSettings(ServiceSettings):
     certificate_private_jwk: str = DEV_CERTIFICATE_PRIVATE_JWK
 
     _split_lists = field_validator("citizen_issuers", "staff_roles", mode="before")(_split_csv)
+
+    @field_validator("upload_orphan_hours", "upload_purge_interval_seconds")
+    @classmethod
+    def _positive(cls, value: float, info) -> float:
+        if not (math.isfinite(value) and value > 0):
+            raise ValueError(f"{info.field_name.upper()} must be a positive number")
+        return value
+
+    @field_validator("upload_orphan_hours")
+    @classmethod
+    def _a_cutoff_the_purge_can_compute(cls, value: float) -> float:
+        try:
+            datetime.now(timezone.utc) - timedelta(hours=value)
+        except OverflowError:
+            raise ValueError("UPLOAD_ORPHAN_HOURS is too large") from None
+        return value
+
+    @field_validator("upload_purge_interval_seconds")
+    @classmethod
+    def _an_interval_the_purge_can_wait(cls, value: float) -> float:
+        if value > threading.TIMEOUT_MAX:
+            raise ValueError("UPLOAD_PURGE_INTERVAL_SECONDS is too large")
+        return value
 
     @model_validator(mode="after")
     def _documents_under_data_dir(self):

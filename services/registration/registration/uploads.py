@@ -23,10 +23,6 @@ from registration.settings import RegistrationSettings
 
 log = logging.getLogger(__name__)
 
-# Clients upload first and name the upload in a draft or an application afterwards (the portal in the same request,
-# API clients whenever they submit): an upload nothing lists is kept this long before it counts as abandoned.
-ORPHAN_AGE = timedelta(hours=24)
-PURGE_INTERVAL_SECONDS = 3600
 _BATCH = 500
 _ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")  # models.new_id
 _PART = re.compile(r"\.[0-9a-f]{32}\.part")  # an unfinished write of the former file store
@@ -131,14 +127,18 @@ def _remove(settings: RegistrationSettings, paths: list[str]) -> int:
 
 @dataclass
 class Purged:
-    orphans: int  # uploads older than ORPHAN_AGE that no application held
+    orphans: int  # uploads older than the orphan age that no application held
     moved: int  # legacy files moved into the database
     stray_files: int  # legacy files without a row waiting for them: moved or deleted, but a crash came before the file went
 
 
-def purge(engine: Engine, settings: RegistrationSettings, *, now: datetime | None = None) -> Purged:
-    """Delete abandoned uploads in batches, move legacy files into the database, and sweep the legacy files left over."""
-    cutoff = (now or utcnow()) - ORPHAN_AGE
+def purge(engine: Engine, settings: RegistrationSettings, *, orphan_age: timedelta, now: datetime | None = None) -> Purged:
+    """Delete abandoned uploads in batches, move legacy files into the database, and sweep the legacy files left over.
+
+    Clients upload first and name the upload in a draft or an application afterwards (the portal in the same request,
+    API clients whenever they submit): an upload nothing lists counts as abandoned once it is older than orphan_age
+    (UPLOAD_ORPHAN_HOURS), and so does a legacy file no row waits for."""
+    cutoff = (now or utcnow()) - orphan_age
     orphans, after = 0, ""
     while True:
         with UnitOfWork(engine, source=settings.service_name) as uow:
@@ -194,13 +194,14 @@ def _ours(path: Path) -> bool:
     return _PART.fullmatch(path.name) is not None or (_ID.fullmatch(path.name) is not None and path.parent.name == path.name[:2])
 
 
-def run(settings: RegistrationSettings, engine: Engine, stop: threading.Event) -> None:
-    """Purge every PURGE_INTERVAL_SECONDS until stopped (a thread of the API process, see app.py)."""
+def run(settings: RegistrationSettings, engine: Engine, stop: threading.Event, *, orphan_age: timedelta,
+        interval_seconds: float) -> None:
+    """Purge every interval_seconds (UPLOAD_PURGE_INTERVAL_SECONDS) until stopped (a thread of the API process, see app.py)."""
     while not stop.is_set():
         try:
-            purged = purge(engine, settings)
+            purged = purge(engine, settings, orphan_age=orphan_age)
             if purged.orphans or purged.moved or purged.stray_files:
                 log.info("purged uploads %s", vars(purged))
         except Exception:  # a failed round is retried at the next interval; the API does not depend on it
             log.exception("registration upload purge failed")
-        stop.wait(PURGE_INTERVAL_SECONDS)
+        stop.wait(interval_seconds)

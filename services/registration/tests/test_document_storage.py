@@ -1,5 +1,7 @@
 """Uploads' bytes live in the database, so every API replica serves every upload; documents uploaded before that are
 served from their files and moved into the database, when read or by the purge."""
+from datetime import timedelta
+
 import pytest
 import sqlalchemy as sa
 from alembic import command
@@ -91,7 +93,7 @@ def test_a_legacy_document_whose_file_is_gone_is_404_and_its_row_stays(api, engi
 def test_the_purge_moves_legacy_documents_into_the_database(engine, settings):
     document_id = legacy_document(engine, settings, owner_id=unique("citizen"), data=PDF)
 
-    purged = uploads.purge(engine, settings)
+    purged = uploads.purge(engine, settings, orphan_age=timedelta(hours=settings.upload_orphan_hours))
 
     assert in_database(engine, document_id) == (PDF, None) and purged.moved >= 1
     assert not (settings.documents_dir / document_id[:2] / document_id).exists()
@@ -114,7 +116,7 @@ def test_the_migration_keeps_legacy_rows_for_their_files_to_be_moved(settings, i
 
         command.upgrade(config, "head")
     migrated = in_database(engine, "ab000000-0000-4000-8000-000000000001")
-    purged = uploads.purge(engine, database)
+    purged = uploads.purge(engine, database, orphan_age=timedelta(hours=database.upload_orphan_hours))
     moved = in_database(engine, "ab000000-0000-4000-8000-000000000001")
     engine.dispose()
 

@@ -9,8 +9,11 @@ import pytest
 from sqlalchemy import update
 from sqlmodel import Session
 
+from kernel.testing import serve, wait_until
 from registration import uploads
+from registration.app import create_app
 from registration.models import Document, DocumentContent, utcnow
+from registration.settings import RegistrationSettings
 from .api_client import IM, enterprise_data, enterprise_document, unique
 from .test_documents_api import PDF, upload
 
@@ -188,7 +191,8 @@ def test_purge_deletes_old_uploads_nothing_holds_and_stray_legacy_files(api, eng
     in_draft, submitted = uploaded(api, service_id, applicant), uploaded(api, service_id, applicant, "premises_lease")
     new_draft(api, service_id, applicant, [in_draft])
     api.submit(service_id, applicant, enterprise_data(), documentUrls=[submitted])
-    day_and_more = uploads.ORPHAN_AGE + timedelta(hours=1)
+    orphan_age = timedelta(hours=settings.upload_orphan_hours)  # the default: 24 hours
+    day_and_more = orphan_age + timedelta(hours=1)
     for url in (abandoned, in_draft, submitted):
         _age(engine, url, day_and_more)
     root, rowless_id = settings.documents_dir, str(uuid.uuid4())
@@ -200,8 +204,46 @@ def test_purge_deletes_old_uploads_nothing_holds_and_stray_legacy_files(api, eng
         path.write_bytes(PDF)
         os.utime(path, (time.time() - day_and_more.total_seconds(),) * 2)
 
-    purged = uploads.purge(engine, settings)
+    purged = uploads.purge(engine, settings, orphan_age=orphan_age)
 
     assert stored(engine, abandoned) == GONE and not stray.exists() and not moved.exists() and foreign.exists()
     assert [stored(engine, url) for url in (recent, in_draft, submitted)] == [KEPT] * 3
     assert purged.orphans >= 1 and purged.stray_files >= 2
+
+
+def test_a_shorter_upload_orphan_hours_purges_an_upload_the_default_keeps(api, engine, settings, service_id, monkeypatch, tmp_path):
+    applicant = api.token(sub=unique("citizen"))
+    abandoned, in_draft = uploaded(api, service_id, applicant), uploaded(api, service_id, applicant)
+    new_draft(api, service_id, applicant, [in_draft])
+    for url in (abandoned, in_draft):
+        _age(engine, url, timedelta(hours=2))
+    uploads.purge(engine, settings, orphan_age=timedelta(hours=settings.upload_orphan_hours))  # the default, 24 hours
+    kept_by_default = stored(engine, abandoned)
+    monkeypatch.setenv("UPLOAD_ORPHAN_HOURS", "1.5")
+    monkeypatch.setenv("UPLOAD_PURGE_INTERVAL_SECONDS", "0.05")
+    # Another API process whose settings come from those variables (with its own, empty, legacy documents folder).
+    shorter = RegistrationSettings(**settings.model_dump(exclude={"upload_orphan_hours", "upload_purge_interval_seconds",
+                                                                  "documents_dir", "fixtures"}), documents_dir=tmp_path)
+
+    with serve(create_app(shorter)):  # its purge thread starts with the API and runs every 0.05 seconds
+        wait_until(lambda: stored(engine, abandoned) == GONE, timeout=15, message="the purge with UPLOAD_ORPHAN_HOURS=1.5")
+
+    assert settings.upload_orphan_hours == 24 and (shorter.upload_orphan_hours, shorter.upload_purge_interval_seconds) == (1.5, 0.05)
+    assert kept_by_default == KEPT and stored(engine, in_draft) == KEPT
+
+
+@pytest.mark.parametrize("variable", ["UPLOAD_ORPHAN_HOURS", "UPLOAD_PURGE_INTERVAL_SECONDS"])
+@pytest.mark.parametrize("value", ["0", "-1", "-0.5", "nan", "inf"])
+def test_the_upload_purge_settings_refuse_values_that_are_not_positive(monkeypatch, variable, value):
+    monkeypatch.setenv(variable, value)
+
+    with pytest.raises(ValueError, match=f"{variable} must be a positive number"):
+        RegistrationSettings()
+
+
+@pytest.mark.parametrize("variable, value", [("UPLOAD_ORPHAN_HOURS", "1e9"), ("UPLOAD_PURGE_INTERVAL_SECONDS", "1e30")])
+def test_the_upload_purge_settings_refuse_values_the_purge_cannot_use(monkeypatch, variable, value):
+    monkeypatch.setenv(variable, value)
+
+    with pytest.raises(ValueError, match=f"{variable} is too large"):
+        RegistrationSettings()
