@@ -40,7 +40,10 @@ class GatewaySettings(ServiceSettings):
 
     log_payloads: bool = False  # message log: bodies are stored only when this is on
     message_log_batch_size: int = 500
-    message_log_linger_seconds: float = 0.05  # after a write, wait this long so the next batch gathers more exchanges
+    # After a write, wait this long so the next batch gathers more exchanges: each batch costs a transaction, a chain-head
+    # read and a signature, about as much CPU as 30 rows (measured, benchmarks/bench_gateway.py). Nothing waits for it: an
+    # exchange is in the journal before its response goes out, and the first exchange after a quiet spell is written at once.
+    message_log_linger_seconds: float = 1.0
     # Where each process journals exchanges before answering (fsync'd; replayed after a crash); empty: DATA_DIR/gateway-journal.
     message_log_journal_dir: str = ""
     # 0: the journal is synced to disk (fdatasync) before a response goes out. More: it is written before the response
