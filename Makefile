@@ -7,7 +7,10 @@ PYTHON := .venv/bin/python
 
 install:
 	@command -v uv >/dev/null 2>&1 || [ -x "$(UV)" ] || python3 -m pip install --user --quiet uv
-	@$(UV) sync --all-packages --frozen --quiet
+	@# Bytecode written now: with PYTHONDONTWRITEBYTECODE set (as on the CI machine) every process, and the suite starts
+	@# many, would otherwise compile every module it imports again (12 s -> 7 s for a service's imports, measured).
+	@$(UV) sync --all-packages --frozen --quiet --compile-bytecode
+	@$(PYTHON) -m compileall -q -j 0 kernel gateway services web >/dev/null
 
 run: install
 	@$(PYTHON) deploy/local/run.py
