@@ -33,7 +33,10 @@ def _text(value, *, max_length: int) -> bool:
 def _uri(value, *, max_length: int = 1024) -> bool:
     if not _text(value, max_length=max_length):
         return False
-    parts = urlsplit(value)
+    try:
+        parts = urlsplit(value)
+    except ValueError:  # e.g. an unclosed IPv6 bracket: "http://[::1/cb"
+        return False
     # Absolute http(s) URIs only; a fragment is not allowed in a redirection endpoint (RFC 6749 3.1.2).
     return parts.scheme in ("http", "https") and bool(parts.netloc) and not parts.fragment and " " not in value
 
