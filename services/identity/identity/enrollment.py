@@ -55,7 +55,9 @@ def attributes_from_fields(fields: dict) -> dict:
         if field in FIELD_CLAIMS:
             attributes[FIELD_CLAIMS[field]] = value
         elif field in ADDRESS_FIELDS:
-            address[ADDRESS_FIELDS[field]] = value if not isinstance(value, dict) else next(iter(value.values()))
+            value = next(iter(value.values()), None) if isinstance(value, dict) else value
+            if value is not None:  # an empty per-language object is no value
+                address[ADDRESS_FIELDS[field]] = value
     if address:
         attributes["address"] = address
     return attributes

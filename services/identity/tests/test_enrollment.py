@@ -4,6 +4,7 @@ from sqlmodel import Session, select
 
 from kernel.outbox import OutboxMessage
 from identity import uin
+from identity.models import Person
 from .helpers import enrol_person, login_and_consent, register_client, request_time, unique
 
 
@@ -98,6 +99,17 @@ def test_completing_a_new_enrolment_without_a_name_is_refused_and_stores_nothing
     assert response.status_code == 400
     assert httpx.get(f"{base_url}/enrollment/{enrollment_id}", headers=headers).status_code == 404
 
+
+def test_an_address_field_given_as_an_empty_object_is_left_out(base_url, headers, engine):
+    enrollment_id = unique("enr")
+
+    response = _put(base_url, headers, {"id": enrollment_id, "process": "NEW", "finalize": True,
+                                        "fields": {"fullName": "Noy Phommavong", "city": {}, "province": "Vientiane"}})
+
+    assert response.status_code == 201, response.text
+    person_id = httpx.get(f"{base_url}/enrollment/{enrollment_id}", headers=headers).json()["personId"]
+    with Session(engine) as session:
+        assert session.get(Person, person_id).attributes["address"] == {"region": "Vientiane"}
 
 def test_enrolment_needs_an_operator_token(base_url, oidc_issuer):
     token = oidc_issuer.token(audience="identity", roles=["auditor"])
