@@ -260,3 +260,18 @@ def test_unknown_or_malformed_consent_ids_are_4xx_pages(auditor, path, status, m
     page = auditor.get(path)
 
     assert page.status_code == status and LO[message] in page.text
+
+
+def test_consent_states_and_agreement_lifecycles_are_in_the_pages_language(auditor, given_consent, agreement_id):
+    record = auditor.get(f"/audit/consent/records/{given_consent}")
+    records = auditor.get("/audit/consent/records", params={"agreement": agreement_id})
+    agreements = auditor.get("/audit/consent/agreements")
+    agreement = auditor.get(f"/audit/consent/agreements/{agreement_id}")
+    english = auditor.get(f"/audit/consent/records/{given_consent}", params={"lang": "en"})
+    auditor.get("/audit", params={"lang": "lo"})
+
+    row = re.search(rf'data-record-id="{given_consent}" data-state="signed">(.*?)</tr>', records.text, re.S).group(1)
+    assert f"<dd data-state=\"signed\">{LO['state_signed']}</dd>" in record.text and f"<td>{LO['state_signed']}</td>" in row
+    assert f"<td>{LO['lifecycle_Complete']}</td>" in agreements.text and LO["lifecycle_Complete"] in agreement.text
+    assert ">Complete<" not in agreements.text + agreement.text and ">signed<" not in record.text + row
+    assert f"<dd data-state=\"signed\">{EN['state_signed']}</dd>" in english.text
