@@ -409,6 +409,7 @@ class MessageLogWriter:
         self.journaled = self.settled = 0  # equal: every journaled exchange is in the database (or given up on)
         self._writing = False  # a batch is taken from the queue and not settled yet
         self._tasks: list[asyncio.Task] = []
+        self._nudged = asyncio.Event()  # a reader of the log waits for it: the linger is cut short
 
     def record(self, exchange: Exchange) -> None:
         """Refusals and failures: journaled with the next write, nobody waits for it."""
@@ -595,8 +596,21 @@ class MessageLogWriter:
             await self._write_batch()
             if self.linger and self.queue.qsize() < self.batch_size:
                 # Let a batch gather: the chain lock, head read, signature and commit are paid once for many exchanges.
-                # The exchanges waiting are journaled already, so a crash here loses nothing.
-                await asyncio.sleep(self.linger)
+                # The exchanges waiting are journaled already, so a crash here loses nothing. A reader of the log cuts
+                # the wait short (caught_up).
+                try:
+                    await asyncio.wait_for(self._nudged.wait(), self.linger)
+                except asyncio.TimeoutError:
+                    pass
+                self._nudged.clear()
+
+    async def caught_up(self, timeout: float = 2.0) -> None:
+        """Returns once every exchange this process journaled before the call is in the database, or after timeout (the
+        database down): a reader of the log then sees the exchanges it just made, without waiting out the linger."""
+        target, deadline = self.journaled, time.monotonic() + timeout
+        while self.settled < target and time.monotonic() < deadline:
+            self._nudged.set()  # again each round: an exchange still on the journal thread joins a later batch
+            await asyncio.sleep(0.005)
 
 
 def corrected(exchange: Exchange, *, outcome: str, error: str) -> Exchange:

@@ -141,6 +141,42 @@ def test_the_writer_waits_to_gather_a_batch_and_a_stop_while_waiting_loses_nothi
     assert verify(engine).ok
 
 
+def test_a_reader_catching_up_cuts_the_writers_wait_short(engine, logged, tmp_path):
+    import asyncio
+    import time
+    from datetime import datetime, timezone
+
+    from gateway.messagelog import Exchange, MessageLogWriter
+
+    def exchange_record() -> Exchange:
+        now = datetime.now(timezone.utc)
+        return Exchange(message_id=str(uuid.uuid4()), client="LA/GOV/T/c", service="LA/GOV/T/p/s", method="GET", path="/x",
+                        status=200, outcome="delivered", started_at=now, finished_at=now)
+
+    first, later = exchange_record(), [exchange_record() for _ in range(5)]
+    took = []
+
+    async def scenario() -> None:
+        writer = MessageLogWriter(engine, journal_dir=tmp_path, batch_size=500, linger=60)
+        writer.start()
+        writer.record(first)
+        while await asyncio.to_thread(logged, first.message_id) is None:
+            await asyncio.sleep(0.05)
+        for exchange in later:  # the writer is in its 60 s wait now
+            await writer.record_durably(exchange)
+        start = time.monotonic()
+        await writer.caught_up(timeout=20)
+        took.append(time.monotonic() - start)
+        stored_before_stop.extend([await asyncio.to_thread(logged, e.message_id) for e in later])
+        await writer.stop()
+
+    stored_before_stop = []
+    asyncio.run(asyncio.wait_for(scenario(), timeout=40))
+
+    assert took[0] < 10  # not the linger's 60 s, nor the timeout
+    assert None not in stored_before_stop
+
+
 def test_every_stored_exchange_is_covered_by_a_signature_as_soon_as_it_is_stored(exchange, engine, logged):
     message_id = str(uuid.uuid4())
     httpx.get(exchange.url(path="x"), headers=exchange.headers(**{"X-Road-Id": message_id}))

@@ -36,6 +36,20 @@ def test_a_client_sees_only_its_own_operational_records(exchange, base_url, admi
     assert "requestBody" not in own["records"][0] and own["statistics"]["delivered"]["count"] >= 1
 
 
+def test_operational_records_include_an_exchange_made_just_before_while_the_log_writer_lingers(exchange, base_url, admin_headers, logged):
+    seen = []
+    for _ in range(3):  # three rounds: one could come just as the writer's wait ends anyway
+        first, second = str(uuid.uuid4()), str(uuid.uuid4())
+        httpx.get(exchange.url(path="x"), headers=exchange.headers(**{"X-Road-Id": first}))
+        wait_until(lambda: logged(first), message="the first exchange logged")  # the writer now waits to gather a batch
+        httpx.get(exchange.url(path="x"), headers=exchange.headers(**{"X-Road-Id": second}))
+
+        records = httpx.get(f"{base_url}/api/v1/monitoring/operational", params={"limit": 1000}, headers=admin_headers).json()["records"]
+        seen.append(second in [r["messageId"] for r in records])
+
+    assert seen == [True] * 3  # not left out until MESSAGE_LOG_LINGER_SECONDS has passed
+
+
 def test_environmental_data_reports_cpu_memory_and_disk(base_url, admin_headers):
     data = httpx.get(f"{base_url}/api/v1/monitoring/environmental", headers=admin_headers).json()
 

@@ -1,7 +1,7 @@
 """Operational monitoring: Prometheus metrics and per-exchange records without payloads."""
 from datetime import datetime
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlmodel import func, select
 
@@ -38,7 +38,13 @@ def _own_client_names(session, client_id: str | None) -> list[str]:
     return [f"{m.instance}/{m.member_class}/{m.code}/{a.code}" for m, a in rows]
 
 
-@router.get("/api/v1/monitoring/operational")
+async def _message_log_caught_up(request: Request, caller: CallerDep) -> None:
+    # The writer lets batches gather for up to MESSAGE_LOG_LINGER_SECONDS; a reader sees this process's exchanges at once.
+    # After the caller's token is checked: an anonymous request does not get to make the writer write.
+    await request.app.state.message_log.caught_up()
+
+
+@router.get("/api/v1/monitoring/operational", dependencies=[Depends(_message_log_caught_up)])
 def operational_data(uow: UowDep, caller: CallerDep, since: datetime | None = None, client: str | None = None,
                      service: str | None = None, limit: int = Query(100, ge=1, le=1000)) -> dict:
     """Exchange records (no payloads) and health statistics; a client application sees only its own exchanges."""
