@@ -121,6 +121,27 @@ def test_other_peoples_drafts_are_not_found(browser):
     assert browser.get("/drafts/00000000-0000-0000-0000-000000000000").status_code == 404
 
 
+def test_a_submitted_draft_leads_to_its_application_on_back_refresh_or_a_second_submit(browser, service_id):
+    file_id = submitted_application(browser, service_id)
+
+    wizard = browser.get(f"/drafts/{file_id}")
+    review = browser.get(f"/drafts/{file_id}/review")
+    again = browser.post(f"/drafts/{file_id}/submit", data={"confirm": "yes"})
+    listing = browser.get("/applications")
+
+    assert [r.status_code for r in (wizard, review, again)] == [303, 303, 303]
+    assert {r.headers["location"] for r in (wizard, review, again)} == {f"/applications/{file_id}"}
+    assert listing.text.count(f'data-file-id="{file_id}"') == 1  # submitted once
+
+
+def test_another_citizens_submitted_draft_is_not_found(browser, service_id, base_url, identity_url):
+    file_id = submitted_application(browser, service_id)
+    other = signed_in_browser(base_url, new_person_at=identity_url)
+
+    assert other.get(f"/drafts/{file_id}").status_code == 404
+    assert other.post(f"/drafts/{file_id}/submit", data={"confirm": "yes"}).status_code == 404
+
+
 
 def test_citizen_writes_to_the_officers_and_sees_the_answer(browser, service_id, registration_api):
     file_id = submitted_application(browser, service_id)

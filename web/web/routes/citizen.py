@@ -91,6 +91,13 @@ def _draft(bb: BuildingBlocks, draft_id: str) -> dict | None:
     return response.json() if response.status_code == 200 else None
 
 
+def _no_draft(request: Request, citizen, bb: BuildingBlocks, draft_id: str):
+    """A draft that is gone because it was submitted (back, refresh or a second click on submit) leads to its application."""
+    if bb.call("GET", REG, f"applications/{segment(draft_id)}").status_code == 200:
+        return RedirectResponse(f"/applications/{segment(draft_id)}", status_code=303)
+    return _not_found(request, citizen)
+
+
 def _service_page(bb: BuildingBlocks, service_id: str, eform_id: str, lang: str, entry: dict | None = None) -> dict:
     """What every wizard page shows of the service: its fields, document slots and fees."""
     entry = entry or catalogue.entry(bb, service_id)
@@ -142,7 +149,7 @@ def get_draft(draft_id: str, request: Request, citizen: Citizen, bb: CitizenBloc
               consented: bool = False, consent_missing: bool = False, missing: str = "", uploaded: bool = False, removed: bool = False):
     draft = _draft(bb, draft_id)
     if draft is None:
-        return _not_found(request, citizen)
+        return _no_draft(request, citizen, bb, draft_id)
     entry = catalogue.entry(bb, draft["serviceId"])
     needed, agreement = _needed_agreement(request, bb, entry)
     if needed:  # the consent step comes first: the form is shown once the citizen has agreed
@@ -279,7 +286,7 @@ def _review(request: Request, citizen, bb: BuildingBlocks, draft: dict, *, statu
 def review_draft(draft_id: str, request: Request, citizen: Citizen, bb: CitizenBlocks):
     draft = _draft(bb, draft_id)
     if draft is None:
-        return _not_found(request, citizen)
+        return _no_draft(request, citizen, bb, draft_id)
     return _review(request, citizen, bb, draft)
 
 
@@ -287,7 +294,7 @@ def review_draft(draft_id: str, request: Request, citizen: Citizen, bb: CitizenB
 async def submit_draft(draft_id: str, request: Request, citizen: Citizen, bb: CitizenBlocks):
     draft = _draft(bb, draft_id)
     if draft is None:
-        return _not_found(request, citizen)
+        return _no_draft(request, citizen, bb, draft_id)
     form = await request.form()
     if form.get("confirm") != "yes":
         return _review(request, citizen, bb, draft, status=400, confirm_error=True)
