@@ -106,3 +106,27 @@ def test_make_run_explains_an_unreachable_broker(tmp_path):
     assert result.returncode != 0
     assert "RabbitMQ is not reachable" in result.stderr
     assert "rabbitmq-server" in result.stderr
+
+
+def test_per_service_databases_are_made_when_the_named_database_does_not_exist(infrastructure):
+    # DATABASE_URL=postgresql://.../govstack names the prefix of the services' databases (govstack_gateway, ...): a
+    # database called "govstack" itself need not exist (make run failed with 'database "govstack" does not exist').
+    import importlib.util
+    import uuid
+
+    import psycopg
+    from urllib.parse import urlsplit, urlunsplit
+
+    spec = importlib.util.spec_from_file_location("local_run", ROOT / "deploy" / "local" / "run.py")
+    local_run = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(local_run)
+    prefix = f"walk_{uuid.uuid4().hex[:10]}"
+    admin = urlsplit(infrastructure.postgres_admin_url)
+    try:
+        url = local_run.per_service_database(urlunsplit(admin._replace(path="/" + prefix)), "consent")
+        assert urlsplit(url).path == f"/{prefix}_consent"
+        with psycopg.connect(url) as connection:
+            assert connection.execute("SELECT current_database()").fetchone()[0] == f"{prefix}_consent"
+    finally:
+        with psycopg.connect(infrastructure.postgres_admin_url, autocommit=True) as connection:
+            connection.execute(f'DROP DATABASE IF EXISTS "{prefix}_consent" WITH (FORCE)')

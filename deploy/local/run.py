@@ -127,7 +127,12 @@ def per_service_database(url: str, name: str) -> str:
 
     parts = urlsplit(url)
     database = f"{parts.path.lstrip('/') or 'govstack'}_{name}"
-    with psycopg.connect(urlunsplit(parts._replace(scheme="postgresql")), autocommit=True) as connection:
+    # The URL's database only names the prefix and need not exist: connect to it if it does, else to `postgres`.
+    try:
+        connection = psycopg.connect(urlunsplit(parts._replace(scheme="postgresql")), autocommit=True)
+    except psycopg.OperationalError:
+        connection = psycopg.connect(urlunsplit(parts._replace(scheme="postgresql", path="/postgres")), autocommit=True)
+    with connection:
         if connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,)).fetchone() is None:
             connection.execute(f'CREATE DATABASE "{database}"')
     return urlunsplit(parts._replace(path="/" + database))
