@@ -4,6 +4,7 @@ import httpx
 import pytest
 
 from kernel.testing import free_port, serve
+from web import catalogue
 from web.app import create_app
 
 from .helpers import PNG, cash_transfer_service_id, enterprise_service_id, new_draft, signed_in_browser
@@ -192,3 +193,10 @@ def test_wizard_shows_the_file_name_in_its_document_slot(english, enterprise):
     id_card_slot = page[page.index('id="upload-owner_id_card"'):page.index('id="upload-premises_lease"')]
     assert '<p class="uploaded-file" data-slot="owner_id_card">✓ Uploaded: <span class="file-name">my-id.png</span>' in id_card_slot
     assert "uploaded-file" not in page[page.index('id="upload-premises_lease"'):]  # the lease slot is still empty
+
+
+@pytest.mark.parametrize("max_bytes, shown", [(5_000_000, "4.8"), (5_242_880, "5"), (1_048_576, "1"), (300_000, "0.3")])
+def test_a_document_slots_size_limit_is_shown_to_one_decimal(max_bytes, shown):
+    slots = catalogue.documents({"documents": [{"type": "photo", "contentTypes": ["image/png"], "maxBytes": max_bytes}]}, "lo")
+
+    assert slots[0]["max_mb"] == shown

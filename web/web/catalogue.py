@@ -43,7 +43,7 @@ def documents(entry: dict | None, lang: str) -> list[dict]:
         types = [t.split("/")[-1].upper() for t in document.get("contentTypes", [])]
         slots.append({"type": document["type"], "label": i18n.text(document.get("label"), lang), "required": document.get("required", False),
                       "accept": ",".join(document.get("contentTypes", [])), "types": ", ".join(types),
-                      "max_mb": f"{(document.get('maxBytes') or 0) / 1048576:g}"})
+                      "max_mb": f"{round((document.get('maxBytes') or 0) / 1048576, 1):g}"})  # 5 000 000 bytes: "4.8", not "4.76837"
     return slots
 
 
