@@ -45,6 +45,14 @@ def test_an_auditor_signing_in_lands_on_the_audit_console(base_url):
     assert console.status_code == 200 and 'id="find-application"' in console.text and 'id="no-tasks"' not in console.text
 
 
+def test_an_auditors_navigation_offers_the_audit_console_and_no_tasks(auditor, operator):
+    audit = auditor.get("/audit")
+    tasks = operator.get("/operator")
+
+    assert f'<a href="/audit" id="nav-audit">{LO["audit"]}</a>' in audit.text and 'id="nav-tasks"' not in audit.text
+    assert 'id="nav-tasks"' in tasks.text and 'id="nav-audit"' not in tasks.text
+
+
 def test_an_operator_still_lands_on_the_tasks(operator):
     assert operator.get("/operator").status_code == 200
 

@@ -9,6 +9,7 @@ CATALOGS: dict[str, dict[str, str]] = {
     "lo": {
         "tasks": "ວຽກທີ່ຕ້ອງດຳເນີນ",
         "designer": "ອອກແບບການບໍລິການ",
+        "audit": "ການກວດສອບ",
         "signed_in_as": "ເຂົ້າລະບົບເປັນ",
         "your_roles": "ບົດບາດຂອງທ່ານ",
         "role": "ບົດບາດ",
@@ -82,6 +83,7 @@ CATALOGS: dict[str, dict[str, str]] = {
     "en": {
         "tasks": "Tasks",
         "designer": "Service designer",
+        "audit": "Audit",
         "signed_in_as": "Signed in as",
         "your_roles": "Your roles",
         "role": "Role",
