@@ -31,7 +31,8 @@ def set_pin(session: Session, *, person_id: str, pin: str) -> None:
 def check_pin(session: Session, settings: IdentitySettings, person: Person | None, pin: str) -> Outcome:
     """The person's PIN, with failures counted towards the lockout (the caller commits); no person: refused, in the
     same time as a wrong PIN."""
-    credential = session.get(PersonCredential, person.id) if person else None
+    # Locked until the caller commits: concurrent guesses otherwise each read the same count and lose each other's failures.
+    credential = session.get(PersonCredential, person.id, with_for_update=True, populate_existing=True) if person else None
     outcome = check(credential, pin[:128], hash_attr="pin_hash", max_failures=settings.max_failed_attempts,
                     lockout_seconds=settings.lockout_seconds)
     if credential is not None:

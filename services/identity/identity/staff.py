@@ -45,7 +45,9 @@ def create_local(session, *, username: str, password: str, roles: list[str]) -> 
 
 def sign_in(session, settings: IdentitySettings, *, username: str, password: str) -> tuple[StaffAccount | None, Outcome]:
     """The active account and whether the password matched; a failure counts towards the account's lockout (caller commits)."""
-    account = session.exec(select(StaffAccount).where(StaffAccount.username == username[:100])).first()
+    # Locked until the caller commits: concurrent guesses otherwise each read the same count and lose each other's failures.
+    account = session.exec(select(StaffAccount).where(StaffAccount.username == username[:100])
+                           .with_for_update().execution_options(populate_existing=True)).first()
     if account is not None and account.status != "active":
         account = None
     outcome = check(account, password[:256], hash_attr="password_hash", max_failures=settings.max_failed_attempts,

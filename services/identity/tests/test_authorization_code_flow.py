@@ -1,3 +1,4 @@
+from concurrent.futures import ThreadPoolExecutor
 import base64
 import hashlib
 
@@ -225,6 +226,22 @@ def test_wrong_pin_is_refused_and_repeated_failures_lock_the_person_out(base_url
     assert statuses == [401] * (settings.max_failed_attempts - 1) + [429]
     assert right_pin.status_code == 429  # locked even with the right PIN
 
+
+def test_concurrent_wrong_pins_cannot_outrun_the_lockout(base_url, admin_token, rp, settings):
+    victim = enrol_person(base_url, admin_token, pin="135790")
+    browsers = [_browser(base_url) for _ in range(12)]
+    transaction_ids = [transaction_id_of(start_authorize(browser, rp["client_id"]).text) for browser in browsers]
+
+    def guess(pair):
+        browser, transaction_id = pair
+        return browser.post("/authorize/login", data={"transaction_id": transaction_id, "individual_id": victim["uin"], "pin": "000000"},
+                            timeout=30).status_code
+    with ThreadPoolExecutor(max_workers=len(browsers)) as pool:
+        statuses = list(pool.map(guess, zip(browsers, transaction_ids)))
+    for browser in browsers:
+        browser.close()
+
+    assert statuses.count(401) == settings.max_failed_attempts - 1, statuses  # each failure counted, none lost to a race
 
 def test_another_browser_cannot_continue_a_transaction(base_url, rp, person):
     with _browser(base_url) as browser:

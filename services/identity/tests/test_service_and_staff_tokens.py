@@ -1,3 +1,5 @@
+from concurrent.futures import ThreadPoolExecutor
+
 import httpx
 import pytest
 from sqlmodel import Session
@@ -92,6 +94,21 @@ def test_staff_wrong_password_is_refused_then_locked(base_url, engine, settings)
     assert statuses == [401] * (settings.max_failed_attempts - 1) + [429]
     assert right.status_code == 429
 
+
+def test_concurrent_wrong_passwords_cannot_outrun_the_lockout(base_url, engine, settings):
+    username = unique("designer")
+    with Session(engine) as session:
+        staff.create_local(session, username=username, password="a long staff password", roles=["designer"])
+        session.commit()
+
+    def attempt(_):
+        return httpx.post(f"{base_url}/staff/token", json={"username": username, "password": "wrong"}, timeout=30).status_code
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        statuses = list(pool.map(attempt, range(12)))
+    right = httpx.post(f"{base_url}/staff/token", json={"username": username, "password": "a long staff password"})
+
+    assert statuses.count(401) == settings.max_failed_attempts - 1, statuses  # each failure counted, none lost to a race
+    assert right.status_code == 429
 
 def test_staff_command_creates_a_local_account(base_url, settings, monkeypatch):
     username = unique("admin")
