@@ -85,8 +85,9 @@ class Check:
 
 
 def verify(uow, settings: IdentitySettings, *, transaction_id: str, code: str) -> Check:
-    """The person the code was sent to, or None; a used, expired or exhausted code is deleted. The caller commits."""
-    challenge = uow.session.get(OtpChallenge, transaction_id)
+    """The person the code was sent to, or None; a used or expired code is deleted, an exhausted one emptied. The caller commits."""
+    # Locked until the caller commits: concurrent guesses otherwise each read the same attempt count and all get their try.
+    challenge = uow.session.get(OtpChallenge, transaction_id, with_for_update=True, populate_existing=True)
     if challenge is None:
         return Check(person_id=None, exhausted=True)
     if challenge.expires_at <= utcnow():

@@ -1,4 +1,5 @@
 import re
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import httpx
@@ -125,6 +126,18 @@ def test_using_codes_up_does_not_reset_the_codes_per_transaction(base_url, setti
                                                                     "channel": "sms"}))
 
     assert [r.status_code for r in sends] == [200] * (settings.otp_max_sends - 1) + [429]
+
+def test_concurrent_wrong_codes_cannot_outrun_the_attempt_limit(base_url, settings, otp_rp, person):
+    with httpx.Client(base_url=base_url) as browser:
+        transaction_id, _ = _ask_for_code(browser, otp_rp, person["uin"])
+
+        def guess(_):
+            return browser.post("/authorize/otp/verify", data={"transaction_id": transaction_id, "otp": "wrong!"}, timeout=30).text
+        with ThreadPoolExecutor(max_workers=12) as pool:
+            pages = list(pool.map(guess, range(12)))
+
+    still_asking = [page for page in pages if 'name="otp"' in page]  # the code was not used up yet when this guess was counted
+    assert len(still_asking) == settings.otp_max_attempts - 1
 
 def test_a_pin_cannot_sign_in_to_an_otp_transaction(base_url, otp_rp, person):
     with httpx.Client(base_url=base_url) as browser:
