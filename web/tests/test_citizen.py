@@ -304,7 +304,7 @@ def test_a_province_without_a_list_takes_the_district_as_typed(browser, service_
 
     page = browser.get(f"/drafts/{draft_id}").text
 
-    assert '<input id="f-district" name="district" type="text" value="Pakse">' in page
+    assert '<input id="f-district" name="district" type="text" value="Pakse" aria-required="true">' in page
 
 
 def test_a_district_typed_in_lao_is_stored_as_the_value_the_form_accepts(browser, service_id):

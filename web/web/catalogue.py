@@ -47,7 +47,7 @@ def documents(entry: dict | None, lang: str) -> list[dict]:
     return slots
 
 
-_WIDGETS = {"email": "email", "phone": "tel"}
+_WIDGETS = {"email": "email", "phone": "tel", "date": "date"}
 
 
 def _options(rule: dict, field: dict, lang: str) -> list[dict]:
@@ -119,6 +119,8 @@ def fields(schema: dict, entry: dict | None, lang: str) -> list[dict]:
             kind = "checkbox"
         elif rule.get("type") in ("integer", "number"):
             kind = "number"
+        elif rule.get("format") == "date" and field.get("widget") is None:
+            kind = "date"  # the browser's date picker sends YYYY-MM-DD, the form the schema checks
         else:
             kind = _WIDGETS.get(field.get("widget"), "text")
         options = _options(rule, field, lang)
