@@ -629,7 +629,7 @@ def main(argv: list[str] | None = None) -> int:
     import argparse
 
     from gateway.settings import GatewaySettings
-    from kernel.db import make_engine
+    from kernel.db import existing_engine
 
     parser = argparse.ArgumentParser(prog="python -m gateway.messagelog")
     parser.add_argument("command", choices=["verify", "sign", "keys"])
@@ -641,7 +641,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     settings = GatewaySettings()
     use_key_secret(settings.message_log_key_secret)
-    engine = make_engine(settings)
+    engine = existing_engine(settings, MessageLogEntry.__tablename__)
     if args.command == "sign":
         signature = sign_head(engine)
         print(f"signed head at row {signature.head_seq}" if signature else "nothing new to sign")

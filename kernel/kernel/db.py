@@ -6,12 +6,13 @@ import importlib.resources
 import json
 import uuid
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Annotated
 
 from alembic import command
 from alembic.config import Config
 from fastapi import Depends, Request
-from sqlalchemy import DateTime, Table, event, insert, text
+from sqlalchemy import DateTime, Table, event, insert, inspect, make_url, text
 from sqlalchemy.dialects.sqlite import DATETIME as SQLITE_DATETIME
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
@@ -54,6 +55,26 @@ class _SqliteUtcDateTime(SQLITE_DATETIME):
                 return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
             return value
         return aware
+
+
+def existing_engine(settings: ServiceSettings, table: str) -> Engine:
+    """make_engine for an operator command that reads a service's data (verify, keys): exits with a plain message when
+    the database, or the service's table in it, is not there. A mistyped DATABASE_URL or DATA_DIR must not leave an empty
+    SQLite file behind and end in a traceback ("no such table")."""
+    url = make_url(settings.sqlalchemy_url)
+    where = url.render_as_string(hide_password=True)
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:") and not Path(url.database).exists():
+        raise SystemExit(f"no database at {where}: set DATABASE_URL (or DATA_DIR) to the service's database")
+    engine = make_engine(settings)
+    try:
+        present = inspect(engine).has_table(table)
+    except DBAPIError as exc:
+        engine.dispose()
+        raise SystemExit(f"cannot open the database at {where}: {type(exc.orig).__name__}: {str(exc.orig).strip()}")
+    if not present:
+        engine.dispose()
+        raise SystemExit(f"the database at {where} has no {table} table: is DATABASE_URL the service's database, migrated?")
+    return engine
 
 
 def make_engine(settings: ServiceSettings) -> Engine:

@@ -16,7 +16,7 @@ from sqlmodel import Session
 
 from consent import integrity, revisions, seal, signing
 from consent.settings import ConsentSettings
-from kernel.db import make_engine
+from kernel.db import existing_engine
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--object-id needs --schema-name")
     settings = ConsentSettings()
     seal.use_key_secret(settings.audit_key_secret)
-    engine = make_engine(settings)
+    engine = existing_engine(settings, "revision")  # the audited revision chains
     try:
         with Session(engine) as session:
             if args.command == "keys":
