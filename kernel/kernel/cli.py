@@ -26,15 +26,21 @@ def _stop_on_signals() -> threading.Event:
 
 def main(*, settings_cls: type[ServiceSettings], app_factory: str, migrations_package: str,
          handlers: dict[str, Callable] | None = None, argv: list[str] | None = None,
-         background: Sequence[Callable] = (), server_options: Callable[[ServiceSettings], dict] | None = None) -> None:
+         background: Sequence[Callable] = (), server_options: Callable[[ServiceSettings], dict] | None = None,
+         commands: dict[str, Callable[[ServiceSettings], str]] | None = None) -> None:
     """`background`: loops `fn(settings, engine, stop)` run in threads of the consumer process (e.g. a delivery worker).
-    `server_options(settings)`: more uvicorn settings for the API (e.g. the gateway's TLS)."""
-    parser = argparse.ArgumentParser()
-    parser.add_argument("command", choices=["api", "relay", "consumer", "migrate", "reset"])
+    `server_options(settings)`: more uvicorn settings for the API (e.g. the gateway's TLS).
+    `commands`: the service's own one-off commands (name -> fn(settings) returning what to print), listed in --help."""
+    commands = commands or {}
+    parser = argparse.ArgumentParser(prog=f"python -m {app_factory.split('.', 1)[0]}")
+    parser.add_argument("command", choices=["api", "relay", "consumer", "migrate", "reset", *commands])
     args = parser.parse_args(argv)
     settings = settings_cls()
     setup_logging(settings.service_name, settings.log_level, settings.log_format)
     setup_tracing(settings.service_name, settings.otel_exporter_otlp_endpoint)
+    if args.command in commands:
+        print(commands[args.command](settings))
+        sys.exit(0)
 
     if args.command == "api":
         uvicorn.run(app_factory, factory=True, host=settings.host, port=settings.port, workers=settings.api_workers,

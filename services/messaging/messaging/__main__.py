@@ -28,14 +28,13 @@ def _declare_lanes_before_relaying(settings: MessagingSettings) -> None:
             delay = min(delay * 2, 10)
 
 
-command = sys.argv[1] if len(sys.argv) > 1 else ""
-if command == "purge":
-    settings = MessagingSettings()
+def _purge(settings: MessagingSettings) -> str:
     engine = make_engine(settings)
     migrate(engine, "messaging.migrations")
-    print(f"purged {purge_expired(engine, settings=settings)} request(s)")
-    sys.exit(0)
-if command == "relay":
+    return f"purged {purge_expired(engine, settings=settings)} request(s)"
+
+
+if sys.argv[1:2] == ["relay"]:
     _declare_lanes_before_relaying(MessagingSettings())
 main(settings_cls=MessagingSettings, app_factory="messaging.app:create_app", migrations_package="messaging.migrations",
-     handlers=HANDLERS, background=[run_worker])
+     handlers=HANDLERS, background=[run_worker], commands={"purge": _purge})

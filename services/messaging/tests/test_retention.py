@@ -36,3 +36,16 @@ def test_purge_keeps_requests_within_the_retention_period(base_url, api_key, eng
     with Session(engine) as session:
         request = session.exec(select(SendRequest).where(SendRequest.request_uid == request_uid)).one()
     assert request.content_enc is not None and request.purged_at is None
+
+
+def test_the_purge_command_is_listed_and_runs(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "DATA_DIR": str(tmp_path), "DATABASE_URL": ""}
+    listed = subprocess.run([sys.executable, "-m", "messaging", "--help"], env=env, capture_output=True, text=True, timeout=120)
+    ran = subprocess.run([sys.executable, "-m", "messaging", "purge"], env=env, capture_output=True, text=True, timeout=120)
+
+    assert listed.returncode == 0 and "python -m messaging" in listed.stdout and "purge" in listed.stdout
+    assert ran.returncode == 0 and ran.stdout.strip() == "purged 0 request(s)"
