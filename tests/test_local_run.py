@@ -88,6 +88,8 @@ def test_without_smtp_host_mail_goes_to_a_local_sink(infrastructure, tmp_path):
 def test_conformance_fixtures_start_on_fresh_state_with_govstack_data(infrastructure, tmp_path):
     (tmp_path / "data").mkdir()
     (tmp_path / "data" / "consent.db").write_bytes(b"left over from an earlier run, not a database")
+    (tmp_path / "data" / "mail-sink").mkdir()
+    (tmp_path / "data" / "mail-sink" / "earlier.eml").write_bytes(b"Subject: an earlier run's mail\r\n\r\nhello\r\n")
 
     with make_run(infrastructure, tmp_path, FIXTURES="conformance") as (base, _):
         agreement = httpx.get(f"http://127.0.0.1:{base + SERVICES['consent']}/service/data-agreement/1/", timeout=5)
@@ -95,6 +97,7 @@ def test_conformance_fixtures_start_on_fresh_state_with_govstack_data(infrastruc
                              headers={"Information-Mediator-Client": "LA/GOV/LA-DGC/test"})
 
     assert agreement.status_code == 200  # the GovStack suite's data agreement "1"
+    assert not (tmp_path / "data" / "mail-sink" / "earlier.eml").exists()  # fresh state: no mail of the earlier one
     assert services.status_code == 200 and len(services.json()) > 0
 
 

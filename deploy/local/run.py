@@ -50,6 +50,8 @@ def main() -> int:
         print(f"FIXTURES={fixtures}: starting on fresh state")
         for name, _ in SERVICES:
             reset(name, envs[name], data_dir)
+        # The earlier state's mails too: they were sent to its people, and a fresh demo shows only its own.
+        shutil.rmtree(data_dir / "mail-sink", ignore_errors=True)
 
     children: list[tuple[str, subprocess.Popen]] = []
     colors: dict[str, str] = {}
