@@ -47,6 +47,17 @@ def _field_value(value):
     return parsed
 
 
+def check_text_fields(fields: dict) -> None:
+    """Refuse a claim field whose value is not text, or per-language text (it would become a claim of that shape)."""
+    for field, raw in fields.items():
+        if field not in FIELD_CLAIMS and field not in ADDRESS_FIELDS or raw is None:
+            continue
+        value = _field_value(raw)
+        per_language = isinstance(value, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in value.items())
+        if not isinstance(value, str) and not per_language:
+            raise Invalid("invalid_request", f"fields.{field} must be text, or text per language.")
+
+
 def attributes_from_fields(fields: dict) -> dict:
     attributes: dict = {}
     address: dict = {}
@@ -86,6 +97,7 @@ def submit(uow, body) -> tuple[Enrollment, bool]:
     if not isinstance(enrollment_id, str) or not 0 < len(enrollment_id) <= 100:
         raise Invalid("invalid_request", "request.id (the enrolment id) must be 1 to 100 characters.")
     fields = _dict(request.get("fields"), "fields")
+    check_text_fields(fields)
     process = request.get("process") or "NEW"
     if process not in PROCESSES:
         raise Invalid("invalid_request", "process must be NEW or UPDATE.")

@@ -91,6 +91,35 @@ def test_malformed_enrolment_is_a_400_in_the_spec_shape(base_url, headers, reque
     assert response.json()["errors"][0]["errorCode"] == "invalid_request"
 
 
+@pytest.mark.parametrize("field, value", [
+    ("fullName", 5), ("fullName", [1, 2]), ("fullName", True), ("fullName", {"lo": 5}), ("fullName", '[{"language": "eng", "value": 5}]'),
+    ("fullName", [{"language": "eng", "value": ["Noy"]}]), ("phone", 8562012345), ("city", ["Vientiane"]),
+])
+def test_a_claim_field_that_is_not_text_is_refused_naming_the_field(base_url, headers, field, value):
+    enrollment_id = unique("enr")
+    fields = {"fullName": "Noy Phommavong", field: value}
+
+    response = _put(base_url, headers, {"id": enrollment_id, "process": "NEW", "fields": fields, "finalize": True})
+
+    assert response.status_code == 400, response.text
+    assert response.json()["errors"][0]["errorCode"] == "invalid_request"
+    assert f"fields.{field}" in response.json()["errors"][0]["message"]
+    assert httpx.get(f"{base_url}/enrollment/{enrollment_id}", headers=headers).status_code == 404
+
+
+def test_names_as_text_per_language_are_accepted(base_url, headers, engine):
+    enrollment_id = unique("enr")
+    fields = {"fullName": [{"language": "lao", "value": "ນ້ອຍ"}, {"language": "eng", "value": "Noy"}], "givenName": {"en": "Noy"}}
+
+    response = _put(base_url, headers, {"id": enrollment_id, "process": "NEW", "fields": fields, "finalize": True})
+
+    assert response.status_code == 201, response.text
+    person_id = httpx.get(f"{base_url}/enrollment/{enrollment_id}", headers=headers).json()["personId"]
+    with Session(engine) as session:
+        attributes = session.get(Person, person_id).attributes
+    assert (attributes["name"], attributes["given_name"]) == ({"lo": "ນ້ອຍ", "en": "Noy"}, {"en": "Noy"})
+
+
 def test_completing_a_new_enrolment_without_a_name_is_refused_and_stores_nothing(base_url, headers):
     enrollment_id = unique("enr")
 
