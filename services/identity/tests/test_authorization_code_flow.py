@@ -243,6 +243,22 @@ def test_concurrent_wrong_pins_cannot_outrun_the_lockout(base_url, admin_token, 
 
     assert statuses.count(401) == settings.max_failed_attempts - 1, statuses  # each failure counted, none lost to a race
 
+def test_concurrent_wrong_pins_in_one_transaction_cannot_outrun_its_failure_limit(base_url, rp, settings):
+    unknown_ids = [f"61708434{n:02d}" for n in range(12)]  # nobody's: only the transaction's own count can stop them
+    with _browser(base_url) as browser:
+        transaction_id = transaction_id_of(start_authorize(browser, rp["client_id"]).text)
+
+        def guess(individual_id):
+            return browser.post("/authorize/login", data={"transaction_id": transaction_id, "individual_id": individual_id,
+                                                          "pin": "000000"}, timeout=30).status_code
+        with ThreadPoolExecutor(max_workers=len(unknown_ids)) as pool:
+            statuses = list(pool.map(guess, unknown_ids))
+
+    # Each guess counted, none lost to a race: the last allowed one ends the transaction (429), the rest find it ended.
+    assert statuses.count(401) == settings.max_failed_attempts - 1, statuses
+    assert statuses.count(429) == 1, statuses
+
+
 def test_another_browser_cannot_continue_a_transaction(base_url, rp, person):
     with _browser(base_url) as browser:
         transaction_id = transaction_id_of(start_authorize(browser, rp["client_id"]).text)

@@ -1,3 +1,4 @@
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import httpx
@@ -161,6 +162,22 @@ def test_a_wrong_pin_from_the_wallet_fails_and_the_transaction_stays_unauthentic
 
     assert [e["errorCode"] for e in failed["errors"]] == ["auth_failed"]
     assert [e["errorCode"] for e in consent["errors"]] == ["invalid_transaction"]
+
+
+def test_concurrent_wrong_wallet_pins_in_one_transaction_cannot_outrun_its_failure_limit(base_url, rp, settings):
+    unknown_ids = [f"61708434{n:02d}" for n in range(12)]  # nobody's: only the transaction's own count can stop them
+    with httpx.Client(base_url=base_url) as browser:
+        linked_id = _linked(base_url, start_linked(browser, rp["client_id"]))
+
+        def guess(individual_id):
+            return wallet_post(base_url, "authenticate", linkedTransactionId=linked_id, individualId=individual_id,
+                               challengeList=[{"authFactorType": "PIN", "challenge": "000000", "format": "number"}])
+        with ThreadPoolExecutor(max_workers=len(unknown_ids)) as pool:
+            codes = [e["errorCode"] for answer in pool.map(guess, unknown_ids) for e in answer["errors"]]
+
+    # Each guess counted, none lost to a race: the last allowed one ends the transaction, the rest find it ended.
+    assert codes.count("auth_failed") == settings.max_failed_attempts, codes
+    assert codes.count("invalid_transaction_id") == len(unknown_ids) - settings.max_failed_attempts, codes
 
 
 def test_consent_only_accepts_requested_claims_and_no_scopes(base_url, rp, person):

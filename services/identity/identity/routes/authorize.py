@@ -142,8 +142,10 @@ class _Refused(Exception):
 
 
 def _transaction(request: Request, uow, transaction_id: str) -> AuthTransaction:
-    """The transaction, only for the browser that started it, while it is open."""
-    transaction = uow.session.get(AuthTransaction, transaction_id) if 0 < len(transaction_id) <= 64 else None
+    """The transaction, only for the browser that started it, while it is open; row-locked until the request commits."""
+    # Locked: concurrent guesses in one transaction otherwise each read the same failed_attempts and all get their try.
+    transaction = (uow.session.get(AuthTransaction, transaction_id, with_for_update=True, populate_existing=True)
+                   if 0 < len(transaction_id) <= 64 else None)
     cookie = request.cookies.get(COOKIE_PREFIX + transaction_id, "")
     if (transaction is None or transaction.revoked or transaction.code_hash is not None
             or transaction.expires_at <= utcnow() or not secrets.compare_digest(_sha256(cookie), transaction.browser_binding)):
@@ -175,6 +177,7 @@ def post_login(request: Request, uow: UowDep, transaction_id: str = Form(""), in
 
 
 def _count_failure(uow, transaction: AuthTransaction, settings) -> None:
+    """One more failure of the transaction, which _transaction locked when the request began."""
     transaction.failed_attempts += 1
     if transaction.failed_attempts >= settings.max_failed_attempts:
         transaction.revoked = True  # guessing across many accounts inside one transaction ends it

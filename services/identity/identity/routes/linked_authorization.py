@@ -78,18 +78,23 @@ def _browser_transaction(uow, transaction_id: str, xsrf: str) -> AuthTransaction
     return transaction
 
 
-def _wallet_transaction(uow, linked_transaction_id: str) -> AuthTransaction:
+def _wallet_transaction(uow, linked_transaction_id: str, *, lock: bool = False) -> AuthTransaction:
+    """The open linked transaction; with lock, row-locked until the request commits."""
     transaction = None
     if linked_transaction_id:
-        transaction = uow.session.query(AuthTransaction).filter(AuthTransaction.linked_transaction_id == linked_transaction_id).one_or_none()
+        query = uow.session.query(AuthTransaction).filter(AuthTransaction.linked_transaction_id == linked_transaction_id)
+        if lock:
+            query = query.with_for_update().populate_existing()
+        transaction = query.one_or_none()
     if not _is_open(transaction):
         raise BusinessError("invalid_transaction_id", "The linked transaction is unknown, expired or already completed.")
     return transaction
 
 
-def _unauthenticated_wallet_transaction(uow, linked_transaction_id: str) -> tuple[AuthTransaction, OidcClient | None]:
+def _unauthenticated_wallet_transaction(uow, linked_transaction_id: str, *,
+                                        lock: bool = False) -> tuple[AuthTransaction, OidcClient | None]:
     """The open linked transaction, before anyone authenticated on it, and its relying party."""
-    transaction = _wallet_transaction(uow, linked_transaction_id)
+    transaction = _wallet_transaction(uow, linked_transaction_id, lock=lock)
     if transaction.person_id is not None:
         raise BusinessError("invalid_transaction_id", "The linked transaction is already authenticated.")
     return transaction, uow.session.get(OidcClient, transaction.client_id)
@@ -289,7 +294,9 @@ def authenticate(http_request: Request, uow: UowDep, body=Body(None)) -> dict:
             raise BusinessError("invalid_identifier", "individualId is required.")
         challenges = _challenges(request)
         linked_transaction_id = text_field(request, "linkedTransactionId")
-        transaction, client = _unauthenticated_wallet_transaction(uow, linked_transaction_id)
+        # Locked before the factors are checked: concurrent guesses otherwise each read the same failed_attempts and all
+        # get their try (and two right answers could both authenticate).
+        transaction, client = _unauthenticated_wallet_transaction(uow, linked_transaction_id, lock=True)
         allowed = _factor_types(client) if client is not None else []
         if any(c["authFactorType"] not in allowed for c in challenges):
             raise BusinessError("auth_failed", "This relying party does not accept that auth factor.")
