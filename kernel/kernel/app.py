@@ -11,6 +11,7 @@ from fastapi.routing import APIRoute
 from kernel import health
 from kernel.auth import TokenVerifier
 from kernel.db import UnitOfWork, for_writing, make_engine, migrate
+from kernel.docs import install_docs
 from kernel.errors import ApiError, ErrorShape, default_shape, install_error_handlers
 from kernel.safejson import refuse_unsafe_body
 from kernel.settings import ServiceSettings
@@ -46,7 +47,8 @@ def build_app(settings: ServiceSettings, *, title: str, version: str, api_router
     # stands aside only when it finds the instrumentation in the stack, which a route served ahead of it hides, and then
     # started a span (recording nothing) around every request of identity and consent.
     app = FastAPI(title=title, version=version, description=description, lifespan=lifespan, generate_unique_id_function=_operation_id,
-                  dependencies=[Depends(refuse_unsafe_body)], telemetry=NATIVE_TELEMETRY_OFF)
+                  dependencies=[Depends(refuse_unsafe_body)], telemetry=NATIVE_TELEMETRY_OFF, docs_url=None, redoc_url=None)
+    install_docs(app)  # /docs and /redoc as FastAPI has them, their files served here rather than from a CDN (kernel.docs)
     app.state.settings = settings
     app.state.engine = engine
     app.state.verifier = TokenVerifier(issuers=settings.oidc_issuers, audiences=settings.oidc_audience, jwks_cache_seconds=settings.oidc_jwks_cache_seconds)

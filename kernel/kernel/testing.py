@@ -8,6 +8,7 @@ import contextlib
 import datetime
 import ipaddress
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -15,6 +16,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from html.parser import HTMLParser
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import psycopg
@@ -209,6 +211,40 @@ def serve(app, port: int | None = None, **options):
         yield server.url
     finally:
         server.stop()
+
+
+_DOCS_FILE_TYPES = {".js": "text/javascript", ".css": "text/css", ".png": "image/png"}
+
+
+def docs_page_files(base_url: str, page: str) -> dict[str, str]:
+    """The files an API docs page (/docs, /redoc) loads, each fetched from the service, as {address: content type}.
+    Fails unless the page answers without a token, names no other host (nothing a browser without Internet access could
+    not load) and each file answers 200 with the type its extension calls for."""
+    from kernel.httpclient import new_client
+
+    class Files(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.addresses: list[str] = []
+
+        def handle_starttag(self, tag, attrs):
+            self.addresses += [value for name, value in attrs if name in ("src", "href") and tag in ("script", "link")]
+
+    with new_client(base_url=base_url, timeout=10) as http:  # no token, no cookie
+        response = http.get(page)
+        assert response.status_code == 200 and response.headers["content-type"].startswith("text/html"), (page, response.status_code)
+        assert not re.search(r"\w+://", response.text), f"{page} names another host"
+        parser = Files()
+        parser.feed(response.text)
+        assert parser.addresses, f"{page} loads no file"
+        types = {}
+        for address in parser.addresses:
+            assert address.startswith("/") and not address.startswith("//"), f"{page} loads {address} from elsewhere"
+            file = http.get(address)
+            assert file.status_code == 200 and file.content, (address, file.status_code)
+            types[address] = file.headers["content-type"].split(";")[0]
+            assert types[address] == _DOCS_FILE_TYPES[address[address.rfind("."):]], (address, types[address])
+    return types
 
 
 @contextlib.contextmanager
