@@ -8,7 +8,7 @@ from sqlalchemy import delete, select
 
 from kernel.db import UnitOfWork
 from identity import otp
-from identity.models import AuthTransaction, OtpChallenge, UsedAssertion, utcnow
+from identity.models import AuthTransaction, OtpChallenge, OtpLimit, UsedAssertion, utcnow
 from identity.settings import IdentitySettings
 
 log = logging.getLogger(__name__)
@@ -20,6 +20,7 @@ class Purged:
     assertions: int
     otp_challenges: int
     otp_commands: int
+    otp_limits: int
 
 
 def purge(uow, settings: IdentitySettings) -> Purged:
@@ -33,8 +34,9 @@ def purge(uow, settings: IdentitySettings) -> Purged:
     transactions = uow.session.execute(delete(AuthTransaction).where(AuthTransaction.expires_at < now - keep)).rowcount
     # An assertion id is remembered past its exp only so that a replay is refused; after exp the assertion is refused anyway.
     assertions = uow.session.execute(delete(UsedAssertion).where(UsedAssertion.expires_at < now)).rowcount
+    otp_limits = uow.session.execute(delete(OtpLimit).where(OtpLimit.expires_at < now)).rowcount  # windows and lockout over
     return Purged(transactions=transactions, assertions=assertions, otp_challenges=otp_challenges,
-                  otp_commands=otp.purge_sent_commands(uow.session))
+                  otp_commands=otp.purge_sent_commands(uow.session), otp_limits=otp_limits)
 
 
 def run(settings: IdentitySettings, engine, stop: threading.Event) -> None:

@@ -243,3 +243,20 @@ class OtpChallenge(Base, table=True):
     sends: int = 1
     attempts: int = 0
     expires_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False, index=True))
+    # The OtpLimit whose person (or ID number nobody has) wrong guesses at this code count against; None on older rows.
+    limit_key: str | None = Field(default=None, max_length=64)
+
+
+class OtpLimit(Base, table=True):
+    """Codes sent and wrong codes across transactions, per person (or per ID number nobody has, so that the limits answer
+    alike and tell nothing about which numbers exist), and codes sent per wallet partner and ID number (their binding key)."""
+
+    __tablename__ = "otp_limit"
+
+    key: str = Field(primary_key=True, max_length=64)  # otp.limit_key(...) or otp.binding_key(...)
+    sends: int = 0
+    sends_since: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+    failures: int = 0
+    failures_since: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+    locked_until: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+    expires_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False, index=True))  # nothing to keep after

@@ -32,6 +32,12 @@ class IdentitySettings(ServiceSettings):
     otp_seconds: int = 180
     otp_max_attempts: int = 3  # wrong codes per sent code
     otp_max_sends: int = 3  # codes per login transaction
+    # Across transactions (an attacker can open any number of them), within otp_limit_window_seconds:
+    otp_person_max_sends: int = 10  # codes sent per person, for login, wallets and wallet binding together
+    otp_binding_max_sends: int = 5  # wallet-binding codes per wallet partner and ID number
+    otp_person_max_failures: int = 10  # wrong codes per person; then the person's OTP sign-in is locked
+    otp_limit_window_seconds: int = 3600
+    otp_lockout_seconds: int = 3600  # how long a person's OTP sign-in (codes sent and checked) stays locked
     maintenance_interval_seconds: float = 10.0  # the consumer process purges expired rows and sent OTP commands this often
     max_failed_attempts: int = 5
     lockout_seconds: int = 900

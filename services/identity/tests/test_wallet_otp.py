@@ -7,10 +7,17 @@ from sqlmodel import Session, select
 
 from kernel.outbox import OutboxMessage
 from identity import otp
+from identity.models import OtpChallenge
 from .helpers import (PARTNER_KEY, enrol_person, linked_request, new_key, new_partner, redeem, register_client, request_time,
                       start_linked, wallet_post)
 
 OTP_ACR = "idbb:acr:generated-code"
+
+
+@pytest.fixture
+def person(base_url, admin_token):
+    """A citizen of one test: codes sent and wrong codes count against the person across transactions and partners."""
+    return enrol_person(base_url, admin_token)
 
 
 def _headers(token, partner_id) -> dict:
@@ -107,6 +114,59 @@ def test_using_binding_codes_up_does_not_reset_the_limit(base_url, settings, bin
 
     assert [a.json()["errors"] for a in answers[:-1]] == [[]] * settings.otp_max_sends
     assert [e["errorCode"] for e in answers[-1].json()["errors"]] == ["send_otp_failed"]
+
+def _code_expired(engine, key: str) -> None:
+    """What maintenance does once a code's lifetime is over."""
+    with Session(engine) as session:
+        session.delete(session.get(OtpChallenge, key))
+        session.commit()
+
+
+def test_binding_codes_per_partner_and_id_are_limited_across_code_lifetimes(base_url, settings, engine, binding_token, partner_id,
+                                                                             admin_token):
+    someone = enrol_person(base_url, admin_token)
+    key = otp.binding_key(settings, partner_id=partner_id, individual_id=someone["uin"])
+
+    answers = []
+    for sent in range(settings.otp_binding_max_sends + 1):
+        if sent and sent % settings.otp_max_sends == 0:
+            _code_expired(engine, key)
+        answers.append(_ask_binding_code(base_url, binding_token, partner_id, someone["uin"]))
+
+    assert settings.otp_binding_max_sends < settings.otp_person_max_sends  # the partner's limit is the one reached
+    assert [a.json()["errors"] for a in answers[:-1]] == [[]] * settings.otp_binding_max_sends
+    assert [e["errorCode"] for e in answers[-1].json()["errors"]] == ["send_otp_failed"]
+
+
+def test_codes_per_person_are_limited_across_partners(base_url, settings, engine, binding_token, admin_token):
+    someone = enrol_person(base_url, admin_token)
+
+    answers = []
+    for sent in range(settings.otp_person_max_sends + 1):
+        partner = new_partner(engine) if sent % settings.otp_max_sends == 0 else partner
+        answers.append(_ask_binding_code(base_url, binding_token, partner, someone["uin"]))
+
+    assert [a.json()["errors"] for a in answers[:-1]] == [[]] * settings.otp_person_max_sends
+    assert [e["errorCode"] for e in answers[-1].json()["errors"]] == ["send_otp_failed"]
+
+
+def test_wrong_binding_codes_lock_the_persons_otp_sign_in(base_url, settings, engine, messaging, binding_token, partner_id, person):
+    _ask_binding_code(base_url, binding_token, partner_id, person["uin"])
+    code = _codes(messaging, otp.binding_key(settings, partner_id=partner_id, individual_id=person["uin"]))["otp"]
+    wrong = 0
+    while wrong < settings.otp_person_max_failures:  # through other partners: each has its own code and attempts
+        other = new_partner(engine)
+        _ask_binding_code(base_url, binding_token, other, person["uin"])
+        for _ in range(min(settings.otp_max_attempts, settings.otp_person_max_failures - wrong)):
+            _bind_with_otp(base_url, binding_token, other, person["uin"], "wrong!")
+            wrong += 1
+
+    right = _bind_with_otp(base_url, binding_token, partner_id, person["uin"], code)
+    another = _ask_binding_code(base_url, binding_token, new_partner(engine), person["uin"])
+
+    assert [e["errorCode"] for e in right.json()["errors"]] == ["invalid_auth_challenge"]
+    assert [e["errorCode"] for e in another.json()["errors"]] == ["send_otp_failed"]
+
 
 @pytest.mark.parametrize("request_fields, code", [
     ({"otpChannels": ["sms"]}, "invalid_identifier"),

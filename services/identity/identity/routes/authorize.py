@@ -243,8 +243,9 @@ def post_otp_send(request: Request, uow: UowDep, transaction_id: str = Form(""),
         return _login_page(transaction, client, locale, status=400)
     person = persons.by_individual_id(uow.session, individual_id[:32])
     try:
-        otp.send(uow, settings, transaction_id=transaction.id, person=person, channel=channel, language=locale)
-    except otp.TooManyCodes:
+        otp.send(uow, settings, transaction_id=transaction.id, person=person, individual_id=individual_id[:32], channel=channel,
+                 language=locale)
+    except otp.TooManyCodes:  # for this transaction, or for the person (whether or not the ID exists: the page is the same)
         transaction.revoked = True
         uow.session.add(transaction)
         uow.commit()
@@ -264,6 +265,9 @@ def post_otp_verify(request: Request, uow: UowDep, transaction_id: str = Form(""
     outcome = otp.verify(uow, settings, transaction_id=transaction.id, code=otp_code[:6])
     if outcome.person_id is None:
         uow.commit()
+        if outcome.locked:  # too many wrong codes for the person, across transactions: as the PIN lockout answers
+            client = uow.session.get(OidcClient, transaction.client_id)
+            return _login_page(transaction, client, locale, error=TEXT[locale]["locked"], status=429)
         if outcome.exhausted:
             client = uow.session.get(OidcClient, transaction.client_id)
             return _login_page(transaction, client, locale, error=TEXT[locale]["otp_expired"], status=401)

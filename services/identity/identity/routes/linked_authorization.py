@@ -276,11 +276,11 @@ def send_otp(http_request: Request, uow: UowDep, body=Body(None)) -> dict:
         return envelope({}, [(invalid.code, invalid.message)])
     person = persons.by_individual_id(uow.session, individual_id)
     try:
-        otp.send(uow, settings, transaction_id=transaction.id, person=person, channel=otp.preferred_channel(person, channels),
-                 language=transaction.ui_locale)
+        otp.send(uow, settings, transaction_id=transaction.id, person=person, individual_id=individual_id,
+                 channel=otp.preferred_channel(person, channels), language=transaction.ui_locale)
         uow.commit()
-    except (otp.TooManyCodes, IntegrityError):  # the limit per transaction, or two first requests at the same moment
-        return envelope({}, [("send_otp_failed", "Too many codes were requested for this transaction.")])
+    except (otp.TooManyCodes, IntegrityError):  # a limit (per transaction or per person), or two first requests at once
+        return envelope({}, [("send_otp_failed", "Too many codes were requested; try again later.")])
     return envelope({"linkedTransactionId": linked_transaction_id})
 
 

@@ -47,10 +47,11 @@ def send_binding_otp(http_request: Request, uow: UowDep, body=Body(None),
     person = persons.by_individual_id(uow.session, individual_id)
     try:
         otp.send(uow, settings, transaction_id=otp.binding_key(settings, partner_id=partner.partner_id, individual_id=individual_id),
-                 person=person, channel=otp.preferred_channel(person, channels), language=pick_locale(http_request.headers.get("accept-language")))
+                 person=person, individual_id=individual_id, channel=otp.preferred_channel(person, channels),
+                 language=pick_locale(http_request.headers.get("accept-language")), binding=True)
         uow.commit()
-    except (otp.TooManyCodes, IntegrityError):  # the limit per code lifetime, or two first requests at the same moment
-        return _error("send_otp_failed", "Too many codes were requested; wait until the last one expires.")
+    except (otp.TooManyCodes, IntegrityError):  # a limit (per code lifetime, partner and ID, or person), or two first requests at once
+        return _error("send_otp_failed", "Too many codes were requested; try again later.")
     return envelope({})
 
 
