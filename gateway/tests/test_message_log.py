@@ -108,26 +108,27 @@ def test_a_forged_signature_breaks_verification(exchange, engine, logged):
     assert not result.ok and "signature" in result.reason
 
 
+async def lingering_writer(engine, logged, tmp_path) -> messagelog.MessageLogWriter:
+    """A writer that has just written its first batch and now waits 60 s to gather the next."""
+    import asyncio
+
+    writer = messagelog.MessageLogWriter(engine, journal_dir=tmp_path, batch_size=500, linger=60)
+    writer.start()
+    [first] = some_exchanges(1)
+    writer.record(first)
+    while await asyncio.to_thread(logged, first.message_id) is None:
+        await asyncio.sleep(0.05)
+    return writer
+
+
 def test_the_writer_waits_to_gather_a_batch_and_a_stop_while_waiting_loses_nothing(engine, logged, tmp_path):
     import asyncio
-    from datetime import datetime, timezone
 
-    from gateway.messagelog import Exchange, MessageLogWriter
-
-    def exchange_record() -> Exchange:
-        now = datetime.now(timezone.utc)
-        return Exchange(message_id=str(uuid.uuid4()), client="LA/GOV/T/c", service="LA/GOV/T/p/s", method="GET", path="/x",
-                        status=200, outcome="delivered", started_at=now, finished_at=now)
-
-    first, later = exchange_record(), [exchange_record() for _ in range(20)]
+    later = some_exchanges(20)
     waiting_before_stop = []
 
     async def scenario() -> None:
-        writer = MessageLogWriter(engine, journal_dir=tmp_path, batch_size=500, linger=60)  # the stop comes during the wait
-        writer.start()
-        writer.record(first)
-        while await asyncio.to_thread(logged, first.message_id) is None:
-            await asyncio.sleep(0.05)
+        writer = await lingering_writer(engine, logged, tmp_path)  # the stop comes during the wait
         for exchange in later:
             writer.record(exchange)
         await asyncio.sleep(0.2)
@@ -144,25 +145,13 @@ def test_the_writer_waits_to_gather_a_batch_and_a_stop_while_waiting_loses_nothi
 def test_a_reader_catching_up_cuts_the_writers_wait_short(engine, logged, tmp_path):
     import asyncio
     import time
-    from datetime import datetime, timezone
 
-    from gateway.messagelog import Exchange, MessageLogWriter
-
-    def exchange_record() -> Exchange:
-        now = datetime.now(timezone.utc)
-        return Exchange(message_id=str(uuid.uuid4()), client="LA/GOV/T/c", service="LA/GOV/T/p/s", method="GET", path="/x",
-                        status=200, outcome="delivered", started_at=now, finished_at=now)
-
-    first, later = exchange_record(), [exchange_record() for _ in range(5)]
-    took = []
+    later = some_exchanges(5)
+    took, stored_before_stop = [], []
 
     async def scenario() -> None:
-        writer = MessageLogWriter(engine, journal_dir=tmp_path, batch_size=500, linger=60)
-        writer.start()
-        writer.record(first)
-        while await asyncio.to_thread(logged, first.message_id) is None:
-            await asyncio.sleep(0.05)
-        for exchange in later:  # the writer is in its 60 s wait now
+        writer = await lingering_writer(engine, logged, tmp_path)
+        for exchange in later:
             await writer.record_durably(exchange)
         start = time.monotonic()
         await writer.caught_up(timeout=20)
@@ -170,7 +159,6 @@ def test_a_reader_catching_up_cuts_the_writers_wait_short(engine, logged, tmp_pa
         stored_before_stop.extend([await asyncio.to_thread(logged, e.message_id) for e in later])
         await writer.stop()
 
-    stored_before_stop = []
     asyncio.run(asyncio.wait_for(scenario(), timeout=40))
 
     assert took[0] < 10  # not the linger's 60 s, nor the timeout
