@@ -3,6 +3,7 @@ import logging
 import os
 import subprocess
 import sys
+import threading
 import uuid
 
 import httpx
@@ -204,32 +205,72 @@ def test_a_row_appended_past_the_last_signature_is_detected(exchange, engine, lo
 
 def test_an_exchange_that_cannot_be_journaled_is_not_reported_as_delivered(engine, logged, tmp_path):
     import asyncio
-    from datetime import datetime, timezone
 
-    from gateway.messagelog import Exchange, JournalFailed, MessageLogWriter
+    from gateway.messagelog import JournalFailed, MessageLogWriter
 
-    now = datetime.now(timezone.utc)
-    exchanges = [Exchange(message_id=str(uuid.uuid4()), client="LA/GOV/T/c", service="LA/GOV/T/p/s", method="GET", path="/x",
-                          status=200, outcome="delivered", started_at=now, finished_at=now) for _ in range(2)]
+    exchanges = some_exchanges(4)
     refused = []
+
+    async def record(writer, exchange, alone: bool) -> None:
+        try:
+            await writer.record_durably(exchange, alone=alone)
+        except JournalFailed:
+            refused.append(exchange.message_id)
 
     async def scenario() -> None:
         writer = MessageLogWriter(engine, journal_dir=tmp_path, batch_size=500)
         writer.start()
         os.close(writer.journal.fd)  # the journal's disk is gone
         writer.journal.fd = os.open(os.devnull, os.O_RDONLY)  # writes now fail
-        for exchange, alone in zip(exchanges, (True, False)):  # the sync on the loop, and the one on the journal thread
-            try:
-                await writer.record_durably(exchange, alone=alone)
-            except JournalFailed:
-                refused.append(exchange.message_id)
+        await record(writer, exchanges[0], True)  # synced on the loop at once
+        await asyncio.gather(record(writer, exchanges[1], False), record(writer, exchanges[2], False))  # one sync on the loop
+        writer.sync_estimate = 1.0  # a slow disk: the journal thread syncs
+        await record(writer, exchanges[3], False)
         await writer.stop()
 
     asyncio.run(asyncio.wait_for(scenario(), timeout=30))
 
     assert refused == [e.message_id for e in exchanges]
     assert [(logged(e.message_id).outcome, logged(e.message_id).error) for e in exchanges] == \
-        [("failed", "Server.ServerProxy.MessageLogFailed")] * 2
+        [("failed", "Server.ServerProxy.MessageLogFailed")] * 4
+
+
+def test_the_loop_syncs_the_journal_while_syncs_are_fast_and_its_thread_while_they_are_slow(engine, logged, tmp_path, monkeypatch):
+    import asyncio
+
+    from gateway import journal
+    from gateway.messagelog import MessageLogWriter
+
+    synced_on = []
+    append = journal.Journal.append
+
+    def watched_append(self, data: bytes, *, sync: bool = True) -> None:
+        synced_on.append((threading.current_thread() is threading.main_thread(), data.count(b"\n")))
+        append(self, data, sync=sync)
+
+    monkeypatch.setattr(journal.Journal, "append", watched_append)
+    fast, slow = some_exchanges(3), some_exchanges(3)
+
+    async def scenario() -> tuple[bool, bool]:
+        writer = MessageLogWriter(engine, journal_dir=tmp_path, batch_size=500)
+        writer.start()
+        await asyncio.gather(*(writer.record_durably(exchange) for exchange in fast))
+        writer.sync_estimate = 1.0  # what a disk taking a second per sync would have given
+        await asyncio.gather(*(writer.record_durably(exchange) for exchange in slow))
+        slow_then = writer.syncs_fast()
+        while not writer.syncs_fast():  # this disk is fast: the estimate comes down, and the loop takes over again
+            await writer.record_durably(some_exchanges(1)[0])
+        fast_again = writer.syncs_fast()
+        await writer.record_durably(some_exchanges(1)[0])
+        await writer.stop()
+        return slow_then, fast_again
+
+    slow_then, fast_again = asyncio.run(asyncio.wait_for(scenario(), timeout=60))
+
+    assert synced_on[0] == (True, 3)  # the three deliveries of one loop iteration in one sync on the loop
+    assert synced_on[1][0] is False and sum(lines for _, lines in synced_on[1:3]) >= 3  # then on the journal thread
+    assert not slow_then and fast_again and synced_on[-1][0] is True
+    assert all(logged(e.message_id).outcome == "delivered" for e in fast + slow)
 
 
 def test_a_truncated_log_is_detected_given_a_head_recorded_before(own_log):
