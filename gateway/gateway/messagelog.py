@@ -165,6 +165,11 @@ def append(engine: Engine, exchanges: list[Exchange]) -> None:
         rows = []
         for exchange in exchanges:
             columns = exchange.record()
+            for name in _CALLER_TEXT:
+                if columns[name] and "\0" in columns[name]:
+                    # PostgreSQL text cannot hold NUL (a path with %00 was refused, and with it the rest of its batch,
+                    # until dropped); hashed as stored, so the chain verifies on any database.
+                    columns[name] = columns[name].replace("\0", "\ufffd")
             current = columns["row_hash"] = row_hash(prev, columns)
             columns["prev_hash"] = prev
             rows.append(columns)
@@ -192,6 +197,7 @@ def _announce_head(seq: int, row_hash: str) -> None:
 
 
 _ROW_COLUMNS = (*_COLUMNS, "prev_hash", "row_hash")
+_CALLER_TEXT = ("message_id", "client", "service", "method", "path", "error", "request_body", "response_body")
 _COPY = f"COPY {MessageLogEntry.__tablename__} ({', '.join(_ROW_COLUMNS)}) FROM STDIN"
 
 

@@ -1,4 +1,5 @@
 import asyncio
+import re
 import uuid
 
 import httpx
@@ -25,11 +26,14 @@ def echo_app() -> Starlette:
             await asyncio.sleep(5)
         if request.url.path.endswith("/big"):
             return Response(b"x" * 300_000, media_type="application/octet-stream")
-        return JSONResponse({"method": request.method, "path": request.url.path, "query": list(request.query_params.multi_items()),
+        return JSONResponse({"method": request.method, "path": request.url.path, "raw_path": request.scope["raw_path"].decode(),
+                             "query": list(request.query_params.multi_items()),
                              "headers": dict(request.headers), "body": body.decode()}, status_code=201 if request.method == "POST" else 200,
                             headers={"X-Provider": "echo"})
 
-    return Starlette(routes=[Route("/{path:path}", echo, methods=["GET", "POST", "PUT", "PATCH", "DELETE"])])
+    route = Route("/{path:path}", echo, methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+    route.path_regex = re.compile(r"^/(?P<path>.*)\Z", re.DOTALL)  # every path, line breaks included
+    return Starlette(routes=[route])
 
 
 class ConsentStandIn:

@@ -46,6 +46,19 @@ def test_allowed_call_reaches_the_provider_unchanged_and_is_logged(exchange, log
     assert row.request_body is None  # payloads are not kept unless configured
 
 
+def test_a_path_with_a_line_break_or_nul_reaches_the_provider_unchanged_and_is_logged(exchange, logged, path_taken):
+    for path, stored in (("v1/items%0A", "/v1/items\n"), ("v1/%0A/x%0D%0A", "/v1/\n/x\r\n"), ("v1/a%00b", "/v1/a\ufffdb")):
+        message_id = str(uuid.uuid4())
+
+        response = call("GET", exchange.url(path=path), headers=exchange.headers(**{"X-Road-Id": message_id}))
+
+        assert response.status_code == 200, response.text
+        assert response.json()["raw_path"] == "/" + path  # not cut at the line break, not redirected elsewhere
+        # PostgreSQL cannot store a NUL: the log keeps a replacement character in its place, and the rest of the batch.
+        row = wait_until(lambda: logged(message_id), message="the exchange in the message log")
+        assert (row.outcome, row.path) == ("delivered", stored)
+
+
 def test_a_second_unproven_client_header_does_not_reach_the_provider(exchange):
     headers = exchange.headers(**{"X-GovStack-Client": "/".join(exchange.stranger)})
 

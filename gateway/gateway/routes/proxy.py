@@ -2,6 +2,7 @@
 import asyncio
 import hashlib
 import logging
+import re
 import time
 from urllib.parse import quote
 from datetime import datetime, timezone
@@ -399,9 +400,18 @@ def forward_params(path: str) -> dict[str, str] | None:
     return dict(zip(_PARAMS, parts[2:]))
 
 
+def _whole_path(route: Route) -> Route:
+    """The route matching a path with line breaks in it, to its end: Starlette's pattern ends in "$", which also matches
+    before a final newline, and its {path:path} is ".*", which stops at one. So a path ending in %0A went to the
+    provider without it, and one with %0A inside found no route at all."""
+    route.path_regex = re.compile(route.path_regex.pattern.removesuffix("$") + r"\Z", re.DOTALL)
+    return route
+
+
 # The hot route is put first in the app itself (app.py); these come after the directory's /r1 routes, the catch-all last.
-forward_route = Route("/r1/{instance}/{member_class}/{member_code}/{application}/{service}/{path:path}", forward, methods=METHODS)
+forward_route = _whole_path(Route("/r1/{instance}/{member_class}/{member_code}/{application}/{service}/{path:path}", forward,
+                                  methods=METHODS))
 routes = [
-    Route("/r1/{instance}/{member_class}/{member_code}/{application}/{service}", forward, methods=METHODS),
-    Route("/r1/{rest:path}", malformed_path, methods=METHODS),
+    _whole_path(Route("/r1/{instance}/{member_class}/{member_code}/{application}/{service}", forward, methods=METHODS)),
+    _whole_path(Route("/r1/{rest:path}", malformed_path, methods=METHODS)),
 ]
