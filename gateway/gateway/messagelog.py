@@ -429,9 +429,7 @@ class MessageLogWriter:
         if self.sync_seconds:
             self._write_unsynced([exchange])
         elif self.syncs_fast():
-            self._due.append((exchange, None))
-            if len(self._due) == 1:
-                self._loop.call_soon(self._sync_due, 1)
+            self._sync_soon(exchange, None)
         else:
             self._hand_over(exchange, None)
 
@@ -450,9 +448,7 @@ class MessageLogWriter:
                     raise JournalFailed()
                 return
             future = self._loop.create_future()
-            self._due.append((exchange, future))
-            if len(self._due) == 1:
-                self._loop.call_soon(self._sync_due, 1)
+            self._sync_soon(exchange, future)
             await future
             return
         future = self._loop.create_future()
@@ -463,6 +459,11 @@ class MessageLogWriter:
         """Whether the journal's syncs take less than INLINE_SYNC_MAX_SECONDS (a running average), so the event loop
         makes them itself."""
         return self.sync_estimate < INLINE_SYNC_MAX_SECONDS
+
+    def _sync_soon(self, exchange: Exchange, future: asyncio.Future | None) -> None:
+        self._due.append((exchange, future))
+        if len(self._due) == 1:
+            self._loop.call_soon(self._sync_due, 1)
 
     def _sync_due(self, iterations_left: int) -> None:
         """Group commit on the loop: what the next loop iteration(s) finish shares this sync."""
@@ -586,7 +587,8 @@ class MessageLogWriter:
 
     def _settle(self, count: int) -> None:
         self.settled += count
-        if self.settled == self.journaled and not self._in_flight:  # (what is _due is not written yet)
+        # (What is _due is not in the file yet, so cutting the file now loses none of it.)
+        if self.settled == self.journaled and not self._in_flight:
             # On the event loop with no write on the journal thread: nothing journaled but not yet stored can be cut
             # off. (While a write is under way the file is left as it is; a later batch truncates it.)
             try:
