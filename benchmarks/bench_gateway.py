@@ -10,7 +10,12 @@ case, a service that costs less than the forwarding itself.
 Every call through the gateway carries the caller's client-credentials token (verified: signature once, then from the
 expiry-bound cache), passes the access check and is written to the message log: journaled (fsync'd) before the response
 goes out, then stored hash-chained with one signature per batch. A small OIDC issuer runs in this process (it is asked for
-its keys once). The load generator is an aiohttp client with a pooled keep-alive connector on uvloop, in this process.
+its keys once). The throughput load comes from wrk (Debian's package, C, one thread, `make bench` installs it): the load
+generator shares the 2 cores with what it measures, and the aiohttp client this benchmark used before (pooled keep-alive
+connector on uvloop, in this process) spent about 280 us of CPU per call, half an upstream's, which a forwarding hop
+then competes with (the ratio fell by 0.05 to 0.15 with it, measured side by side). Without wrk on the PATH the aiohttp
+client is used, and the rows say so. The sequential (concurrency 1) latencies come from the aiohttp client: there the
+generator's cost is the same on both sides and does not compete.
 
 The issue's reference point is measured in the same run and the same way: a bare forwarder (raw ASGI under uvicorn, one
 pooled aiohttp session, no token, access check, log or metrics; the issue measured about 0.75 for it "on this machine";
@@ -23,8 +28,11 @@ BENCH_GATEWAY_WORKERS sets the gateway's API_WORKERS (default 1; the 2 cores are
 Targets (issue 7): at most 0.5 ms added to the p50 at concurrency 1; at least 0.7 of direct throughput at concurrency 16.
 """
 import asyncio
+import math
 import os
+import re
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -44,6 +52,8 @@ CONCURRENCY = loaded(16)  # 16 at nominal load
 THROUGHPUT_SECONDS = 5.0 * SCALE
 ADDED_MS_TARGET = 0.5
 THROUGHPUT_TARGET = 0.7
+WRK = shutil.which("wrk")
+LOAD_GENERATOR = "wrk, 1 thread" if WRK else "aiohttp client in the benchmark process (wrk not installed)"
 PROVIDER = ("LA", "GOV", "BENCH-PROVIDER", "records")
 # Service code in the directory -> the upstream's kind: the building blocks' shape (target rows), and the harsher one.
 SERVICES = {"data": "sync", "data-async": "async"}
@@ -232,8 +242,23 @@ async def _sequential_ms(url: str, headers: dict, n: int) -> list[float]:
     return latencies
 
 
+def _wrk_rps(url: str, headers: dict, concurrency: int, seconds: float) -> tuple[float, int]:
+    """(requests per second, requests) from wrk's closed loop of `concurrency` keep-alive connections; any non-2xx answer
+    or socket error fails the run."""
+    command = [WRK, "-t1", f"-c{concurrency}", f"-d{max(1, math.ceil(seconds))}s", "--timeout", "10s"]
+    for name, value in headers.items():
+        command += ["-H", f"{name}: {value}"]
+    output = subprocess.run(command + [url], capture_output=True, text=True, check=True, timeout=seconds + 60).stdout
+    if "Non-2xx" in output or "Socket errors" in output:
+        raise RuntimeError(f"{url} failed under load:\n{output}")
+    done = int(re.search(r"(\d+) requests in", output).group(1))
+    return float(re.search(r"Requests/sec:\s*([\d.]+)", output).group(1)), done
+
+
 async def _closed_loop_rps(url: str, headers: dict, *, concurrency: int, seconds: float) -> tuple[float, int]:
     """Completed requests per second with `concurrency` callers each sending the next request when the last one ends."""
+    if WRK:
+        return await asyncio.to_thread(_wrk_rps, url, headers, concurrency, seconds)
     done = 0
     async with aiohttp.ClientSession(headers=headers, connector=_connector()) as http:
         deadline = time.perf_counter() + seconds
@@ -254,9 +279,9 @@ async def _closed_loop_rps(url: str, headers: dict, *, concurrency: int, seconds
 
 
 def _own_cpu_seconds() -> float:
-    """This process's CPU time: the load generator's (the issuer thread is idle while it runs)."""
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
+    """The load generator's CPU time: this process's (the issuer thread is idle while it runs) and its finished
+    children's (each wrk run; the benchmark's servers are not waited for until the end)."""
+    return sum(usage.ru_utime + usage.ru_stime for usage in map(resource.getrusage, (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)))
 
 
 async def _measure(direct_url: str, sides: dict[str, tuple[str, dict, int]], upstream_pid: int) -> dict:
@@ -368,8 +393,9 @@ def run(infrastructure) -> list[Row]:
     note = (f"direct p50 {s['direct_p50']:.2f} ms, through the gateway {s['gateway_p50']:.2f} ms; target <= {ADDED_MS_TARGET:g} ms added; "
             f"upstream: a FastAPI service under uvicorn, one `def` route as the building blocks' routes are, small JSON, no database; "
             f"message log journal {sync}, fdatasync p50 {m['fsync_ms']:.2f} ms on this disk now; "
-            f"{API_WORKERS} gateway worker(s), {os.cpu_count()} cores; message log: {m['logged'].get('delivered', 0)} of "
-            f"{m['gateway_calls']} calls logged as delivered")
+            f"{API_WORKERS} gateway worker(s), {os.cpu_count()} cores; message log: {m['logged'].get('delivered', 0)} exchanges "
+            f"logged as delivered for {m['gateway_calls']} calls counted by the load generators"
+            + (f" (wrk does not count the up to {CONCURRENCY} calls still in flight when each of its runs ends)" if WRK else ""))
 
     def forwarder_row(f: dict, upstream: str, side: str = "forwarder") -> Row:
         # Reference points, no target: the issue's bare pooled aiohttp forwarder, and the protocol forwarder (neither has
@@ -379,7 +405,7 @@ def run(infrastructure) -> list[Row]:
                    f[f"{side}_rps"], f["direct_rps"], "req/s",
                    note=f"direct, same upstream; its added p50 {f[f'{side}_p50'] - f['direct_p50']:.2f} ms; "
                         f"CPU per call: forwarder {f[f'{side}_cpu_us']:.0f} us, upstream {f[f'{side}_upstream_cpu_us']:.0f} us, "
-                        f"load generator {f[f'{side}_load_cpu_us']:.0f} us")
+                        f"load generator ({LOAD_GENERATOR}) {f[f'{side}_load_cpu_us']:.0f} us")
 
     return [
         # The Row holds a ratio target: (direct + 0.5 ms) / direct makes "met" mean "at most 0.5 ms added".
@@ -388,7 +414,7 @@ def run(infrastructure) -> list[Row]:
         Row(f"gateway throughput at concurrency {CONCURRENCY} vs direct", s["gateway_rps"], s["direct_rps"], "req/s",
             THROUGHPUT_TARGET, note=f"direct, same upstream (`def` route); added p50 {s['gateway_p50'] - s['direct_p50']:.2f} ms; "
                                  f"CPU per call: gateway {s['gateway_cpu_us']:.0f} us, upstream {s['gateway_upstream_cpu_us']:.0f} us, "
-                                 f"load generator {s['gateway_load_cpu_us']:.0f} us; load average {s['load_average']:.1f}"),
+                                 f"load generator ({LOAD_GENERATOR}) {s['gateway_load_cpu_us']:.0f} us; load average {s['load_average']:.1f}"),
         forwarder_row(s, "`def` route"),
         forwarder_row(s, "`def` route", "protocol"),
         # No target: the same gateway in front of a route that costs less than the forwarding itself.
@@ -396,7 +422,7 @@ def run(infrastructure) -> list[Row]:
             a["gateway_rps"], a["direct_rps"], "req/s",
             note=f"direct, same upstream; added p50 {a['gateway_p50'] - a['direct_p50']:.2f} ms (direct p50 {a['direct_p50']:.2f} ms); "
                  f"CPU per call: gateway {a['gateway_cpu_us']:.0f} us, upstream {a['gateway_upstream_cpu_us']:.0f} us, "
-                 f"load generator {a['gateway_load_cpu_us']:.0f} us; load average {a['load_average']:.1f}"),
+                 f"load generator ({LOAD_GENERATOR}) {a['gateway_load_cpu_us']:.0f} us; load average {a['load_average']:.1f}"),
         forwarder_row(a, "`async def` route"),
         forwarder_row(a, "`async def` route", "protocol"),
     ]
