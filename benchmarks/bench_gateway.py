@@ -13,8 +13,8 @@ goes out, then stored hash-chained with one signature per batch. A small OIDC is
 its keys once). The throughput load comes from wrk (Debian's package, C, one thread, `make bench` installs it): the load
 generator shares the 2 cores with what it measures, and the aiohttp client this benchmark used before (pooled keep-alive
 connector on uvloop, in this process) spent about 280 us of CPU per call, half an upstream's, which a forwarding hop
-then competes with (the ratio fell by 0.05 to 0.15 with it, measured side by side). Without wrk on the PATH the aiohttp
-client is used, and the rows say so. The sequential (concurrency 1) latencies come from the aiohttp client: there the
+then competes with (on one host on one day: 0.59 to 0.79 of direct with it, 0.75 to 0.89 with wrk). Without wrk on the
+PATH the aiohttp client is used, and the rows say so. The sequential (concurrency 1) latencies come from the aiohttp client: there the
 generator's cost is the same on both sides and does not compete.
 
 The issue's reference point is measured in the same run and the same way: a bare forwarder (raw ASGI under uvicorn, one
